@@ -26,7 +26,7 @@ BUILD ?= build
 SAN_FLAGS =
 endif
 
-PKGS = vips libcurl jansson libcrypto
+PKGS = vips lcms2 libcurl jansson libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 TEST_PKG_CFLAGS := $(shell pkg-config --cflags criterion)
@@ -53,6 +53,14 @@ TESTDATA = $(BUILD)/testdata
 
 # Criterion runs tests in parallel; two jobs match the machine and CI.
 TEST_JOBS ?= 2
+
+# Quiet by default (redis style); V=1 shows the commands.
+ifneq ($(V),1)
+Q = @
+QUIET_CC = @printf '    %-6s %s\n' CC $@;
+QUIET_LINK = @printf '    %-6s %s\n' LINK $@;
+QUIET_AR = @printf '    %-6s %s\n' AR $@;
+endif
 TEST_ARGS ?=
 
 .PHONY: all test testdata demo clean
@@ -61,24 +69,24 @@ all: $(BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(FINAL_CFLAGS) -c $< -o $@
+	$(QUIET_CC)$(CC) $(FINAL_CFLAGS) -c $< -o $@
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(FINAL_CFLAGS) $(TEST_PKG_CFLAGS) -Itests -c $< -o $@
+	$(QUIET_CC)$(CC) $(FINAL_CFLAGS) $(TEST_PKG_CFLAGS) -Itests -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(QUIET_AR)$(AR) rcs $@ $^
 
 $(BIN): $(BIN_OBJ) $(LIB)
-	$(CC) $(FINAL_LDFLAGS) -o $@ $(BIN_OBJ) $(LIB) $(FINAL_LIBS)
+	$(QUIET_LINK)$(CC) $(FINAL_LDFLAGS) -o $@ $(BIN_OBJ) $(LIB) $(FINAL_LIBS)
 
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
-	$(CC) $(FINAL_LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(FINAL_LIBS) $(TEST_PKG_LIBS)
+	$(QUIET_LINK)$(CC) $(FINAL_LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(FINAL_LIBS) $(TEST_PKG_LIBS)
 
 $(MKIMAGES): $(BUILD)/tests/mkimages.o $(LIB)
-	$(CC) $(FINAL_LDFLAGS) -o $@ $< $(LIB) $(FINAL_LIBS)
+	$(QUIET_LINK)$(CC) $(FINAL_LDFLAGS) -o $@ $< $(LIB) $(FINAL_LIBS)
 
 # Test images are made, never downloaded: see tests/mkimages.c.
 $(TESTDATA)/.stamp: $(MKIMAGES)

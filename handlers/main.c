@@ -1,5 +1,63 @@
-/* placeholder: replaced by the real dispatcher */
-#include "imgpipe.h"
+/*
+ * main.c: the one binary's front door. It picks the subcommand and nothing
+ * else; each subcommand lives in a file of its own (git's builtin/ model).
+ */
+#include "handlers.h"
+
 #include <stdio.h>
-int main(void);
-int main(void) { puts("imgpipe " IMGP_VERSION); return 0; }
+#include <string.h>
+
+#include "render.h"
+
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{ "resize", imgp_cmd_resize, "resize image files and folders into variants" },
+};
+
+static void usage(FILE *to)
+{
+	fprintf(to,
+		"usage: imgpipe <command> [options]\n"
+		"\n"
+		"imgpipe resizes and recompresses images into a configured set of variants\n"
+		"with one libvips pipeline: one decode per source, however many variants.\n"
+		"\n"
+		"commands:\n");
+	for(size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(to, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(to,
+		"\n"
+		"  imgpipe <command> --help   shows a command's options\n"
+		"  imgpipe --version          shows this build and the libvips it runs on\n");
+}
+
+int main(int argc, char **argv)
+{
+	if(argc < 2) {
+		usage(stderr);
+		return IMGP_EXIT_USAGE;
+	}
+	if(!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if(!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		char err[IMGP_ERRSIZE];
+
+		if(imgp_render_init(argv[0], 0, err)) {
+			fprintf(stderr, "imgpipe: %s\n", err);
+			return IMGP_EXIT_USAGE;
+		}
+		printf("imgpipe %s\n%s\n", IMGP_VERSION, imgp_render_version());
+		imgp_render_shutdown();
+		return 0;
+	}
+	for(size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if(!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "imgpipe: '%s' is not a command; see 'imgpipe --help'\n", argv[1]);
+	return IMGP_EXIT_USAGE;
+}

@@ -1,0 +1,17 @@
+/*
+ * handlers.h: the entry points main.c dispatches to. Each takes argv as its
+ * own (argv[0] is the subcommand) and returns the process exit status.
+ */
+#ifndef IMGP_HANDLERS_H
+#define IMGP_HANDLERS_H
+
+#include "imgpipe.h"
+
+/* Exit statuses shared by every command. */
+#define IMGP_EXIT_OK 0
+#define IMGP_EXIT_FAILED 1   /* some input failed; the others were processed */
+#define IMGP_EXIT_USAGE 2    /* usage or configuration error: nothing was done */
+
+int imgp_cmd_resize(int argc, char **argv);
+
+#endif

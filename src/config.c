@@ -1,0 +1,616 @@
+/*
+ * config.c: the variant spec grammar, the JSON config file and the limits.
+ *
+ * Pure: no libvips, no I/O but reading the config file. Every error names
+ * the variant and the option, because the person reading it typed them into
+ * an environment variable somewhere and needs to find which one.
+ *
+ *   spec    := variant (";" variant)*
+ *   variant := NAME "=" SIZE ("," KEY "=" VALUE)*
+ *   SIZE    := W "x" H | W "x" | "x" H
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const format_names[] = { "auto", "jpeg", "webp", "png", "avif" };
+static const char *const format_exts[] = { "", "jpg", "webp", "png", "avif" };
+static const char *const format_mimes[] = { "", "image/jpeg", "image/webp",
+                                            "image/png", "image/avif" };
+static const char *const fit_names[] = { "inside", "cover", "contain", "fill" };
+static const char *const crop_names[] = { "centre", "attention", "entropy" };
+static const char *const fail_names[] = { "none", "truncated", "error", "warning" };
+
+const char *imgp_format_name(enum imgp_format format) { return format_names[format]; }
+const char *imgp_format_ext(enum imgp_format format) { return format_exts[format]; }
+const char *imgp_format_mime(enum imgp_format format) { return format_mimes[format]; }
+const char *imgp_fit_name(enum imgp_fit fit) { return fit_names[fit]; }
+
+static void variant_init(struct imgp_variant *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->fit = IMGP_FIT_INSIDE;
+	v->format = IMGP_FMT_AUTO;
+	v->q = 80;
+	v->effort = -1;
+	v->compression = 6;
+	v->crop = IMGP_CROP_CENTRE;
+	v->bg[0] = v->bg[1] = v->bg[2] = 255;
+	v->strip = true;
+}
+
+void imgp_config_init(struct imgp_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->limits.max_pixels = IMGP_DEFAULT_MAX_PIXELS;
+	cfg->limits.max_bytes = IMGP_DEFAULT_MAX_BYTES;
+	cfg->limits.max_frames = IMGP_DEFAULT_MAX_FRAMES;
+	cfg->limits.fail_on = IMGP_FAIL_WARNING;
+	/* the default spec is known good; an error here is a bug caught by tests */
+	(void)imgp_config_parse_spec(cfg, IMGP_DEFAULT_VARIANTS, NULL);
+}
+
+/* Index of value in names, or -1. Case-insensitive. */
+static int lookup(const char *value, const char *const *names, size_t n)
+{
+	for(size_t i = 0; i < n; i++)
+		if(!strcasecmp(value, names[i]))
+			return (int)i;
+	return -1;
+}
+
+static int parse_bool(const char *value)
+{
+	static const char *const yes[] = { "yes", "true", "1", "on" };
+	static const char *const no[] = { "no", "false", "0", "off" };
+
+	if(lookup(value, yes, 4) >= 0)
+		return 1;
+	if(lookup(value, no, 4) >= 0)
+		return 0;
+	return -1;
+}
+
+/* A whole decimal number in [lo, hi]; false if not. */
+static bool parse_int(const char *value, long long lo, long long hi, long long *out)
+{
+	char *end;
+	long long n;
+
+	if(!*value || isspace((unsigned char)*value))
+		return false;
+	errno = 0;
+	n = strtoll(value, &end, 10);
+	if(errno || *end || n < lo || n > hi)
+		return false;
+	*out = n;
+	return true;
+}
+
+static int hexval(char c)
+{
+	if(c >= '0' && c <= '9') return c - '0';
+	c = (char)tolower((unsigned char)c);
+	if(c >= 'a' && c <= 'f') return c - 'a' + 10;
+	return -1;
+}
+
+/* "#rrggbb", "rrggbb", "#rgb", "white", "black". */
+static bool parse_colour(const char *value, unsigned char rgb[3])
+{
+	const char *p = value[0] == '#' ? value + 1 : value;
+	size_t len = strlen(p);
+
+	if(!strcasecmp(value, "white")) {
+		rgb[0] = rgb[1] = rgb[2] = 255;
+		return true;
+	}
+	if(!strcasecmp(value, "black")) {
+		rgb[0] = rgb[1] = rgb[2] = 0;
+		return true;
+	}
+	if(len != 3 && len != 6)
+		return false;
+	for(size_t i = 0; i < len; i++)
+		if(hexval(p[i]) < 0)
+			return false;
+	for(int i = 0; i < 3; i++) {
+		if(len == 6)
+			rgb[i] = (unsigned char)(hexval(p[2 * i]) * 16 + hexval(p[2 * i + 1]));
+		else
+			rgb[i] = (unsigned char)(hexval(p[i]) * 17);
+	}
+	return true;
+}
+
+#define OPTION_NAMES "fit, format, q, effort, lossless, progressive, enlarge, " \
+                     "crop, bg, strip, anim, compression, palette"
+
+/*
+ * Set one option of one variant from text. Both the spec and the JSON file
+ * come through here, so they accept the same values and say the same errors.
+ */
+static enum imgp_status set_option(struct imgp_variant *v, const char *key,
+                                   const char *value, char *err)
+{
+	long long n;
+	int b, i;
+
+#define BAD(range) imgp_fail(err, IMGP_E_CONFIG, \
+		"variant \"%s\": %s=%s is not one of %s", v->name, key, value, range)
+#define BOOL_OPTION(field) do { \
+		if((b = parse_bool(value)) < 0) return BAD("yes, no"); \
+		v->field = b; return IMGP_OK; } while(0)
+
+	if(!strcmp(key, "fit")) {
+		if((i = lookup(value, fit_names, 4)) < 0)
+			return BAD("inside, cover, contain, fill");
+		v->fit = (enum imgp_fit)i;
+	}
+	else if(!strcmp(key, "format")) {
+		if(!strcasecmp(value, "jpg"))
+			value = "jpeg";
+		if((i = lookup(value, format_names, 5)) < 0)
+			return BAD("jpeg, webp, png, avif, auto");
+		v->format = (enum imgp_format)i;
+	}
+	else if(!strcmp(key, "q") || !strcmp(key, "quality")) {
+		if(!parse_int(value, 1, 100, &n))
+			return imgp_fail(err, IMGP_E_CONFIG,
+				"variant \"%s\": %s=%s is out of range 1-100", v->name, key, value);
+		v->q = (int)n;
+	}
+	else if(!strcmp(key, "effort")) {
+		/* the range depends on the format: checked in check_variant */
+		if(!parse_int(value, 0, 9, &n))
+			return imgp_fail(err, IMGP_E_CONFIG,
+				"variant \"%s\": effort=%s is out of range 0-9", v->name, value);
+		v->effort = (int)n;
+	}
+	else if(!strcmp(key, "compression")) {
+		if(!parse_int(value, 0, 9, &n))
+			return imgp_fail(err, IMGP_E_CONFIG,
+				"variant \"%s\": compression=%s is out of range 0-9", v->name, value);
+		v->compression = (int)n;
+	}
+	else if(!strcmp(key, "crop")) {
+		if(!strcasecmp(value, "center"))
+			value = "centre";
+		if((i = lookup(value, crop_names, 3)) < 0)
+			return BAD("centre, attention, entropy");
+		v->crop = (enum imgp_crop)i;
+	}
+	else if(!strcmp(key, "bg")) {
+		if(!parse_colour(value, v->bg))
+			return BAD("#rrggbb, #rgb, white, black");
+	}
+	else if(!strcmp(key, "anim")) {
+		if(!strcasecmp(value, "keep"))
+			v->anim_keep = true;
+		else if(!strcasecmp(value, "first"))
+			v->anim_keep = false;
+		else
+			return BAD("first, keep");
+	}
+	else if(!strcmp(key, "lossless")) BOOL_OPTION(lossless);
+	else if(!strcmp(key, "progressive")) BOOL_OPTION(progressive);
+	else if(!strcmp(key, "enlarge")) BOOL_OPTION(enlarge);
+	else if(!strcmp(key, "strip")) BOOL_OPTION(strip);
+	else if(!strcmp(key, "palette")) BOOL_OPTION(palette);
+	else
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"variant \"%s\": unknown option \"%s\" (known: " OPTION_NAMES ")",
+			v->name, key);
+	return IMGP_OK;
+#undef BAD
+#undef BOOL_OPTION
+}
+
+/* "800x600", "800x", "x600". */
+static enum imgp_status parse_size(struct imgp_variant *v, const char *size, char *err)
+{
+	const char *x = strchr(size, 'x');
+	char wtext[16] = "", htext[16] = "";
+	long long w = 0, h = 0;
+
+	if(!x || strchr(x + 1, 'x') || (size_t)(x - size) >= sizeof(wtext) ||
+	   strlen(x + 1) >= sizeof(htext))
+		goto bad;
+	memcpy(wtext, size, (size_t)(x - size));
+	strcpy(htext, x + 1);
+	if(!*wtext && !*htext)
+		goto bad;
+	if((*wtext && !parse_int(wtext, 1, IMGP_MAX_DIMENSION, &w)) ||
+	   (*htext && !parse_int(htext, 1, IMGP_MAX_DIMENSION, &h)))
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"variant \"%s\": size %s is out of range 1-%d per side",
+			v->name, size, IMGP_MAX_DIMENSION);
+	v->width = (int)w;
+	v->height = (int)h;
+	return IMGP_OK;
+bad:
+	return imgp_fail(err, IMGP_E_CONFIG,
+		"variant \"%s\": size \"%s\" is not WxH, Wx or xH (e.g. 800x600)",
+		v->name, size);
+}
+
+static enum imgp_status set_name(struct imgp_variant *v, const char *name, char *err)
+{
+	size_t len = strlen(name);
+
+	if(!len || len >= IMGP_NAME_MAX)
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"variant name \"%s\" must be 1-%d characters", name, IMGP_NAME_MAX - 1);
+	for(size_t i = 0; i < len; i++)
+		if(!isalnum((unsigned char)name[i]) && name[i] != '_' && name[i] != '-')
+			return imgp_fail(err, IMGP_E_CONFIG,
+				"variant name \"%s\" may only hold letters, digits, '_' and '-'", name);
+	memcpy(v->name, name, len + 1);
+	return IMGP_OK;
+}
+
+/* Rules across options, after all of them are known. */
+static enum imgp_status check_variant(const struct imgp_variant *v, char *err)
+{
+	if(v->crop != IMGP_CROP_CENTRE && v->fit != IMGP_FIT_COVER)
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"variant \"%s\": crop=%s needs fit=cover", v->name, crop_names[v->crop]);
+	if(v->effort > 6 && v->format == IMGP_FMT_WEBP)
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"variant \"%s\": effort=%d is out of range 0-6 for webp", v->name, v->effort);
+	if(v->anim_keep && v->format != IMGP_FMT_WEBP && v->format != IMGP_FMT_AUTO)
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"variant \"%s\": anim=keep needs format=webp or auto, not %s",
+			v->name, format_names[v->format]);
+	if(v->lossless && v->format != IMGP_FMT_WEBP && v->format != IMGP_FMT_AVIF)
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"variant \"%s\": lossless=yes needs format=webp or avif", v->name);
+	return IMGP_OK;
+}
+
+/* Trim spaces at both ends, in place. */
+static char *trim(char *s)
+{
+	char *end;
+
+	while(isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while(end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+static bool name_taken(const struct imgp_variant *vs, size_t n, const char *name)
+{
+	for(size_t i = 0; i < n; i++)
+		if(!strcmp(vs[i].name, name))
+			return true;
+	return false;
+}
+
+/* Parse one "NAME=SIZE,k=v,..." into v. text is modified. */
+static enum imgp_status parse_variant(struct imgp_variant *v, char *text, char *err)
+{
+	enum imgp_status result;
+	char *eq, *opt, *save = NULL;
+
+	variant_init(v);
+	eq = strchr(text, '=');
+	if(!eq)
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"variant \"%s\" has no size: write NAME=WxH, e.g. thumb=320x320", trim(text));
+	*eq = '\0';
+	result = set_name(v, trim(text), err);
+	if(result)
+		return result;
+	opt = strtok_r(eq + 1, ",", &save);
+	if(!opt || !*trim(opt))
+		return imgp_fail(err, IMGP_E_CONFIG, "variant \"%s\" has no size", v->name);
+	result = parse_size(v, trim(opt), err);
+	if(result)
+		return result;
+	while((opt = strtok_r(NULL, ",", &save))) {
+		char *val = strchr(opt, '=');
+
+		if(!val)
+			return imgp_fail(err, IMGP_E_CONFIG,
+				"variant \"%s\": option \"%s\" has no value (write key=value)",
+				v->name, trim(opt));
+		*val++ = '\0';
+		result = set_option(v, trim(opt), trim(val), err);
+		if(result)
+			return result;
+	}
+	return check_variant(v, err);
+}
+
+enum imgp_status imgp_config_parse_spec(struct imgp_config *cfg,
+                                        const char *spec, char *err)
+{
+	enum imgp_status result = IMGP_OK;
+	struct imgp_variant *parsed;
+	char *copy, *item, *save = NULL;
+	size_t n = 0;
+
+	copy = imgp_strdup(spec);
+	parsed = imgp_calloc(IMGP_MAX_VARIANTS, sizeof(*parsed));
+	if(!copy || !parsed) {
+		result = imgp_fail(err, IMGP_E_NOMEM, "out of memory parsing the variant spec");
+		goto out;
+	}
+	for(item = strtok_r(copy, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
+		if(!*trim(item))
+			continue;               /* tolerate "a=1x1;" and ";;" */
+		if(n == IMGP_MAX_VARIANTS) {
+			result = imgp_fail(err, IMGP_E_CONFIG,
+				"too many variants (at most %d)", IMGP_MAX_VARIANTS);
+			goto out;
+		}
+		result = parse_variant(&parsed[n], item, err);
+		if(result)
+			goto out;
+		if(name_taken(parsed, n, parsed[n].name)) {
+			result = imgp_fail(err, IMGP_E_CONFIG,
+				"variant \"%s\" is defined twice", parsed[n].name);
+			goto out;
+		}
+		n++;
+	}
+	if(!n) {
+		result = imgp_fail(err, IMGP_E_CONFIG,
+			"the variant spec is empty: write e.g. thumb=320x320;large=1600x");
+		goto out;
+	}
+	memcpy(cfg->variants, parsed, n * sizeof(*parsed));
+	cfg->nvariants = n;
+out:
+	imgp_free(parsed);
+	imgp_free(copy);
+	return result;
+}
+
+enum imgp_status imgp_config_set_limit(struct imgp_config *cfg,
+                                       const char *name, const char *value,
+                                       const char *origin, char *err)
+{
+	long long n;
+	int i;
+
+	if(!strcmp(name, "fail_on")) {
+		if((i = lookup(value, fail_names, 4)) < 0)
+			return imgp_fail(err, IMGP_E_CONFIG,
+				"%s: fail_on=%s is not one of none, truncated, error, warning",
+				origin, value);
+		cfg->limits.fail_on = (enum imgp_fail_on)i;
+		return IMGP_OK;
+	}
+	if(!parse_int(value, 1, INT64_MAX, &n))
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"%s: %s=%s is not a positive whole number", origin, name, value);
+	if(!strcmp(name, "max_pixels"))
+		cfg->limits.max_pixels = (uint64_t)n;
+	else if(!strcmp(name, "max_bytes"))
+		cfg->limits.max_bytes = (uint64_t)n;
+	else if(!strcmp(name, "max_frames")) {
+		if(n > 100000)
+			return imgp_fail(err, IMGP_E_CONFIG,
+				"%s: max_frames=%s is out of range 1-100000", origin, value);
+		cfg->limits.max_frames = (int)n;
+	}
+	else
+		return imgp_fail(err, IMGP_E_CONFIG, "%s: unknown limit \"%s\"", origin, name);
+	return IMGP_OK;
+}
+
+/* A JSON scalar as the text the spec would have held. */
+static bool json_as_text(json_t *value, char *buf, size_t size)
+{
+	if(json_is_string(value))
+		snprintf(buf, size, "%s", json_string_value(value));
+	else if(json_is_integer(value))
+		snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+	else if(json_is_true(value))
+		snprintf(buf, size, "yes");
+	else if(json_is_false(value))
+		snprintf(buf, size, "no");
+	else
+		return false;
+	return true;
+}
+
+/* One {"name": ..., "width": ..., "height": ..., options...} object. */
+static enum imgp_status json_variant(struct imgp_variant *v, json_t *obj,
+                                     const char *origin, char *err)
+{
+	enum imgp_status result;
+	const char *key;
+	json_t *value;
+	char text[256];
+
+	variant_init(v);
+	if(!json_is_object(obj) || !json_is_string(json_object_get(obj, "name")))
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"%s: each entry of \"variants\" must be an object with a \"name\"", origin);
+	result = set_name(v, json_string_value(json_object_get(obj, "name")), err);
+	if(result)
+		return result;
+	json_object_foreach(obj, key, value) {
+		if(!strcmp(key, "name"))
+			continue;
+		if(!json_as_text(value, text, sizeof(text)))
+			return imgp_fail(err, IMGP_E_CONFIG,
+				"%s: variant \"%s\": %s must be a string, number or boolean",
+				origin, v->name, key);
+		if(!strcmp(key, "width") || !strcmp(key, "height")) {
+			long long n;
+
+			if(!parse_int(text, 1, IMGP_MAX_DIMENSION, &n))
+				return imgp_fail(err, IMGP_E_CONFIG,
+					"%s: variant \"%s\": %s=%s is out of range 1-%d",
+					origin, v->name, key, text, IMGP_MAX_DIMENSION);
+			*(key[0] == 'w' ? &v->width : &v->height) = (int)n;
+		}
+		else if(!strcmp(key, "size"))
+			result = parse_size(v, text, err);
+		else
+			result = set_option(v, key, text, err);
+		if(result)
+			return result;
+	}
+	if(!v->width && !v->height)
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"%s: variant \"%s\" needs a width, a height or both", origin, v->name);
+	return check_variant(v, err);
+}
+
+static enum imgp_status json_variants(struct imgp_config *cfg, json_t *list,
+                                      const char *origin, char *err)
+{
+	enum imgp_status result = IMGP_OK;
+	struct imgp_variant *parsed;
+	size_t i, n = json_array_size(list);
+
+	if(!n)
+		return imgp_fail(err, IMGP_E_CONFIG, "%s: \"variants\" is empty", origin);
+	if(n > IMGP_MAX_VARIANTS)
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"%s: too many variants (at most %d)", origin, IMGP_MAX_VARIANTS);
+	parsed = imgp_calloc(n, sizeof(*parsed));
+	if(!parsed)
+		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	for(i = 0; i < n; i++) {
+		result = json_variant(&parsed[i], json_array_get(list, i), origin, err);
+		if(result)
+			goto out;
+		if(name_taken(parsed, i, parsed[i].name)) {
+			result = imgp_fail(err, IMGP_E_CONFIG,
+				"%s: variant \"%s\" is defined twice", origin, parsed[i].name);
+			goto out;
+		}
+	}
+	memcpy(cfg->variants, parsed, n * sizeof(*parsed));
+	cfg->nvariants = n;
+out:
+	imgp_free(parsed);
+	return result;
+}
+
+enum imgp_status imgp_config_load_json(struct imgp_config *cfg,
+                                       const char *json, size_t len,
+                                       const char *origin, char *err)
+{
+	enum imgp_status result = IMGP_OK;
+	json_error_t jerr;
+	json_t *root, *value;
+	const char *key;
+	char text[64];
+
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if(!root)
+		return imgp_fail(err, IMGP_E_CONFIG, "%s: line %d: %s",
+		                 origin, jerr.line, jerr.text);
+	if(!json_is_object(root)) {
+		result = imgp_fail(err, IMGP_E_CONFIG, "%s: must hold a JSON object", origin);
+		goto out;
+	}
+	json_object_foreach(root, key, value) {
+		if(!strcmp(key, "variants")) {
+			if(json_is_string(value))
+				result = imgp_config_parse_spec(cfg, json_string_value(value), err);
+			else if(json_is_array(value))
+				result = json_variants(cfg, value, origin, err);
+			else
+				result = imgp_fail(err, IMGP_E_CONFIG,
+					"%s: \"variants\" must be a spec string or a list of objects", origin);
+		}
+		else if(!strcmp(key, "limits") && json_is_object(value)) {
+			const char *lkey;
+			json_t *lvalue;
+
+			json_object_foreach(value, lkey, lvalue) {
+				if(!json_as_text(lvalue, text, sizeof(text)))
+					result = imgp_fail(err, IMGP_E_CONFIG,
+						"%s: limits.%s must be a number", origin, lkey);
+				else
+					result = imgp_config_set_limit(cfg, lkey, text, origin, err);
+				if(result)
+					break;
+			}
+		}
+		else
+			result = imgp_fail(err, IMGP_E_CONFIG,
+				"%s: unknown key \"%s\" (known: variants, limits)", origin, key);
+		if(result)
+			break;
+	}
+out:
+	json_decref(root);
+	return result;
+}
+
+enum imgp_status imgp_config_load_file(struct imgp_config *cfg,
+                                       const char *path, char *err)
+{
+	enum imgp_status result;
+	char *data = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	f = fopen(path, "rb");
+	if(!f)
+		return imgp_fail(err, IMGP_E_CONFIG, "%s: %s", path, strerror(errno));
+	/* a config file is small; a megabyte is plenty and bounds a mistake */
+	data = imgp_malloc(1 << 20);
+	if(!data) {
+		fclose(f);
+		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	}
+	len = fread(data, 1, 1 << 20, f);
+	if(ferror(f))
+		result = imgp_fail(err, IMGP_E_CONFIG, "%s: read error", path);
+	else if(len == 1 << 20)
+		result = imgp_fail(err, IMGP_E_CONFIG, "%s: larger than 1 MB", path);
+	else
+		result = imgp_config_load_json(cfg, data, len, path, err);
+	fclose(f);
+	imgp_free(data);
+	return result;
+}
+
+enum imgp_status imgp_config_from_env(struct imgp_config *cfg, char *err)
+{
+	static const struct { const char *env, *limit; } limits[] = {
+		{ "IMGPIPE_MAX_PIXELS", "max_pixels" },
+		{ "IMGPIPE_MAX_BYTES", "max_bytes" },
+		{ "IMGPIPE_MAX_FRAMES", "max_frames" },
+		{ "IMGPIPE_FAIL_ON", "fail_on" },
+	};
+	enum imgp_status result;
+	const char *value;
+
+	if((value = getenv("IMGPIPE_CONFIG")) && *value) {
+		result = imgp_config_load_file(cfg, value, err);
+		if(result)
+			return result;
+	}
+	if((value = getenv("IMGPIPE_VARIANTS")) && *value) {
+		result = imgp_config_parse_spec(cfg, value, err);
+		if(result)
+			return result;
+	}
+	for(size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		if(!(value = getenv(limits[i].env)) || !*value)
+			continue;
+		result = imgp_config_set_limit(cfg, limits[i].limit, value, limits[i].env, err);
+		if(result)
+			return result;
+	}
+	return IMGP_OK;
+}

@@ -1,0 +1,860 @@
+/*
+ * render.c: the libvips pipeline. Bytes in, encoded variants out.
+ *
+ * It owns: sniffing and the loader allow-list, header limits, the single
+ * decode per source, per-variant geometry, colour, alpha, metadata and the
+ * savers. It must never do I/O (a libvips saver writing to a path, a curl
+ * call) and never keep state between sources but the read-only profile
+ * made at init.
+ *
+ * Decode once: all variants are planned first; the source is decoded with
+ * shrink-on-load by vips_thumbnail to the largest size any variant needs
+ * (colour-managed to sRGB, orientation applied) into memory, and every
+ * variant is resized from that. N variants cost one decode, not N.
+ */
+#include "render.h"
+
+#include <lcms2.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <vips/vips.h>
+
+#define VIPS_AT_LEAST(major, minor) \
+	(VIPS_MAJOR_VERSION > (major) || \
+	 (VIPS_MAJOR_VERSION == (major) && VIPS_MINOR_VERSION >= (minor)))
+
+/* The loaders imgpipe trusts with untrusted bytes (class names). */
+static const char *const allowed_loaders[] = {
+	"VipsForeignLoadJpeg", "VipsForeignLoadPng", "VipsForeignLoadWebp",
+	"VipsForeignLoadNsgif", "VipsForeignLoadGif", "VipsForeignLoadTiff",
+	"VipsForeignLoadHeif",
+};
+
+/*
+ * A compact (588 byte) ICC v4 sRGB profile made by lcms2 at init: libvips'
+ * own sRGB profile is 6.9 KB, which is half of a small thumbnail.
+ */
+static void *srgb_icc;
+static size_t srgb_icc_len;
+#if !VIPS_AT_LEAST(8, 15)
+/* libvips < 8.15 can only attach a profile to a stripped JPEG by file name */
+static char srgb_icc_path[256];
+#endif
+static char version_text[160];
+
+/* Copy libvips' (process-wide) error buffer into err and clear it. */
+static enum imgp_status vips_fail(char *err, enum imgp_status status, const char *what)
+{
+	char msg[IMGP_ERRSIZE];
+	const char *buf = vips_error_buffer();
+	size_t len;
+
+	snprintf(msg, sizeof(msg), "%s", buf && *buf ? buf : "unknown libvips error");
+	vips_error_clear();
+	/* keep the first line: later ones repeat it from callers up the stack */
+	msg[strcspn(msg, "\n")] = '\0';
+	len = strlen(msg);
+	while(len && (msg[len - 1] == '.' || msg[len - 1] == ' '))
+		msg[--len] = '\0';
+	return imgp_fail(err, status, "%s: %s", what, msg);
+}
+
+static enum imgp_status make_srgb_profile(char *err)
+{
+	cmsHPROFILE profile = cmsCreate_sRGBProfile();
+	cmsUInt32Number size = 0;
+
+	if(!profile || !cmsSaveProfileToMem(profile, NULL, &size) ||
+	   !(srgb_icc = imgp_malloc(size)) ||
+	   !cmsSaveProfileToMem(profile, srgb_icc, &size)) {
+		if(profile)
+			cmsCloseProfile(profile);
+		return imgp_fail(err, IMGP_E_INTERNAL, "cannot build the sRGB profile");
+	}
+	srgb_icc_len = size;
+	cmsCloseProfile(profile);
+#if !VIPS_AT_LEAST(8, 15)
+	{
+		const char *tmp = getenv("TMPDIR");
+		FILE *f;
+		int fd;
+
+		snprintf(srgb_icc_path, sizeof(srgb_icc_path), "%s/imgpipe-srgb-XXXXXX",
+		         tmp && *tmp ? tmp : "/tmp");
+		fd = mkstemp(srgb_icc_path);
+		if(fd < 0 || !(f = fdopen(fd, "wb")))
+			return imgp_fail(err, IMGP_E_IO, "cannot write the sRGB profile to %s",
+			                 srgb_icc_path);
+		fwrite(srgb_icc, 1, srgb_icc_len, f);
+		fclose(f);
+	}
+#endif
+	return IMGP_OK;
+}
+
+enum imgp_status imgp_render_init(const char *argv0, int concurrency, char *err)
+{
+	if(VIPS_INIT(argv0 ? argv0 : "imgpipe"))
+		return vips_fail(err, IMGP_E_INTERNAL, "libvips failed to start");
+	/* one-shot work: a cache only holds memory */
+	vips_cache_set_max(0);
+	vips_cache_set_max_mem(0);
+	/* block every loader, then allow ours back: an allow-list, not a deny-list */
+	vips_block_untrusted_set(TRUE);
+	vips_operation_block_set("VipsForeignLoad", TRUE);
+	for(size_t i = 0; i < sizeof(allowed_loaders) / sizeof(allowed_loaders[0]); i++)
+		vips_operation_block_set(allowed_loaders[i], FALSE);
+	if(concurrency > 0)
+		vips_concurrency_set(concurrency);
+	snprintf(version_text, sizeof(version_text), "libvips %s (%s%s%s)",
+	         vips_version_string(),
+	         vips_type_find("VipsOperation", "heifload_buffer") ? "heif in" : "no heif",
+	         vips_type_find("VipsOperation", "heifsave_buffer") ? ", heif/avif out" : "",
+	         VIPS_AT_LEAST(8, 15) ? ", keep" : ", strip");
+	return make_srgb_profile(err);
+}
+
+void imgp_render_shutdown(void)
+{
+#if !VIPS_AT_LEAST(8, 15)
+	if(srgb_icc_path[0])
+		unlink(srgb_icc_path);
+#endif
+	imgp_free(srgb_icc);
+	srgb_icc = NULL;
+	vips_shutdown();
+}
+
+const char *imgp_render_version(void)
+{
+	return version_text[0] ? version_text : "libvips (not started)";
+}
+
+/* --- sniffing ---------------------------------------------------------- */
+
+static bool starts(const unsigned char *p, size_t len, const char *magic, size_t n)
+{
+	return len >= n && !memcmp(p, magic, n);
+}
+
+/* Skip a UTF-8 BOM and white space: text formats may start with either. */
+static const unsigned char *skip_space(const unsigned char *p, size_t *len)
+{
+	if(starts(p, *len, "\xEF\xBB\xBF", 3)) {
+		p += 3;
+		*len -= 3;
+	}
+	while(*len && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
+		p++;
+		(*len)--;
+	}
+	return p;
+}
+
+static bool looks_like_text(const unsigned char *p, size_t len)
+{
+	size_t n = len < 512 ? len : 512;
+
+	for(size_t i = 0; i < n; i++)
+		if(p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t')
+			return false;
+	return true;
+}
+
+/*
+ * No allowed loader took these bytes: say what they look like, so a person
+ * can tell a PDF uploaded by mistake from a damaged photo.
+ */
+static enum imgp_status describe_refused(const void *buf, size_t len, char *err)
+{
+	static const struct { const char *magic; size_t n; const char *what; bool image; } kinds[] = {
+		{ "\xFF\xD8\xFF", 3, "a JPEG, but its header is damaged", true },
+		{ "\x89PNG\r\n\x1A\n", 8, "a PNG, but its header is damaged", true },
+		{ "GIF8", 4, "a GIF, but its header is damaged", true },
+		{ "II*\0", 4, "a TIFF, but its header is damaged", true },
+		{ "MM\0*", 4, "a TIFF, but its header is damaged", true },
+		{ "BM", 2, "a BMP image, a format imgpipe does not accept", true },
+		{ "%PDF", 4, "a PDF document, not an image", false },
+		{ "PK\x03\x04", 4, "a ZIP archive, not an image", false },
+		{ "\x1F\x8B", 2, "gzip-compressed data, not an image", false },
+		{ "\xFF\x0A", 2, "a JPEG XL image, a format imgpipe does not accept", true },
+		{ "\0\0\0\x0CJXL ", 8, "a JPEG XL image, a format imgpipe does not accept", true },
+		{ "8BPS", 4, "a Photoshop document, a format imgpipe does not accept", true },
+		{ "\0\0\1\0", 4, "a Windows icon, a format imgpipe does not accept", true },
+	};
+	const unsigned char *p = buf;
+	size_t n = len;
+
+	if(!len)
+		return imgp_fail(err, IMGP_E_NOT_IMAGE, "not an image: the file is empty (0 bytes)");
+	for(size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if(starts(p, len, kinds[i].magic, kinds[i].n))
+			return imgp_fail(err, kinds[i].image ? IMGP_E_UNSUPPORTED : IMGP_E_NOT_IMAGE,
+			                 "looks like %s", kinds[i].what);
+	if(len >= 12 && !memcmp(p + 4, "ftyp", 4))
+		return imgp_fail(err, IMGP_E_UNSUPPORTED,
+			"looks like a HEIF/AVIF or MP4 file, which this build cannot decode");
+	if(starts(p, len, "RIFF", 4) && len >= 12 && !memcmp(p + 8, "WEBP", 4))
+		return imgp_fail(err, IMGP_E_UNSUPPORTED, "looks like a WebP, but its header is damaged");
+	p = skip_space(p, &n);
+	if(starts(p, n, "<svg", 4) || (starts(p, n, "<?xml", 5) &&
+	                               memmem(p, n < 1024 ? n : 1024, "<svg", 4)))
+		return imgp_fail(err, IMGP_E_UNSUPPORTED,
+			"looks like an SVG drawing, a format imgpipe does not accept");
+	if(n && *p == '<' && looks_like_text(p, n))
+		return imgp_fail(err, IMGP_E_NOT_IMAGE, "not an image: looks like HTML or XML text");
+	if(n && (*p == '{' || *p == '[') && looks_like_text(p, n))
+		return imgp_fail(err, IMGP_E_NOT_IMAGE, "not an image: looks like JSON text");
+	if(looks_like_text(buf, len))
+		return imgp_fail(err, IMGP_E_NOT_IMAGE, "not an image: looks like plain text");
+	p = buf;
+	return imgp_fail(err, IMGP_E_NOT_IMAGE,
+		"not an image: unknown binary data starting %02x %02x %02x %02x",
+		p[0], len > 1 ? p[1] : 0, len > 2 ? p[2] : 0, len > 3 ? p[3] : 0);
+}
+
+/* "VipsForeignLoadJpegBuffer" -> "jpeg"; NULL when not on our list. */
+static const char *loader_format(const char *loader)
+{
+	static const struct { const char *prefix, *format; } map[] = {
+		{ "VipsForeignLoadJpeg", "jpeg" }, { "VipsForeignLoadPng", "png" },
+		{ "VipsForeignLoadWebp", "webp" }, { "VipsForeignLoadNsgif", "gif" },
+		{ "VipsForeignLoadGif", "gif" }, { "VipsForeignLoadTiff", "tiff" },
+		{ "VipsForeignLoadHeif", "heif" },
+	};
+
+	for(size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if(vips_isprefix(map[i].prefix, loader))
+			return map[i].format;
+	return NULL;
+}
+
+static bool format_animates(const char *format)
+{
+	return !strcmp(format, "gif") || !strcmp(format, "webp");
+}
+
+static bool wants_animation(const struct imgp_config *cfg)
+{
+	for(size_t i = 0; i < cfg->nvariants; i++)
+		if(cfg->variants[i].anim_keep)
+			return true;
+	return false;
+}
+
+static const char *fail_on_name(enum imgp_fail_on fail_on)
+{
+	static const char *const names[] = { "none", "truncated", "error", "warning" };
+	return names[fail_on];
+}
+
+enum imgp_status imgp_render_probe(const struct imgp_config *cfg,
+                                   const void *buf, size_t len,
+                                   struct imgp_probe *probe, char *err)
+{
+	const struct imgp_limits *lim = &cfg->limits;
+	const char *loader, *format;
+	VipsImage *image;
+	uint64_t pixels;
+	int pages;
+
+	memset(probe, 0, sizeof(*probe));
+	if(!len)
+		return describe_refused(buf, len, err);
+	if(len > lim->max_bytes)
+		return imgp_fail(err, IMGP_E_TOO_LARGE,
+			"%zu bytes is over the limit of %llu bytes (max_bytes)",
+			len, (unsigned long long)lim->max_bytes);
+	loader = vips_foreign_find_load_buffer(buf, len);
+	if(!loader) {
+		vips_error_clear();
+		return describe_refused(buf, len, err);
+	}
+	if(!(format = loader_format(loader)))
+		return imgp_fail(err, IMGP_E_UNSUPPORTED,
+			"looks like an image libvips reads with %s, a format imgpipe does not accept",
+			loader);
+	image = vips_image_new_from_buffer(buf, len, "",
+	                                   "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+	if(!image)
+		return vips_fail(err, IMGP_E_CORRUPT, "cannot read the image header");
+	snprintf(probe->format, sizeof(probe->format), "%s", format);
+	probe->width = vips_image_get_width(image);
+	probe->height = vips_image_get_page_height(image);
+	probe->orientation = vips_image_get_orientation(image);
+	probe->alpha = vips_image_hasalpha(image);
+	pages = format_animates(format) ? vips_image_get_n_pages(image) : 1;
+	probe->frames = pages > 0 ? pages : 1;
+	if(vips_image_get_orientation_swap(image)) {
+		int t = probe->width;
+		probe->width = probe->height;
+		probe->height = t;
+	}
+	g_object_unref(image);
+
+	pixels = (uint64_t)probe->width * (uint64_t)probe->height;
+	if(pixels > lim->max_pixels)
+		return imgp_fail(err, IMGP_E_TOO_LARGE,
+			"%dx%d is %.1f megapixels, over the limit of %.1f (max_pixels)",
+			probe->width, probe->height, pixels / 1e6, lim->max_pixels / 1e6);
+	if(probe->frames > 1 && wants_animation(cfg)) {
+		if(probe->frames > lim->max_frames)
+			return imgp_fail(err, IMGP_E_TOO_LARGE,
+				"%d frames is over the limit of %d (max_frames)",
+				probe->frames, lim->max_frames);
+		if(pixels * (uint64_t)probe->frames > lim->max_pixels)
+			return imgp_fail(err, IMGP_E_TOO_LARGE,
+				"%d frames of %dx%d are %.1f megapixels, over the limit of %.1f (max_pixels)",
+				probe->frames, probe->width, probe->height,
+				pixels * probe->frames / 1e6, lim->max_pixels / 1e6);
+	}
+	return IMGP_OK;
+}
+
+bool imgp_render_sniff_file(const char *path)
+{
+	const char *loader = vips_foreign_find_load(path);
+
+	vips_error_clear();
+	return loader && loader_format(loader);
+}
+
+void imgp_render_thread_done(void)
+{
+	vips_thread_shutdown();
+}
+
+enum imgp_format imgp_render_format(const struct imgp_variant *v,
+                                    const struct imgp_probe *probe)
+{
+	if(v->format != IMGP_FMT_AUTO)
+		return v->format;
+	if(probe->alpha || (v->anim_keep && probe->frames > 1))
+		return IMGP_FMT_WEBP;
+	return IMGP_FMT_JPEG;
+}
+
+/* --- geometry ---------------------------------------------------------- */
+
+/* Where one variant's pixels come from: resize to r, then crop or pad to c. */
+struct geometry {
+	int rw, rh;     /* resized size, before crop or letterbox */
+	int cw, ch;     /* final canvas */
+};
+
+static int scaled(int n, double s)
+{
+	long r = lround(n * s);
+	return r < 1 ? 1 : r > IMGP_MAX_DIMENSION * 8 ? IMGP_MAX_DIMENSION * 8 : (int)r;
+}
+
+/* sharp's meanings of fit; never enlarge unless asked. W x H as displayed. */
+static struct geometry plan_variant(const struct imgp_variant *v, int W, int H)
+{
+	double bw = v->width ? (double)v->width / W : HUGE_VAL;
+	double bh = v->height ? (double)v->height / H : HUGE_VAL;
+	bool both = v->width && v->height;
+	struct geometry g;
+	double sx, sy;
+
+	if(v->fit == IMGP_FIT_FILL && both) {
+		sx = bw;
+		sy = bh;
+	}
+	else if(v->fit == IMGP_FIT_COVER && both)
+		sx = sy = bw > bh ? bw : bh;
+	else
+		sx = sy = bw < bh ? bw : bh;
+	if(!v->enlarge) {
+		sx = sx > 1 ? 1 : sx;
+		sy = sy > 1 ? 1 : sy;
+	}
+	g.rw = scaled(W, sx);
+	g.rh = scaled(H, sy);
+	g.cw = g.rw;
+	g.ch = g.rh;
+	if(both && v->fit == IMGP_FIT_COVER) {
+		g.cw = g.rw < v->width ? g.rw : v->width;
+		g.ch = g.rh < v->height ? g.rh : v->height;
+	}
+	else if(both && v->fit == IMGP_FIT_CONTAIN) {
+		g.cw = v->width;
+		g.ch = v->height;
+	}
+	return g;
+}
+
+/* --- pixels ------------------------------------------------------------ */
+
+/*
+ * To 8-bit sRGB with alpha kept. vips_colourspace passes extra bands through
+ * unscaled, so a 16-bit alpha is scaled here by hand.
+ */
+static int to_srgb8(VipsImage *in, VipsImage **out)
+{
+	VipsImage *t[4] = { NULL };
+	int result = -1;
+	bool alpha = vips_image_hasalpha(in);
+	bool wide = in->BandFmt == VIPS_FORMAT_USHORT;
+
+	if(!alpha) {
+		if(vips_colourspace(in, &t[0], VIPS_INTERPRETATION_sRGB, NULL) ||
+		   vips_cast(t[0], out, VIPS_FORMAT_UCHAR, NULL))
+			goto out;
+		result = 0;
+		goto out;
+	}
+	if(vips_extract_band(in, &t[0], 0, "n", in->Bands - 1, NULL) ||
+	   vips_colourspace(t[0], &t[1], VIPS_INTERPRETATION_sRGB, NULL) ||
+	   vips_extract_band(in, &t[2], in->Bands - 1, NULL))
+		goto out;
+	if(wide) {
+		VipsImage *a;
+		if(vips_linear1(t[2], &a, 1.0 / 257.0, 0, NULL))
+			goto out;
+		g_object_unref(t[2]);
+		t[2] = a;
+	}
+	if(vips_cast(t[1], &t[3], VIPS_FORMAT_UCHAR, NULL))
+		goto out;
+	g_object_unref(t[1]);
+	t[1] = NULL;
+	if(vips_cast(t[2], &t[1], VIPS_FORMAT_UCHAR, NULL) ||
+	   vips_bandjoin2(t[3], t[1], out, NULL))
+		goto out;
+	result = 0;
+out:
+	for(int i = 0; i < 4; i++)
+		if(t[i])
+			g_object_unref(t[i]);
+	return result;
+}
+
+/*
+ * The one decode: shrink-on-load to rw x rh (as displayed), orientation
+ * applied, colour to sRGB through the embedded profile (or libvips' CMYK
+ * profile for CMYK without one), 8 bits, into memory.
+ */
+static enum imgp_status decode(const struct imgp_config *cfg, const void *buf, size_t len,
+                               const struct imgp_probe *probe, bool animated,
+                               int rw, int rh, VipsImage **out, char *err)
+{
+	enum imgp_status result = IMGP_OK;
+	VipsImage *header = NULL, *thumb = NULL, *srgb = NULL;
+	char options[64];
+	bool has_icc, cmyk;
+
+	header = vips_image_new_from_buffer(buf, len, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+	if(!header)
+		return vips_fail(err, IMGP_E_CORRUPT, "cannot read the image header");
+	has_icc = vips_image_get_typeof(header, VIPS_META_ICC_NAME) != 0;
+	cmyk = header->Type == VIPS_INTERPRETATION_CMYK;
+	g_object_unref(header);
+
+	snprintf(options, sizeof(options), "fail_on=%s%s",
+	         fail_on_name(cfg->limits.fail_on), animated ? ",n=-1" : "");
+	/* an untagged RGB image is taken as sRGB: no transform, no cost */
+	if(vips_thumbnail_buffer((void *)buf, len, &thumb, rw,
+	                         "height", rh,
+	                         "size", VIPS_SIZE_FORCE,
+	                         "option_string", options,
+	                         "import_profile", cmyk && !has_icc ? "cmyk" : NULL,
+	                         "export_profile", has_icc || cmyk ? "srgb" : NULL,
+	                         NULL)) {
+		result = vips_fail(err, IMGP_E_CORRUPT, "cannot decode the image");
+		goto out;
+	}
+	if(to_srgb8(thumb, &srgb)) {
+		result = vips_fail(err, IMGP_E_UNSUPPORTED, "cannot convert the image to sRGB");
+		goto out;
+	}
+	/* pixels are computed here: a truncated or corrupt file fails now */
+	if(!(*out = vips_image_copy_memory(srgb))) {
+		result = vips_fail(err, IMGP_E_CORRUPT, "cannot decode the image");
+		goto out;
+	}
+	(void)probe;
+out:
+	if(thumb)
+		g_object_unref(thumb);
+	if(srgb)
+		g_object_unref(srgb);
+	return result;
+}
+
+static bool format_has_alpha(enum imgp_format format)
+{
+	return format != IMGP_FMT_JPEG;
+}
+
+/* Resize to exactly w x h, premultiplied when there is alpha. */
+static int resize_to(VipsImage *in, VipsImage **out, int w, int h)
+{
+	VipsImage *t[4] = { NULL };
+	double hs = (double)w / in->Xsize, vs = (double)h / in->Ysize;
+	int result = -1;
+
+	if(in->Xsize == w && in->Ysize == h) {
+		g_object_ref(in);
+		*out = in;
+		return 0;
+	}
+	if(vips_image_hasalpha(in)) {
+		if(vips_premultiply(in, &t[0], NULL) ||
+		   vips_resize(t[0], &t[1], hs, "vscale", vs, NULL) ||
+		   vips_unpremultiply(t[1], &t[2], NULL) ||
+		   vips_cast(t[2], &t[3], VIPS_FORMAT_UCHAR, NULL))
+			goto out;
+	}
+	else if(vips_resize(in, &t[3], hs, "vscale", vs, NULL))
+		goto out;
+	/* vips_resize rounds; make the size exact */
+	if(t[3]->Xsize != w || t[3]->Ysize != h) {
+		if(vips_gravity(t[3], out, VIPS_COMPASS_DIRECTION_CENTRE, w, h,
+		                "extend", VIPS_EXTEND_COPY, NULL))
+			goto out;
+	}
+	else {
+		*out = t[3];
+		t[3] = NULL;
+	}
+	result = 0;
+out:
+	for(int i = 0; i < 4; i++)
+		if(t[i])
+			g_object_unref(t[i]);
+	return result;
+}
+
+/* One frame through one variant: resize, crop or letterbox, flatten. */
+static int frame_pipeline(VipsImage *in, VipsImage **out, const struct imgp_variant *v,
+                          const struct geometry *g, enum imgp_format format,
+                          bool animated)
+{
+	static const VipsInteresting interesting[] = {
+		VIPS_INTERESTING_CENTRE, VIPS_INTERESTING_ATTENTION, VIPS_INTERESTING_ENTROPY
+	};
+	VipsImage *cur, *next;
+	bool alpha = vips_image_hasalpha(in);
+	bool keep_alpha = alpha && format_has_alpha(format);
+
+	if(resize_to(in, &cur, g->rw, g->rh))
+		return -1;
+	if(g->cw < g->rw || g->ch < g->rh) {
+		/* a crop that moves between frames would make an animation jitter */
+		if(vips_smartcrop(cur, &next, g->cw, g->ch, "interesting",
+		                  animated ? VIPS_INTERESTING_CENTRE : interesting[v->crop], NULL))
+			goto fail;
+		g_object_unref(cur);
+		cur = next;
+	}
+	if(alpha && !keep_alpha) {
+		VipsArrayDouble *bg = vips_array_double_newv(3,
+			(double)v->bg[0], (double)v->bg[1], (double)v->bg[2]);
+		int r = vips_flatten(cur, &next, "background", bg, NULL);
+
+		vips_area_unref(VIPS_AREA(bg));
+		if(r)
+			goto fail;
+		g_object_unref(cur);
+		cur = next;
+		if(vips_cast(cur, &next, VIPS_FORMAT_UCHAR, NULL))
+			goto fail;
+		g_object_unref(cur);
+		cur = next;
+	}
+	if(g->cw > cur->Xsize || g->ch > cur->Ysize) {
+		/* letterbox: transparent where alpha survives, else the bg colour */
+		VipsArrayDouble *bg = keep_alpha ?
+			vips_array_double_newv(4, 0.0, 0.0, 0.0, 0.0) :
+			vips_array_double_newv(3, (double)v->bg[0], (double)v->bg[1], (double)v->bg[2]);
+		int r = vips_gravity(cur, &next, VIPS_COMPASS_DIRECTION_CENTRE, g->cw, g->ch,
+		                     "extend", VIPS_EXTEND_BACKGROUND, "background", bg, NULL);
+
+		vips_area_unref(VIPS_AREA(bg));
+		if(r)
+			goto fail;
+		g_object_unref(cur);
+		cur = next;
+	}
+	*out = cur;
+	return 0;
+fail:
+	g_object_unref(cur);
+	return -1;
+}
+
+/* Metadata names that describe the picture, not the camera: kept always. */
+static bool structural_field(const char *name)
+{
+	return !strcmp(name, "page-height") || !strcmp(name, "delay") ||
+	       !strcmp(name, "loop") || !strcmp(name, "gif-delay") ||
+	       !strcmp(name, "gif-loop") || !strcmp(name, "n-pages");
+}
+
+static void *collect_field(VipsImage *image, const char *name, GValue *value, void *a)
+{
+	GSList **list = a;
+
+	*list = g_slist_prepend(*list, g_strdup(name));
+	return NULL;
+}
+
+/*
+ * strip=yes: everything goes but the structure of an animation; strip=no:
+ * EXIF, XMP and IPTC stay. Either way the profile becomes our compact sRGB,
+ * because the pixels are sRGB now.
+ */
+static void set_metadata(VipsImage *image, bool strip)
+{
+	GSList *names = NULL;
+
+	vips_image_map(image, collect_field, &names);
+	for(GSList *p = names; p; p = p->next) {
+		const char *name = p->data;
+
+		if(!strcmp(name, VIPS_META_ICC_NAME) || (strip && !structural_field(name)))
+			vips_image_remove(image, name);
+	}
+	g_slist_free_full(names, g_free);
+	vips_image_set_blob_copy(image, VIPS_META_ICC_NAME, srgb_icc, srgb_icc_len);
+}
+
+static enum imgp_status encode(VipsImage *image, const struct imgp_variant *v,
+                               enum imgp_format format, void **buf, size_t *len, char *err)
+{
+	int r = -1;
+#if VIPS_AT_LEAST(8, 15)
+	VipsForeignKeep keep = v->strip ? VIPS_FOREIGN_KEEP_ICC : VIPS_FOREIGN_KEEP_ALL;
+#define META "keep", keep
+#define META_JPEG META
+#define META_PNG META
+#else
+	/*
+	 * libvips 8.14 rebuilds an EXIF block on save unless told to strip, and
+	 * stripping drops the profile: JPEG gets it back by file name; PNG adds
+	 * no EXIF of its own, so it is saved unstripped after set_metadata; WebP
+	 * and AVIF stay untagged (their pixels are sRGB all the same).
+	 */
+#define META "strip", v->strip
+#define META_JPEG "strip", v->strip, "profile", v->strip ? srgb_icc_path : NULL
+#define META_PNG "strip", FALSE
+#endif
+
+	switch(format) {
+	case IMGP_FMT_JPEG:
+		r = vips_jpegsave_buffer(image, buf, len, "Q", v->q,
+		                         "optimize_coding", TRUE,
+		                         "interlace", v->progressive, META_JPEG, NULL);
+		break;
+	case IMGP_FMT_WEBP:
+		r = vips_webpsave_buffer(image, buf, len, "Q", v->q,
+		                         "lossless", v->lossless,
+		                         "effort", v->effort < 0 ? 4 : v->effort, META, NULL);
+		break;
+	case IMGP_FMT_PNG:
+		r = vips_pngsave_buffer(image, buf, len, "compression", v->compression,
+		                        "palette", v->palette, "Q", v->q,
+		                        "effort", v->effort < 0 ? 7 : v->effort + 1 > 10 ? 10 : v->effort + 1,
+		                        META_PNG, NULL);
+		break;
+	case IMGP_FMT_AVIF:
+		r = vips_heifsave_buffer(image, buf, len, "Q", v->q,
+		                         "compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1,
+		                         "lossless", v->lossless,
+		                         "effort", v->effort < 0 ? 4 : v->effort, META, NULL);
+		break;
+	case IMGP_FMT_AUTO:
+		break;
+	}
+#undef META
+#undef META_JPEG
+#undef META_PNG
+	if(r)
+		return vips_fail(err, IMGP_E_ENCODE, "cannot encode");
+	return IMGP_OK;
+}
+
+/* Carry an animation's timing from the decode to the output. */
+static void copy_animation(VipsImage *from, VipsImage *to, int page_height)
+{
+	int *delay, n, loop;
+
+	vips_image_set_int(to, VIPS_META_PAGE_HEIGHT, page_height);
+	if(vips_image_get_typeof(from, "delay") &&
+	   !vips_image_get_array_int(from, "delay", &delay, &n))
+		vips_image_set_array_int(to, "delay", delay, n);
+	if(vips_image_get_typeof(from, "loop") && !vips_image_get_int(from, "loop", &loop))
+		vips_image_set_int(to, "loop", loop);
+}
+
+/* Build one variant's image from the decode, computed into memory. */
+static int build_variant(VipsImage *decoded, int frames, const struct imgp_variant *v,
+                         const struct geometry *g, enum imgp_format format,
+                         VipsImage **out)
+{
+	int page_h = decoded->Ysize / frames;
+	VipsImage **pieces, *joined = NULL, *copy = NULL;
+	int result = -1, n;
+	bool animated = frames > 1 && v->anim_keep && format == IMGP_FMT_WEBP;
+
+	n = animated ? frames : 1;
+	pieces = g_new0(VipsImage *, n);
+	for(int i = 0; i < n; i++) {
+		VipsImage *frame;
+
+		if(vips_crop(decoded, &frame, 0, i * page_h, decoded->Xsize, page_h, NULL))
+			goto out;
+		if(frame_pipeline(frame, &pieces[i], v, g, format, animated)) {
+			g_object_unref(frame);
+			goto out;
+		}
+		g_object_unref(frame);
+	}
+	if(n == 1) {
+		joined = pieces[0];
+		g_object_ref(joined);
+	}
+	else if(vips_arrayjoin(pieces, &joined, n, "across", 1, NULL))
+		goto out;
+	if(!(copy = vips_image_copy_memory(joined)))
+		goto out;
+	if(animated)
+		copy_animation(decoded, copy, g->ch);
+	else
+		vips_image_remove(copy, VIPS_META_PAGE_HEIGHT);
+	set_metadata(copy, v->strip);
+	*out = copy;
+	result = 0;
+out:
+	for(int i = 0; i < n; i++)
+		if(pieces[i])
+			g_object_unref(pieces[i]);
+	g_free(pieces);
+	if(joined)
+		g_object_unref(joined);
+	return result;
+}
+
+enum imgp_status imgp_render(const struct imgp_config *cfg,
+                             const void *buf, size_t len,
+                             struct imgp_render_result *res, char *err)
+{
+	enum imgp_status result;
+	struct geometry plans[IMGP_MAX_VARIANTS];
+	VipsImage *decoded = NULL;
+	double t0 = imgp_now_ms(), s = 0;
+	int frames, dw, dh;
+	bool animated;
+
+	memset(res, 0, sizeof(*res));
+	result = imgp_render_probe(cfg, buf, len, &res->probe, err);
+	res->probe_ms = imgp_now_ms() - t0;
+	if(result)
+		return result;
+
+	/* plan every variant, then decode once at the largest scale any needs */
+	for(size_t i = 0; i < cfg->nvariants; i++) {
+		struct geometry *g = &plans[i];
+		double si;
+
+		*g = plan_variant(&cfg->variants[i], res->probe.width, res->probe.height);
+		si = (double)g->rw / res->probe.width;
+		if((double)g->rh / res->probe.height > si)
+			si = (double)g->rh / res->probe.height;
+		if(si > s)
+			s = si;
+	}
+	if(s > 1)
+		s = 1;      /* enlarging is done per variant, from the full size */
+	dw = scaled(res->probe.width, s);
+	dh = scaled(res->probe.height, s);
+	animated = res->probe.frames > 1 && wants_animation(cfg);
+
+	t0 = imgp_now_ms();
+	result = decode(cfg, buf, len, &res->probe, animated, dw, dh, &decoded, err);
+	res->decode_ms = imgp_now_ms() - t0;
+	if(result)
+		return result;
+	frames = animated ? res->probe.frames : 1;
+	if(decoded->Ysize % frames) {
+		/* a frame count the decoder did not honour: keep the first frame */
+		frames = 1;
+	}
+
+	for(size_t i = 0; i < cfg->nvariants; i++) {
+		const struct imgp_variant *v = &cfg->variants[i];
+		struct imgp_output *o = &res->outputs[i];
+		VipsImage *image = NULL;
+
+		o->variant = v;
+		o->format = imgp_render_format(v, &res->probe);
+		t0 = imgp_now_ms();
+		if(build_variant(decoded, frames, v, &plans[i], o->format, &image)) {
+			result = vips_fail(err, IMGP_E_CORRUPT, "cannot resize the image");
+			goto fail;
+		}
+		o->resize_ms = imgp_now_ms() - t0;
+		o->width = image->Xsize;
+		o->height = vips_image_get_page_height(image);
+		o->frames = image->Ysize / o->height;
+		t0 = imgp_now_ms();
+		result = encode(image, v, o->format, &o->data, &o->len, err);
+		o->encode_ms = imgp_now_ms() - t0;
+		g_object_unref(image);
+		if(result)
+			goto fail;
+		res->noutputs = i + 1;
+	}
+	g_object_unref(decoded);
+	return IMGP_OK;
+fail:
+	g_object_unref(decoded);
+	imgp_render_result_release(res);
+	return result;
+}
+
+void imgp_render_result_release(struct imgp_render_result *res)
+{
+	for(size_t i = 0; i < res->noutputs; i++) {
+		g_free(res->outputs[i].data);
+		res->outputs[i].data = NULL;
+	}
+	res->noutputs = 0;
+}
+
+enum imgp_status imgp_render_check(const struct imgp_config *cfg, char *err)
+{
+	static int avif_ok = -1;    /* -1 unknown, 0 no, 1 yes */
+
+	for(size_t i = 0; i < cfg->nvariants; i++) {
+		const struct imgp_variant *v = &cfg->variants[i];
+
+		if(v->format != IMGP_FMT_AVIF)
+			continue;
+		if(avif_ok < 0) {
+			/* the saver may exist without an AV1 encoder: try a tiny one */
+			VipsImage *tiny;
+			void *buf = NULL;
+			size_t len;
+
+			avif_ok = 0;
+			if(vips_type_find("VipsOperation", "heifsave_buffer") &&
+			   !vips_black(&tiny, 16, 16, "bands", 3, NULL)) {
+				avif_ok = !vips_heifsave_buffer(tiny, &buf, &len, "compression",
+				                                VIPS_FOREIGN_HEIF_COMPRESSION_AV1, NULL);
+				g_object_unref(tiny);
+				g_free(buf);
+			}
+			vips_error_clear();
+		}
+		if(!avif_ok)
+			return imgp_fail(err, IMGP_E_CONFIG,
+				"variant \"%s\": format=avif is not available: %s has no AVIF encoder",
+				v->name, imgp_render_version());
+	}
+	return IMGP_OK;
+}

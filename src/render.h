@@ -1,0 +1,82 @@
+/*
+ * render.h: bytes in, encoded variants out. No I/O, no paths, no network.
+ *
+ * One source is probed (format sniffed from its bytes, limits checked from
+ * its header), decoded once at the largest scale any variant needs, and
+ * every variant is derived from that decode.
+ */
+#ifndef IMGP_RENDER_H
+#define IMGP_RENDER_H
+
+#include "config.h"
+
+/* What the header says, before a pixel is decoded. */
+struct imgp_probe {
+	char format[16];        /* "jpeg", "png", "webp", "gif", "tiff", "heif" */
+	int width, height;      /* as displayed: EXIF orientation applied */
+	int frames;             /* 1 for stills */
+	int orientation;        /* EXIF orientation 1-8 */
+	bool alpha;             /* has an alpha band (may still be opaque) */
+};
+
+struct imgp_output {
+	const struct imgp_variant *variant;
+	enum imgp_format format;    /* resolved: never IMGP_FMT_AUTO */
+	void *data;                 /* encoded bytes, owned by the result */
+	size_t len;
+	int width, height;          /* of one frame */
+	int frames;
+	double resize_ms, encode_ms;
+};
+
+struct imgp_render_result {
+	struct imgp_probe probe;
+	double probe_ms, decode_ms;
+	struct imgp_output outputs[IMGP_MAX_VARIANTS];
+	size_t noutputs;
+};
+
+/*
+ * Start libvips for one-shot, untrusted work: every loader but the
+ * allow-listed ones blocked, the operation cache off, `concurrency` worker
+ * threads per pipeline (0: libvips' default). argv0 may be NULL. Call once.
+ */
+enum imgp_status imgp_render_init(const char *argv0, int concurrency, char *err);
+void imgp_render_shutdown(void);
+
+/* "libvips 8.14.1" plus what this build can decode and encode. */
+const char *imgp_render_version(void);
+
+/* Say now, not at the first image, that a variant asks for a saver this
+ * build lacks (AVIF without an AV1 encoder, for example). */
+enum imgp_status imgp_render_check(const struct imgp_config *cfg, char *err);
+
+/* Do a file's first bytes look like an image an allowed loader reads?
+ * Reads a few bytes only; for planning, not a promise. */
+bool imgp_render_sniff_file(const char *path);
+
+/* A thread that rendered is about to end: let libvips free its buffers. */
+void imgp_render_thread_done(void);
+
+/* Sniff and read the header; limits checked. Decodes no pixels. */
+enum imgp_status imgp_render_probe(const struct imgp_config *cfg,
+                                   const void *buf, size_t len,
+                                   struct imgp_probe *probe /* OUT */, char *err);
+
+/* The format a variant will be written in, given the source's probe.
+ * auto: JPEG for opaque sources, WebP for sources with alpha or kept
+ * animation. */
+enum imgp_format imgp_render_format(const struct imgp_variant *v,
+                                    const struct imgp_probe *probe);
+
+/*
+ * Render every variant of cfg from one source. On success res holds one
+ * output per variant, in cfg's order; release it with
+ * imgp_render_result_release. On failure res holds nothing to release.
+ */
+enum imgp_status imgp_render(const struct imgp_config *cfg,
+                             const void *buf, size_t len,
+                             struct imgp_render_result *res /* OUT */, char *err);
+void imgp_render_result_release(struct imgp_render_result *res);
+
+#endif
