@@ -86,7 +86,7 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(QUIET_LINK)$(CC) $(FINAL_LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(FINAL_LIBS) $(TEST_PKG_LIBS)
 
 $(MKIMAGES): $(BUILD)/tests/mkimages.o $(LIB)
-	$(QUIET_LINK)$(CC) $(FINAL_LDFLAGS) -o $@ $< $(LIB) $(FINAL_LIBS)
+	$(QUIET_LINK)$(CC) $(FINAL_LDFLAGS) -o $@ $< $(LIB) $(FINAL_LIBS) -lz
 
 # Test images are made, never downloaded: see tests/mkimages.c.
 $(TESTDATA)/.stamp: $(MKIMAGES)
