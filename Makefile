@@ -63,7 +63,7 @@ QUIET_AR = @printf '    %-6s %s\n' AR $@;
 endif
 TEST_ARGS ?=
 
-.PHONY: all test testdata demo clean
+.PHONY: all deps test check testdata demo demo-run clean
 
 all: $(BIN)
 
@@ -96,13 +96,25 @@ $(TESTDATA)/.stamp: $(MKIMAGES)
 
 testdata: $(TESTDATA)/.stamp
 
-test: $(BIN) $(TEST_BIN) $(TESTDATA)/.stamp
+# `make test` and `make demo` work on a fresh Debian machine: they install
+# the missing packages first (scripts/deps.sh), then make the real target in
+# a new make, so pkg-config sees the libraries that were just installed.
+deps:
+	@./scripts/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory check
+
+demo: deps
+	@$(MAKE) --no-print-directory demo-run
+
+check: $(BIN) $(TEST_BIN) $(TESTDATA)/.stamp
 	IMGPIPE_BIN=$(abspath $(BIN)) IMGPIPE_TESTDATA=$(abspath $(TESTDATA)) \
 	IMGPIPE_SRCDIR=$(CURDIR) \
 	$(TEST_BIN) --jobs=$(TEST_JOBS) $(TEST_ARGS)
 
 # The README's first command: resize the sample images into demo-out/.
-demo: $(BIN) $(TESTDATA)/.stamp
+demo-run: $(BIN) $(TESTDATA)/.stamp
 	@rm -rf demo-out
 	$(BIN) resize -o demo-out $(TESTDATA)/samples
 	@echo "variants written under demo-out/:"

@@ -399,7 +399,8 @@ static bool up_to_date(const struct run *run, const struct job *job)
 			char *path = output_path(run, job, v, f);
 			struct stat st;
 
-			found = path && !stat(path, &st) && newer_or_same(&st.st_mtim, &job->mtime);
+			found = path && !stat(path, &st) && S_ISREG(st.st_mode) &&
+			        newer_or_same(&st.st_mtim, &job->mtime);
 			imgp_free(path);
 			if(v->format != IMGP_FMT_AUTO)
 				break;

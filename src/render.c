@@ -39,10 +39,6 @@ static const char *const allowed_loaders[] = {
  */
 static void *srgb_icc;
 static size_t srgb_icc_len;
-#if !VIPS_AT_LEAST(8, 15)
-/* libvips < 8.15 can only attach a profile to a stripped JPEG by file name */
-static char srgb_icc_path[256];
-#endif
 static char version_text[160];
 
 /* Copy libvips' (process-wide) error buffer into err and clear it. */
@@ -52,7 +48,8 @@ static enum imgp_status vips_fail(char *err, enum imgp_status status, const char
 	const char *buf = vips_error_buffer();
 	size_t len;
 
-	snprintf(msg, sizeof(msg), "%s", buf && *buf ? buf : "unknown libvips error");
+	/* libvips may fail having said nothing but a warning on stderr */
+	snprintf(msg, sizeof(msg), "%s", buf && *buf ? buf : "damaged or incomplete data");
 	vips_error_clear();
 	/* keep the first line: later ones repeat it from callers up the stack */
 	msg[strcspn(msg, "\n")] = '\0';
@@ -76,29 +73,27 @@ static enum imgp_status make_srgb_profile(char *err)
 	}
 	srgb_icc_len = size;
 	cmsCloseProfile(profile);
-#if !VIPS_AT_LEAST(8, 15)
-	{
-		const char *tmp = getenv("TMPDIR");
-		FILE *f;
-		int fd;
-
-		snprintf(srgb_icc_path, sizeof(srgb_icc_path), "%s/imgpipe-srgb-XXXXXX",
-		         tmp && *tmp ? tmp : "/tmp");
-		fd = mkstemp(srgb_icc_path);
-		if(fd < 0 || !(f = fdopen(fd, "wb")))
-			return imgp_fail(err, IMGP_E_IO, "cannot write the sRGB profile to %s",
-			                 srgb_icc_path);
-		fwrite(srgb_icc, 1, srgb_icc_len, f);
-		fclose(f);
-	}
-#endif
 	return IMGP_OK;
+}
+
+/* libvips warns on stderr about every damaged tile; the failure itself is
+ * reported once, with its reason, by whoever called us. */
+static void drop_warning(const char *domain, GLogLevelFlags level, const char *msg, void *data)
+{
 }
 
 enum imgp_status imgp_render_init(const char *argv0, int concurrency, char *err)
 {
+	if(srgb_icc) {
+		/* started already (tests, or a second command in one process) */
+		if(concurrency > 0)
+			vips_concurrency_set(concurrency);
+		return IMGP_OK;
+	}
 	if(VIPS_INIT(argv0 ? argv0 : "imgpipe"))
 		return vips_fail(err, IMGP_E_INTERNAL, "libvips failed to start");
+	if(!getenv("IMGPIPE_DEBUG"))
+		g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, drop_warning, NULL);
 	/* one-shot work: a cache only holds memory */
 	vips_cache_set_max(0);
 	vips_cache_set_max_mem(0);
@@ -119,10 +114,6 @@ enum imgp_status imgp_render_init(const char *argv0, int concurrency, char *err)
 
 void imgp_render_shutdown(void)
 {
-#if !VIPS_AT_LEAST(8, 15)
-	if(srgb_icc_path[0])
-		unlink(srgb_icc_path);
-#endif
 	imgp_free(srgb_icc);
 	srgb_icc = NULL;
 	vips_shutdown();
@@ -168,7 +159,8 @@ static bool looks_like_text(const unsigned char *p, size_t len)
  * No allowed loader took these bytes: say what they look like, so a person
  * can tell a PDF uploaded by mistake from a damaged photo.
  */
-static enum imgp_status describe_refused(const void *buf, size_t len, char *err)
+static enum imgp_status describe_refused(const void *buf, size_t len,
+                                        const char *loader, char *err)
 {
 	static const struct { const char *magic; size_t n; const char *what; bool image; } kinds[] = {
 		{ "\xFF\xD8\xFF", 3, "a JPEG, but its header is damaged", true },
@@ -210,6 +202,10 @@ static enum imgp_status describe_refused(const void *buf, size_t len, char *err)
 		return imgp_fail(err, IMGP_E_NOT_IMAGE, "not an image: looks like JSON text");
 	if(looks_like_text(buf, len))
 		return imgp_fail(err, IMGP_E_NOT_IMAGE, "not an image: looks like plain text");
+	if(loader)
+		return imgp_fail(err, IMGP_E_UNSUPPORTED,
+			"looks like an image libvips reads with %s, a format imgpipe does not accept",
+			loader);
 	p = buf;
 	return imgp_fail(err, IMGP_E_NOT_IMAGE,
 		"not an image: unknown binary data starting %02x %02x %02x %02x",
@@ -263,20 +259,15 @@ enum imgp_status imgp_render_probe(const struct imgp_config *cfg,
 
 	memset(probe, 0, sizeof(*probe));
 	if(!len)
-		return describe_refused(buf, len, err);
+		return describe_refused(buf, len, NULL, err);
 	if(len > lim->max_bytes)
 		return imgp_fail(err, IMGP_E_TOO_LARGE,
 			"%zu bytes is over the limit of %llu bytes (max_bytes)",
 			len, (unsigned long long)lim->max_bytes);
 	loader = vips_foreign_find_load_buffer(buf, len);
-	if(!loader) {
-		vips_error_clear();
-		return describe_refused(buf, len, err);
-	}
-	if(!(format = loader_format(loader)))
-		return imgp_fail(err, IMGP_E_UNSUPPORTED,
-			"looks like an image libvips reads with %s, a format imgpipe does not accept",
-			loader);
+	vips_error_clear();
+	if(!loader || !(format = loader_format(loader)))
+		return describe_refused(buf, len, loader, err);
 	image = vips_image_new_from_buffer(buf, len, "",
 	                                   "access", VIPS_ACCESS_SEQUENTIAL, NULL);
 	if(!image)
@@ -341,6 +332,7 @@ enum imgp_format imgp_render_format(const struct imgp_variant *v,
 
 /* Where one variant's pixels come from: resize to r, then crop or pad to c. */
 struct geometry {
+	double sx, sy;  /* scale from the source as displayed */
 	int rw, rh;     /* resized size, before crop or letterbox */
 	int cw, ch;     /* final canvas */
 };
@@ -372,6 +364,8 @@ static struct geometry plan_variant(const struct imgp_variant *v, int W, int H)
 		sx = sx > 1 ? 1 : sx;
 		sy = sy > 1 ? 1 : sy;
 	}
+	g.sx = sx;
+	g.sy = sy;
 	g.rw = scaled(W, sx);
 	g.rh = scaled(H, sy);
 	g.cw = g.rw;
@@ -623,6 +617,74 @@ static void set_metadata(VipsImage *image, bool strip)
 	vips_image_set_blob_copy(image, VIPS_META_ICC_NAME, srgb_icc, srgb_icc_len);
 }
 
+/*
+ * Drop the APP1 (EXIF, XMP), APP13 (IPTC) and COM segments of a JPEG in
+ * place, keeping JFIF, the ICC profile (APP2) and Adobe's APP14. libvips
+ * 8.14 writes a fresh EXIF block unless told to strip, and stripping there
+ * drops the profile too: saving unstripped and cleaning here keeps the
+ * profile and nothing else, on every libvips.
+ */
+static void jpeg_drop_metadata(unsigned char *buf, size_t *len)
+{
+	size_t in = 2, out = 2;
+
+	if(*len < 4 || buf[0] != 0xFF || buf[1] != 0xD8)
+		return;
+	while(in + 4 <= *len && buf[in] == 0xFF) {
+		unsigned char marker = buf[in + 1];
+		size_t whole = 2 + ((size_t)buf[in + 2] << 8 | buf[in + 3]);
+
+		if(marker == 0xDA || whole > *len - in)
+			break;              /* start of scan: the rest is image data */
+		if(marker == 0xE1 || marker == 0xED || marker == 0xFE) {
+			in += whole;
+			continue;
+		}
+		memmove(buf + out, buf + in, whole);
+		in += whole;
+		out += whole;
+	}
+	memmove(buf + out, buf + in, *len - in);
+	*len = out + (*len - in);
+}
+
+/*
+ * Drop the EXIF and XMP chunks of a WebP in place, and their VP8X flags.
+ * libvips 8.14.1's webpsave ignores strip and writes a fresh EXIF block;
+ * doing it here makes "no EXIF in any output" hold on every libvips.
+ */
+static void webp_drop_metadata(unsigned char *buf, size_t *len)
+{
+	size_t in = 12, out = 12, vp8x = 0;
+
+	if(*len < 12 || memcmp(buf, "RIFF", 4) || memcmp(buf + 8, "WEBP", 4))
+		return;
+	while(in + 8 <= *len) {
+		size_t size = (size_t)buf[in + 4] | (size_t)buf[in + 5] << 8 |
+		              (size_t)buf[in + 6] << 16 | (size_t)buf[in + 7] << 24;
+		size_t whole = 8 + size + (size & 1);
+
+		if(whole > *len - in)
+			return;             /* not ours to repair: leave it alone */
+		if(!memcmp(buf + in, "EXIF", 4) || !memcmp(buf + in, "XMP ", 4)) {
+			in += whole;
+			continue;
+		}
+		if(!memcmp(buf + in, "VP8X", 4))
+			vp8x = out;
+		memmove(buf + out, buf + in, whole);
+		in += whole;
+		out += whole;
+	}
+	if(vp8x)
+		buf[vp8x + 8] &= (unsigned char)~0x0C;     /* EXIF 0x08, XMP 0x04 */
+	*len = out;
+	buf[4] = (unsigned char)(out - 8);
+	buf[5] = (unsigned char)((out - 8) >> 8);
+	buf[6] = (unsigned char)((out - 8) >> 16);
+	buf[7] = (unsigned char)((out - 8) >> 24);
+}
+
 static enum imgp_status encode(VipsImage *image, const struct imgp_variant *v,
                                enum imgp_format format, void **buf, size_t *len, char *err)
 {
@@ -630,36 +692,39 @@ static enum imgp_status encode(VipsImage *image, const struct imgp_variant *v,
 #if VIPS_AT_LEAST(8, 15)
 	VipsForeignKeep keep = v->strip ? VIPS_FOREIGN_KEEP_ICC : VIPS_FOREIGN_KEEP_ALL;
 #define META "keep", keep
-#define META_JPEG META
-#define META_PNG META
+#define META_TAGGED META
 #else
 	/*
 	 * libvips 8.14 rebuilds an EXIF block on save unless told to strip, and
-	 * stripping drops the profile: JPEG gets it back by file name; PNG adds
-	 * no EXIF of its own, so it is saved unstripped after set_metadata; WebP
-	 * and AVIF stay untagged (their pixels are sRGB all the same).
+	 * stripping drops the profile: JPEG and WebP (whose saver ignores strip
+	 * in 8.14.1) are saved unstripped and cleaned by *_drop_metadata; PNG
+	 * adds no EXIF of its own, so it is saved unstripped after set_metadata;
+	 * AVIF stays untagged (its pixels are sRGB all the same).
 	 */
 #define META "strip", v->strip
-#define META_JPEG "strip", v->strip, "profile", v->strip ? srgb_icc_path : NULL
-#define META_PNG "strip", FALSE
+#define META_TAGGED "strip", FALSE
 #endif
 
 	switch(format) {
 	case IMGP_FMT_JPEG:
 		r = vips_jpegsave_buffer(image, buf, len, "Q", v->q,
 		                         "optimize_coding", TRUE,
-		                         "interlace", v->progressive, META_JPEG, NULL);
+		                         "interlace", v->progressive, META_TAGGED, NULL);
+		if(!r && v->strip)
+			jpeg_drop_metadata(*buf, len);
 		break;
 	case IMGP_FMT_WEBP:
 		r = vips_webpsave_buffer(image, buf, len, "Q", v->q,
 		                         "lossless", v->lossless,
-		                         "effort", v->effort < 0 ? 4 : v->effort, META, NULL);
+		                         "effort", v->effort < 0 ? 4 : v->effort, META_TAGGED, NULL);
+		if(!r && v->strip)
+			webp_drop_metadata(*buf, len);
 		break;
 	case IMGP_FMT_PNG:
 		r = vips_pngsave_buffer(image, buf, len, "compression", v->compression,
 		                        "palette", v->palette, "Q", v->q,
 		                        "effort", v->effort < 0 ? 7 : v->effort + 1 > 10 ? 10 : v->effort + 1,
-		                        META_PNG, NULL);
+		                        META_TAGGED, NULL);
 		break;
 	case IMGP_FMT_AVIF:
 		r = vips_heifsave_buffer(image, buf, len, "Q", v->q,
@@ -671,8 +736,7 @@ static enum imgp_status encode(VipsImage *image, const struct imgp_variant *v,
 		break;
 	}
 #undef META
-#undef META_JPEG
-#undef META_PNG
+#undef META_TAGGED
 	if(r)
 		return vips_fail(err, IMGP_E_ENCODE, "cannot encode");
 	return IMGP_OK;
@@ -747,7 +811,7 @@ enum imgp_status imgp_render(const struct imgp_config *cfg,
 	struct geometry plans[IMGP_MAX_VARIANTS];
 	VipsImage *decoded = NULL;
 	double t0 = imgp_now_ms(), s = 0;
-	int frames, dw, dh;
+	int frames, dw = 0, dh = 0;
 	bool animated;
 
 	memset(res, 0, sizeof(*res));
@@ -756,22 +820,34 @@ enum imgp_status imgp_render(const struct imgp_config *cfg,
 	if(result)
 		return result;
 
-	/* plan every variant, then decode once at the largest scale any needs */
+	/*
+	 * Plan every variant, then decode once at the largest scale any needs.
+	 * The decode takes that variant's own rounded size, so the variant that
+	 * sets the scale is not resampled a second time by a pixel's rounding.
+	 */
 	for(size_t i = 0; i < cfg->nvariants; i++) {
 		struct geometry *g = &plans[i];
 		double si;
 
 		*g = plan_variant(&cfg->variants[i], res->probe.width, res->probe.height);
-		si = (double)g->rw / res->probe.width;
-		if((double)g->rh / res->probe.height > si)
-			si = (double)g->rh / res->probe.height;
-		if(si > s)
-			s = si;
+		si = g->sx > g->sy ? g->sx : g->sy;
+		if(si <= s)
+			continue;
+		s = si;
+		if(s >= 1) {
+			/* enlarging is done per variant, from the full size */
+			dw = res->probe.width;
+			dh = res->probe.height;
+		}
+		else if(g->sx == g->sy) {
+			dw = g->rw;
+			dh = g->rh;
+		}
+		else {
+			dw = scaled(res->probe.width, s);
+			dh = scaled(res->probe.height, s);
+		}
 	}
-	if(s > 1)
-		s = 1;      /* enlarging is done per variant, from the full size */
-	dw = scaled(res->probe.width, s);
-	dh = scaled(res->probe.height, s);
 	animated = res->probe.frames > 1 && wants_animation(cfg);
 
 	t0 = imgp_now_ms();
@@ -780,6 +856,8 @@ enum imgp_status imgp_render(const struct imgp_config *cfg,
 	if(result)
 		return result;
 	frames = animated ? res->probe.frames : 1;
+	res->decoded_width = decoded->Xsize;
+	res->decoded_height = decoded->Ysize / frames;
 	if(decoded->Ysize % frames) {
 		/* a frame count the decoder did not honour: keep the first frame */
 		frames = 1;

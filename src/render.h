@@ -31,6 +31,7 @@ struct imgp_output {
 
 struct imgp_render_result {
 	struct imgp_probe probe;
+	int decoded_width, decoded_height;  /* the one decode every variant came from */
 	double probe_ms, decode_ms;
 	struct imgp_output outputs[IMGP_MAX_VARIANTS];
 	size_t noutputs;
