@@ -52,7 +52,7 @@ struct run {
 	const struct imgp_config *cfg;
 	const char *outdir;
 	struct joblist *jobs;
-	bool force, quiet, tty;
+	bool force, quiet, tty, verbose;
 	atomic_size_t next;
 	struct totals totals;
 	pthread_mutex_t print_lock;
@@ -61,7 +61,7 @@ struct run {
 
 static const char usage_text[] =
 	"usage: imgpipe resize [--variants SPEC | --config FILE] [-o DIR] [-j N]\n"
-	"                      [--force] [--quiet] INPUT...\n"
+	"                      [--force] [--quiet] [--verbose] INPUT...\n"
 	"\n"
 	"Resize image files, and every image in folders (walked recursively), into\n"
 	"each variant of SPEC. The format is read from the bytes, never the name;\n"
@@ -81,6 +81,8 @@ static const char usage_text[] =
 	"  -j, --jobs N         images in parallel (default: the number of CPUs)\n"
 	"  -f, --force          redo outputs that are newer than their source\n"
 	"  -q, --quiet          print failures only, no progress or summary\n"
+	"      --verbose        one line per image: size, and milliseconds spent\n"
+	"                       decoding, resizing and encoding each variant\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"variant spec: variants separated by ';', each NAME=WxH then ,key=value\n"
@@ -469,6 +471,30 @@ static void clear_progress(const struct run *run)
 		fputs("\r\033[K", stderr);
 }
 
+/* --verbose: what one source cost, phase by phase. */
+static void report_timings(struct run *run, const struct job *job,
+                           const struct imgp_render_result *res)
+{
+	char line[2048];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s: %dx%d %s, probe %.1f ms, decode %.1f ms (at %dx%d)",
+	             job->path, res->probe.width, res->probe.height, res->probe.format,
+	             res->probe_ms, res->decode_ms, res->decoded_width, res->decoded_height);
+	for(size_t i = 0; i < res->noutputs && n > 0 && (size_t)n < sizeof(line); i++) {
+		const struct imgp_output *o = &res->outputs[i];
+
+		n += snprintf(line + n, sizeof(line) - (size_t)n,
+		              "; %s %dx%d %s resize %.1f ms encode %.1f ms %zu B",
+		              o->variant->name, o->width, o->height, imgp_format_name(o->format),
+		              o->resize_ms, o->encode_ms, o->len);
+	}
+	pthread_mutex_lock(&run->print_lock);
+	clear_progress(run);
+	fprintf(stderr, "%s\n", line);
+	pthread_mutex_unlock(&run->print_lock);
+}
+
 static void report_failure(struct run *run, const struct job *job, const char *reason)
 {
 	pthread_mutex_lock(&run->print_lock);
@@ -518,6 +544,8 @@ static void process(struct run *run, const struct job *job)
 		atomic_fetch_add(&run->totals.failed, 1);
 	}
 	else {
+		if(run->verbose)
+			report_timings(run, job, &res);
 		atomic_fetch_add(&run->totals.processed, 1);
 		atomic_fetch_add(&run->totals.bytes_in, len);
 		atomic_fetch_add(&run->totals.bytes_out, out_bytes);
@@ -653,6 +681,7 @@ int imgp_cmd_resize(int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *spec = NULL, *config_file = NULL;
@@ -680,6 +709,7 @@ int imgp_cmd_resize(int argc, char **argv)
 			break;
 		case 'f': run.force = true; break;
 		case 'q': run.quiet = true; break;
+		case 'V': run.verbose = true; break;
 		case 'h': fputs(usage_text, stdout); return IMGP_EXIT_OK;
 		default:
 			fprintf(stderr, "see 'imgpipe resize --help'\n");
