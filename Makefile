@@ -26,7 +26,7 @@ BUILD ?= build
 SAN_FLAGS =
 endif
 
-PKGS = vips lcms2 libcurl jansson libcrypto
+PKGS = vips lcms2 libcurl jansson libcrypto libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 TEST_PKG_CFLAGS := $(shell pkg-config --cflags criterion)

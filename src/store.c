@@ -1,0 +1,271 @@
+/*
+ * store.c: the front of the object store: picks the backend from the spec
+ * or IMGPIPE_STORE, checks arguments every backend would check, and owns
+ * the object and error helpers.
+ *
+ * It must never know how a backend stores anything.
+ */
+#include "store_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void imgp_store_error_clear(struct imgp_store_error *e)
+{
+	if(!e)
+		return;
+	e->status = IMGP_OK;
+	e->http_status = 0;
+	e->attempts = 0;
+	e->code[0] = e->request_id[0] = e->msg[0] = '\0';
+}
+
+enum imgp_status imgp_store_fail(struct imgp_store_error *e,
+                                 enum imgp_status status, const char *fmt, ...)
+{
+	va_list ap;
+
+	if(e) {
+		e->status = status;
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+		va_end(ap);
+	}
+	return status;
+}
+
+const char *imgp_store_error_str(const struct imgp_store_error *e, char *out)
+{
+	if(e->code[0] && e->request_id[0])
+		snprintf(out, IMGP_ERRSIZE, "%.300s (%.63s, request id %.127s)", e->msg, e->code,
+		         e->request_id);
+	else if(e->code[0])
+		snprintf(out, IMGP_ERRSIZE, "%.400s (%.63s)", e->msg, e->code);
+	else
+		snprintf(out, IMGP_ERRSIZE, "%s", e->msg);
+	return out;
+}
+
+void imgp_object_init(struct imgp_object *o)
+{
+	memset(o, 0, sizeof(*o));
+}
+
+void imgp_object_release(struct imgp_object *o)
+{
+	if(!o)
+		return;
+	imgp_free(o->data);
+	imgp_free(o->content_type);
+	imgp_free(o->cache_control);
+	imgp_free(o->etag);
+	imgp_free(o->version_id);
+	imgp_free(o->last_modified);
+	for(size_t i = 0; i < o->nmeta; i++) {
+		imgp_free(o->meta[i].name);
+		imgp_free(o->meta[i].value);
+	}
+	imgp_free(o->meta);
+	imgp_object_init(o);
+}
+
+const char *imgp_object_meta(const struct imgp_object *o, const char *name)
+{
+	for(size_t i = 0; i < o->nmeta; i++)
+		if(!strcasecmp(o->meta[i].name, name))
+			return o->meta[i].value;
+	return NULL;
+}
+
+/*
+ * Metadata travels as HTTP headers: names are tokens ([A-Za-z0-9_-]), values
+ * printable ASCII (S3 would RFC 2047-encode anything else, and a line
+ * break would be header injection).
+ */
+enum imgp_status imgp_store_check_meta(const struct imgp_put_opts *opts,
+                                       struct imgp_store_error *e)
+{
+	for(size_t i = 0; opts && i < opts->nmeta; i++) {
+		const char *n = opts->meta[i].name, *v = opts->meta[i].value;
+
+		if(!n || !*n || !v)
+			return imgp_store_fail(e, IMGP_E_REQUEST, "metadata name or value is empty");
+		for(const char *p = n; *p; p++)
+			if(!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+				return imgp_store_fail(e, IMGP_E_REQUEST,
+				                       "metadata name \"%.64s\" has a character other than "
+				                       "letters, digits, - and _", n);
+		for(const char *p = v; *p; p++)
+			if(*p < 0x20 || *p > 0x7e)
+				return imgp_store_fail(e, IMGP_E_REQUEST,
+				                       "metadata \"%.64s\" has a value with a character "
+				                       "that is not printable ASCII", n);
+	}
+	for(const char *s = opts ? opts->content_type : NULL; s && *s; s++)
+		if(*s < 0x20 || *s > 0x7e)
+			return imgp_store_fail(e, IMGP_E_REQUEST,
+			                       "content type is not printable ASCII");
+	for(const char *s = opts ? opts->cache_control : NULL; s && *s; s++)
+		if(*s < 0x20 || *s > 0x7e)
+			return imgp_store_fail(e, IMGP_E_REQUEST,
+			                       "cache control is not printable ASCII");
+	return IMGP_OK;
+}
+
+static void opts_defaults(struct imgp_store_opts *o)
+{
+	if(o->max_attempts <= 0)
+		o->max_attempts = 5;
+	if(o->retry_budget_ms <= 0)
+		o->retry_budget_ms = 120000;
+	if(o->retry_base_ms <= 0)
+		o->retry_base_ms = 100;
+	if(o->retry_max_ms <= 0)
+		o->retry_max_ms = 5000;
+	if(o->connect_timeout_ms <= 0)
+		o->connect_timeout_ms = 5000;
+	if(o->stall_timeout_s <= 0)
+		o->stall_timeout_s = 10;
+	if(o->list_page_size <= 0 || o->list_page_size > 1000)
+		o->list_page_size = 1000;
+}
+
+enum imgp_status imgp_store_open_opts(const char *spec,
+                                      const struct imgp_store_opts *opts,
+                                      struct imgp_store **out, char *err)
+{
+	struct imgp_store_opts o = { 0 };
+
+	*out = NULL;
+	if(opts)
+		o = *opts;
+	opts_defaults(&o);
+	if(!spec)
+		spec = getenv("IMGPIPE_STORE");
+	if(!spec || !*spec || !strcmp(spec, "s3"))
+		return imgp_store_s3_open(&o, out, err);
+	if(!strncmp(spec, "dir:", 4)) {
+		if(!spec[4])
+			return imgp_fail(err, IMGP_E_CONFIG, "store \"dir:\" needs a folder: dir:PATH");
+		return imgp_store_dir_open(spec + 4, &o, out, err);
+	}
+	return imgp_fail(err, IMGP_E_CONFIG,
+	                 "store \"%.200s\" is not one of s3, dir:PATH", spec);
+}
+
+enum imgp_status imgp_store_open(const char *spec, struct imgp_store **out,
+                                 char *err)
+{
+	return imgp_store_open_opts(spec, NULL, out, err);
+}
+
+void imgp_store_close(struct imgp_store *st)
+{
+	if(st)
+		st->ops->close(st);
+}
+
+const char *imgp_store_kind(const struct imgp_store *st)
+{
+	return st->ops->kind;
+}
+
+/* Checks every backend shares: a bucket and a key are there. */
+static enum imgp_status check_args(const char *op, const char *bucket,
+                                   const char *key, struct imgp_store_error *e)
+{
+	imgp_store_error_clear(e);
+	if(!bucket || !*bucket)
+		return imgp_store_fail(e, IMGP_E_REQUEST, "%s: bucket name is empty", op);
+	if(key && !*key)
+		return imgp_store_fail(e, IMGP_E_REQUEST, "%s: key is empty", op);
+	if(key && strlen(key) > 1024)
+		return imgp_store_fail(e, IMGP_E_REQUEST,
+		                       "%s: key is longer than 1024 bytes", op);
+	return IMGP_OK;
+}
+
+enum imgp_status imgp_store_get(struct imgp_store *st, const char *bucket,
+                                const char *key, size_t max_bytes,
+                                struct imgp_object *out,
+                                struct imgp_store_error *e)
+{
+	struct imgp_store_error scratch;
+	enum imgp_status result;
+
+	if(!e)
+		e = &scratch;
+	imgp_object_init(out);
+	result = check_args("get", bucket, key ? key : "", e);
+	if(result)
+		return result;
+	return st->ops->get(st, bucket, key, max_bytes, out, e);
+}
+
+enum imgp_status imgp_store_put(struct imgp_store *st, const char *bucket,
+                                const char *key, const void *data, size_t len,
+                                const struct imgp_put_opts *opts,
+                                struct imgp_store_error *e)
+{
+	struct imgp_store_error scratch;
+	enum imgp_status result;
+
+	if(!e)
+		e = &scratch;
+	result = check_args("put", bucket, key ? key : "", e);
+	if(!result && !data && len)
+		result = imgp_store_fail(e, IMGP_E_INTERNAL, "put: no data");
+	if(!result)
+		result = imgp_store_check_meta(opts, e);
+	if(result)
+		return result;
+	return st->ops->put(st, bucket, key, data, len, opts, e);
+}
+
+enum imgp_status imgp_store_head(struct imgp_store *st, const char *bucket,
+                                 const char *key, struct imgp_object *out,
+                                 struct imgp_store_error *e)
+{
+	struct imgp_store_error scratch;
+	enum imgp_status result;
+
+	if(!e)
+		e = &scratch;
+	imgp_object_init(out);
+	result = check_args("head", bucket, key ? key : "", e);
+	if(result)
+		return result;
+	return st->ops->head(st, bucket, key, out, e);
+}
+
+enum imgp_status imgp_store_list(struct imgp_store *st, const char *bucket,
+                                 const char *prefix, imgp_store_list_cb cb,
+                                 void *ud, struct imgp_store_error *e)
+{
+	struct imgp_store_error scratch;
+	enum imgp_status result;
+
+	if(!e)
+		e = &scratch;
+	result = check_args("list", bucket, NULL, e);
+	if(result)
+		return result;
+	return st->ops->list(st, bucket, prefix ? prefix : "", cb, ud, e);
+}
+
+enum imgp_status imgp_store_delete(struct imgp_store *st, const char *bucket,
+                                   const char *key, struct imgp_store_error *e)
+{
+	struct imgp_store_error scratch;
+	enum imgp_status result;
+
+	if(!e)
+		e = &scratch;
+	result = check_args("delete", bucket, key ? key : "", e);
+	if(result)
+		return result;
+	return st->ops->del(st, bucket, key, e);
+}

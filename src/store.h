@@ -1,0 +1,160 @@
+/*
+ * store.h: object storage behind one small interface (get, put, head, list,
+ * delete) with two backends:
+ *
+ *   "s3"        AWS S3 or any S3-compatible server (libcurl, SigV4). AWS by
+ *               default (virtual-hosted style, AWS_REGION or
+ *               AWS_DEFAULT_REGION, else the profile's region, else
+ *               us-east-1); AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL for
+ *               another server (path style there, or everywhere when
+ *               IMGPIPE_S3_ADDRESSING=path). Credentials: see creds.h.
+ *   "dir:PATH"  each bucket is a folder under PATH, a key a relative path
+ *               in it. Content-Type, Cache-Control and metadata live in an
+ *               extended attribute (user.imgpipe) set before the atomic
+ *               rename, or in a sidecar tree PATH/.imgpipe-meta/ where the
+ *               file system has no user xattrs.
+ *
+ * Errors: every call fills a struct imgp_store_error: the status (whose
+ * class, imgp_status_temporary(), says permanent or temporary), the S3
+ * error code and request id when the server gave them, and a reason.
+ *
+ * Threads: a store handle is thread-safe. Worker threads share one
+ * handle; each call borrows a connection (a curl handle) from the store's
+ * pool and gives it back, so a thread that makes call after call reuses
+ * its warm connection, and N threads hold at most N connections.
+ * imgp_store_close must come after every call has returned.
+ *
+ * Ownership: what comes back through an OUT pointer belongs to the caller
+ * and is released with the matching _release.
+ */
+#ifndef IMGP_STORE_H
+#define IMGP_STORE_H
+
+#include "imgpipe.h"
+
+struct imgp_store;
+
+/* S3's own error code and request id, where there is one, and the reason. */
+struct imgp_store_error {
+	enum imgp_status status;
+	long http_status;            /* 0: no HTTP response */
+	int attempts;                /* requests made, retries included */
+	char code[64];               /* NoSuchKey, SlowDown, ...; "" if none */
+	char request_id[128];        /* x-amz-request-id; "" if none */
+	char msg[IMGP_ERRSIZE];      /* lowercase, no full stop */
+};
+
+/* Reset e to IMGP_OK with empty strings. */
+void imgp_store_error_clear(struct imgp_store_error *e);
+/*
+ * One line for a log or the CLI into out (IMGP_ERRSIZE bytes): the reason,
+ * then the S3 code and request id when known, e.g.
+ * "get s3://b/k: the specified key does not exist (NoSuchKey, request id 4B2F...)".
+ * Returns out.
+ */
+const char *imgp_store_error_str(const struct imgp_store_error *e, char *out);
+
+/* User metadata: x-amz-meta-NAME: VALUE (names lower case, printable ASCII). */
+struct imgp_meta {
+	char *name;
+	char *value;
+};
+
+/* An object's bytes and attributes. */
+struct imgp_object {
+	unsigned char *data;         /* get: the body; head: NULL */
+	size_t len;                  /* get: bytes in data; head: Content-Length */
+	char *content_type;
+	char *cache_control;
+	char *etag;                  /* as the store gives it, quotes included */
+	char *version_id;            /* NULL when the bucket is not versioned */
+	char *last_modified;         /* HTTP date; NULL if unknown */
+	struct imgp_meta *meta;
+	size_t nmeta;
+};
+
+void imgp_object_init(struct imgp_object *o);
+void imgp_object_release(struct imgp_object *o);
+/* The value of a metadata name (any case), or NULL. */
+const char *imgp_object_meta(const struct imgp_object *o, const char *name);
+
+/* What put sends with the bytes; every field may be NULL / 0. */
+struct imgp_put_opts {
+	const char *content_type;    /* default application/octet-stream */
+	const char *cache_control;
+	const struct imgp_meta *meta;     /* borrowed: never freed by put */
+	size_t nmeta;
+};
+
+/* One entry of a listing. */
+struct imgp_list_entry {
+	const char *key;
+	uint64_t size;
+	const char *etag;
+	const char *last_modified;   /* ISO 8601 as the store gives it */
+};
+
+/* Called for each key in order; return false to stop early. */
+typedef bool (*imgp_store_list_cb)(void *ud, const struct imgp_list_entry *entry);
+
+/* Knobs for tests and measurement; zero means the default. */
+struct imgp_store_opts {
+	int max_attempts;            /* default 5 */
+	long retry_budget_ms;        /* all attempts of one call; default 120000 */
+	long retry_base_ms;          /* default 100 */
+	long retry_max_ms;           /* default 5000 */
+	long connect_timeout_ms;     /* default 5000 */
+	long stall_timeout_s;        /* below 1 byte/s this long; default 10 */
+	int list_page_size;          /* max-keys; default 1000 */
+	bool fresh_connections;      /* a new connection per request */
+};
+
+/*
+ * Open a store from spec: "dir:PATH", "s3", or NULL for the environment's
+ * IMGPIPE_STORE (unset or empty: "s3"). Nothing is contacted yet:
+ * credentials are resolved on the first S3 request.
+ */
+enum imgp_status imgp_store_open(const char *spec,
+                                 struct imgp_store **out /* OUT */, char *err);
+/* The same with knobs (opts may be NULL). */
+enum imgp_status imgp_store_open_opts(const char *spec,
+                                      const struct imgp_store_opts *opts,
+                                      struct imgp_store **out /* OUT */,
+                                      char *err);
+void imgp_store_close(struct imgp_store *st);
+
+/* "s3" or "dir". */
+const char *imgp_store_kind(const struct imgp_store *st);
+
+/*
+ * The object's bytes and attributes into out (released by the caller). An
+ * object over max_bytes is refused with IMGP_E_TOO_LARGE before its body
+ * is read.
+ */
+enum imgp_status imgp_store_get(struct imgp_store *st, const char *bucket,
+                                const char *key, size_t max_bytes,
+                                struct imgp_object *out /* OUT */,
+                                struct imgp_store_error *e);
+
+/* Write len bytes as bucket/key, atomically: readers see old or new. */
+enum imgp_status imgp_store_put(struct imgp_store *st, const char *bucket,
+                                const char *key, const void *data, size_t len,
+                                const struct imgp_put_opts *opts,
+                                struct imgp_store_error *e);
+
+/* Attributes only (out->data is NULL, out->len the size). */
+enum imgp_status imgp_store_head(struct imgp_store *st, const char *bucket,
+                                 const char *key,
+                                 struct imgp_object *out /* OUT */,
+                                 struct imgp_store_error *e);
+
+/* Every key under prefix (NULL or "": all), in key order, page after page. */
+enum imgp_status imgp_store_list(struct imgp_store *st, const char *bucket,
+                                 const char *prefix, imgp_store_list_cb cb,
+                                 void *ud, struct imgp_store_error *e);
+
+/* Remove the object; removing a missing key is not an error (as in S3). */
+enum imgp_status imgp_store_delete(struct imgp_store *st, const char *bucket,
+                                   const char *key, struct imgp_store_error *e);
+
+#endif

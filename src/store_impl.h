@@ -1,0 +1,52 @@
+/*
+ * store_impl.h: what the store backends share with store.c, and nothing
+ * a caller of store.h may use: the operations table every backend fills,
+ * and the error helper.
+ */
+#ifndef IMGP_STORE_IMPL_H
+#define IMGP_STORE_IMPL_H
+
+#include "store.h"
+
+struct imgp_store_ops {
+	const char *kind;
+	enum imgp_status (*get)(struct imgp_store *st, const char *bucket,
+	                        const char *key, size_t max_bytes,
+	                        struct imgp_object *out, struct imgp_store_error *e);
+	enum imgp_status (*put)(struct imgp_store *st, const char *bucket,
+	                        const char *key, const void *data, size_t len,
+	                        const struct imgp_put_opts *opts,
+	                        struct imgp_store_error *e);
+	enum imgp_status (*head)(struct imgp_store *st, const char *bucket,
+	                         const char *key, struct imgp_object *out,
+	                         struct imgp_store_error *e);
+	enum imgp_status (*list)(struct imgp_store *st, const char *bucket,
+	                         const char *prefix, imgp_store_list_cb cb,
+	                         void *ud, struct imgp_store_error *e);
+	enum imgp_status (*del)(struct imgp_store *st, const char *bucket,
+	                        const char *key, struct imgp_store_error *e);
+	void (*close)(struct imgp_store *st);
+};
+
+/* Every backend's handle starts with this. */
+struct imgp_store {
+	const struct imgp_store_ops *ops;
+	struct imgp_store_opts opts;        /* defaults filled in */
+};
+
+enum imgp_status imgp_store_dir_open(const char *root,
+                                     const struct imgp_store_opts *opts,
+                                     struct imgp_store **out, char *err);
+enum imgp_status imgp_store_s3_open(const struct imgp_store_opts *opts,
+                                    struct imgp_store **out, char *err);
+
+/* Set e's status and reason (code and request id untouched); returns status. */
+enum imgp_status imgp_store_fail(struct imgp_store_error *e,
+                                 enum imgp_status status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Metadata names and values a store accepts: see store.c. */
+enum imgp_status imgp_store_check_meta(const struct imgp_put_opts *opts,
+                                       struct imgp_store_error *e);
+
+#endif

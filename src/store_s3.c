@@ -1,0 +1,773 @@
+/*
+ * store_s3.c: the S3 backend: URLs and addressing style, SigV4 headers on
+ * every attempt, S3's XML (errors, ListObjectsV2) read with libxml2, and a
+ * pool of connections (imgp_http handles) shared by threads.
+ *
+ * It owns the mapping of S3 answers to imgpipe statuses. It must never
+ * log, never put credentials, signatures or request headers into an
+ * error, and never turn TLS verification off.
+ */
+#include "store_impl.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "creds.h"
+#include "http.h"
+#include "sigv4.h"
+
+#define LIST_BODY_MAX (16 * 1024 * 1024)   /* one ListObjectsV2 page */
+#define SMALL_BODY_MAX (64 * 1024)         /* what PUT and DELETE answer */
+
+struct s3_store {
+	struct imgp_store base;
+	char *scheme;                /* "https" */
+	char *hostport;              /* "s3.us-east-1.amazonaws.com", "127.0.0.1:4568" */
+	char *base_path;             /* "" or "/prefix" of a custom endpoint */
+	char *region;
+	bool aws;                    /* AWS's own endpoint (not a custom one) */
+	bool path_style;             /* always path style */
+	struct imgp_creds_provider *creds;
+	struct imgp_http_policy policy;
+	pthread_mutex_t pool_lock;
+	struct imgp_http **pool;     /* idle connections */
+	size_t npool, cap;
+};
+
+/* --- the connection pool ---------------------------------------------------- */
+
+static enum imgp_status pool_take(struct s3_store *s, struct imgp_http **out,
+                                  struct imgp_store_error *e)
+{
+	enum imgp_status result = IMGP_OK;
+
+	pthread_mutex_lock(&s->pool_lock);
+	*out = s->npool ? s->pool[--s->npool] : NULL;
+	pthread_mutex_unlock(&s->pool_lock);
+	if(!*out)
+		result = imgp_http_open(&s->policy, out, e->msg);
+	if(result)
+		e->status = result;
+	return result;
+}
+
+static void pool_give(struct s3_store *s, struct imgp_http *h)
+{
+	struct imgp_http **grown;
+
+	if(!h)
+		return;
+	pthread_mutex_lock(&s->pool_lock);
+	if(s->npool == s->cap) {
+		grown = imgp_realloc(s->pool, (s->cap ? s->cap * 2 : 8) * sizeof(*grown));
+		if(!grown) {
+			pthread_mutex_unlock(&s->pool_lock);
+			imgp_http_close(h);
+			return;
+		}
+		s->pool = grown;
+		s->cap = s->cap ? s->cap * 2 : 8;
+	}
+	s->pool[s->npool++] = h;
+	pthread_mutex_unlock(&s->pool_lock);
+}
+
+/* --- addressing ---------------------------------------------------------- */
+
+/* Can the bucket be a DNS label under TLS (no dots, lower case)? */
+static bool virtual_ok(const char *bucket)
+{
+	size_t n = strlen(bucket);
+
+	if(n < 3 || n > 63 || bucket[0] == '-' || bucket[n - 1] == '-')
+		return false;
+	for(const char *p = bucket; *p; p++)
+		if(!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return false;
+	return true;
+}
+
+struct target {
+	char *host;                  /* Host header */
+	char *path;                  /* encoded, as sent and signed */
+	char *url;
+};
+
+static void target_release(struct target *t)
+{
+	imgp_free(t->host);
+	imgp_free(t->path);
+	imgp_free(t->url);
+}
+
+/* The host, path and URL of bucket/key (key NULL: the bucket itself). */
+static enum imgp_status target_make(const struct s3_store *s, const char *bucket,
+                                    const char *key, const char *query,
+                                    struct target *t, struct imgp_store_error *e)
+{
+	bool virt = !s->path_style && virtual_ok(bucket);
+	char *ekey = key ? imgp_sigv4_uri_encode(key, true) : imgp_strdup("");
+
+	memset(t, 0, sizeof(*t));
+	if(!ekey)
+		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	if(virt) {
+		t->host = imgp_asprintf("%s.%s", bucket, s->hostport);
+		t->path = imgp_asprintf("%s/%s", s->base_path, ekey);
+	}
+	else {
+		char *ebucket = imgp_sigv4_uri_encode(bucket, false);
+
+		t->host = imgp_strdup(s->hostport);
+		t->path = ebucket ? imgp_asprintf("%s/%s%s%s", s->base_path, ebucket,
+		                                  key ? "/" : "", ekey) : NULL;
+		imgp_free(ebucket);
+	}
+	imgp_free(ekey);
+	if(t->host && t->path)
+		t->url = imgp_asprintf("%s://%s%s%s%s", s->scheme, t->host, t->path,
+		                       query && *query ? "?" : "", query ? query : "");
+	if(!t->url) {
+		target_release(t);
+		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	}
+	return IMGP_OK;
+}
+
+/* --- signing, on every attempt -------------------------------------------- */
+
+struct signing {
+	struct s3_store *s;
+	const struct target *t;
+	const char *method;
+	const char *query;
+	const char *payload_hash;
+	const struct imgp_sigv4_pair *extra;   /* content-type, x-amz-meta-*, ... */
+	size_t nextra;
+};
+
+#define MAX_SIGNED 64
+
+static enum imgp_status sign_request(void *ud, const struct imgp_http_request *req,
+                                     struct imgp_http_headers *out, char *err)
+{
+	struct signing *sg = ud;
+	struct imgp_sigv4_pair h[MAX_SIGNED];
+	struct imgp_sigv4_result sig = { 0 };
+	struct imgp_creds creds;
+	char date[IMGP_AMZ_DATE];
+	const char *trace = getenv("_X_AMZN_TRACE_ID");
+	size_t n = 0;
+	enum imgp_status result;
+
+	if(sg->nextra + 5 > MAX_SIGNED)
+		return imgp_fail(err, IMGP_E_REQUEST, "too many headers");
+	result = imgp_creds_get(sg->s->creds, &creds, err);
+	if(result)
+		return result;
+	imgp_sigv4_amz_date(time(NULL), date);
+	h[n++] = (struct imgp_sigv4_pair){ "host", sg->t->host };
+	h[n++] = (struct imgp_sigv4_pair){ "x-amz-content-sha256", sg->payload_hash };
+	h[n++] = (struct imgp_sigv4_pair){ "x-amz-date", date };
+	if(creds.session_token)
+		h[n++] = (struct imgp_sigv4_pair){ "x-amz-security-token", creds.session_token };
+	for(size_t i = 0; i < sg->nextra; i++)
+		h[n++] = sg->extra[i];
+	{
+		struct imgp_sigv4_request sr = {
+			.method = sg->method, .canonical_uri = sg->t->path,
+			.canonical_query = sg->query, .headers = h, .nheaders = n,
+			.payload_hash = sg->payload_hash, .amz_date = date,
+			.region = sg->s->region, .service = "s3",
+		};
+		result = imgp_sigv4_sign(&sr, creds.access_key, creds.secret_key, &sig, err);
+	}
+	for(size_t i = 0; !result && i < n; i++)
+		if(imgp_http_headers_add(out, h[i].name, h[i].value))
+			result = IMGP_E_NOMEM;
+	if(!result && imgp_http_headers_add(out, "Authorization", sig.authorization))
+		result = IMGP_E_NOMEM;
+	/* unsigned: Lambda's recursive loop detection reads it */
+	if(!result && trace && *trace && !strpbrk(trace, "\r\n") &&
+	   imgp_http_headers_add(out, "X-Amzn-Trace-Id", trace))
+		result = IMGP_E_NOMEM;
+	if(result == IMGP_E_NOMEM)
+		imgp_fail(err, result, "out of memory");
+	imgp_sigv4_result_release(&sig);
+	imgp_creds_release(&creds);
+	return result;
+}
+
+/* --- S3's answers ------------------------------------------------------------- */
+
+static bool is(const xmlNode *n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name);
+}
+
+/* The text of a child element, copied into buf (size n); false if absent. */
+static bool child_text(const xmlNode *parent, const char *name, char *buf, size_t n)
+{
+	for(const xmlNode *c = parent->children; c; c = c->next) {
+		if(is(c, name)) {
+			xmlChar *text = xmlNodeGetContent(c);
+
+			snprintf(buf, n, "%s", text ? (const char *)text : "");
+			xmlFree(text);
+			return true;
+		}
+	}
+	return false;
+}
+
+static xmlDoc *xml_parse(const struct imgp_dbuf *body)
+{
+	if(!body->len || body->len > INT32_MAX)
+		return NULL;
+	/* no network, no entity expansion: the text is untrusted */
+	return xmlReadMemory(body->ptr, (int)body->len, "s3.xml", NULL,
+	                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+}
+
+static enum imgp_status code_status(const char *code, long http)
+{
+	static const struct { const char *code; enum imgp_status status; } table[] = {
+		{ "NoSuchKey", IMGP_E_NOT_FOUND }, { "NoSuchBucket", IMGP_E_NOT_FOUND },
+		{ "NotFound", IMGP_E_NOT_FOUND }, { "NoSuchVersion", IMGP_E_NOT_FOUND },
+		{ "AccessDenied", IMGP_E_ACCESS }, { "SignatureDoesNotMatch", IMGP_E_ACCESS },
+		{ "InvalidAccessKeyId", IMGP_E_ACCESS }, { "ExpiredToken", IMGP_E_ACCESS },
+		{ "InvalidToken", IMGP_E_ACCESS }, { "Forbidden", IMGP_E_ACCESS },
+		{ "AllAccessDisabled", IMGP_E_ACCESS }, { "RequestTimeTooSkewed", IMGP_E_ACCESS },
+		{ "SlowDown", IMGP_E_THROTTLED }, { "RequestLimitExceeded", IMGP_E_THROTTLED },
+		{ "EntityTooLarge", IMGP_E_TOO_LARGE },
+	};
+
+	for(size_t i = 0; code && i < sizeof(table) / sizeof(table[0]); i++)
+		if(!strcmp(code, table[i].code))
+			return table[i].status;
+	if(http == 429 || http == 503)
+		return http == 503 && code && *code && strcmp(code, "SlowDown") &&
+		       strcmp(code, "ServiceUnavailable") ? IMGP_E_SERVER : IMGP_E_THROTTLED;
+	if(http >= 500)
+		return IMGP_E_SERVER;
+	if(http == 404)
+		return IMGP_E_NOT_FOUND;
+	if(http == 401 || http == 403)
+		return IMGP_E_ACCESS;
+	return IMGP_E_REQUEST;
+}
+
+/* S3's messages are sentences; ours are lowercase with no full stop. */
+static void our_style(char *msg)
+{
+	size_t n = strlen(msg);
+
+	if(n > 1 && msg[0] >= 'A' && msg[0] <= 'Z' && !(msg[1] >= 'A' && msg[1] <= 'Z'))
+		msg[0] = (char)(msg[0] + 32);
+	while(n && (msg[n - 1] == '.' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+}
+
+/* Fill e from a non-2xx answer; returns its status. */
+static enum imgp_status s3_error(const struct imgp_http_response *r,
+                                 const char *what, struct imgp_store_error *e)
+{
+	xmlDoc *doc = xml_parse(&r->body);
+	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+	const char *rid = imgp_http_response_header(r, "x-amz-request-id");
+	char message[300] = "";
+
+	if(root && is(root, "Error")) {
+		child_text(root, "Code", e->code, sizeof(e->code));
+		child_text(root, "Message", message, sizeof(message));
+		if(!rid)
+			child_text(root, "RequestId", e->request_id, sizeof(e->request_id));
+	}
+	if(doc)
+		xmlFreeDoc(doc);
+	if(rid)
+		snprintf(e->request_id, sizeof(e->request_id), "%s", rid);
+	/* HEAD answers carry no document: name the code the way the SDKs do */
+	if(!e->code[0] && (r->status == 404 || r->status == 403 || r->status == 400))
+		snprintf(e->code, sizeof(e->code), "%s", r->status == 404 ? "NotFound"
+		         : r->status == 403 ? "Forbidden" : "BadRequest");
+	e->http_status = r->status;
+	our_style(message);
+	if(!*message)
+		return imgp_store_fail(e, code_status(e->code, r->status), "%s: HTTP %ld",
+		                       what, r->status);
+	return imgp_store_fail(e, code_status(e->code, r->status), "%s: %s", what,
+	                       message);
+}
+
+/* Run one request: transport failures and non-2xx answers become e. */
+static enum imgp_status s3_send(struct s3_store *s, const char *what,
+                                const char *method, const char *bucket,
+                                const char *key, const char *query,
+                                const void *body, size_t body_len,
+                                size_t max_body, const struct imgp_sigv4_pair *extra,
+                                size_t nextra, struct imgp_http_response *resp,
+                                struct imgp_store_error *e)
+{
+	char hash[IMGP_SHA256_HEX], why[IMGP_ERRSIZE] = "";
+	struct target t;
+	struct imgp_http *h = NULL;
+	struct signing sg;
+	struct imgp_http_request req;
+	enum imgp_status result;
+
+	result = target_make(s, bucket, key, query, &t, e);
+	if(result)
+		return result;
+	imgp_sigv4_sha256_hex(body ? body : "", body_len, hash);
+	sg = (struct signing){ s, &t, method, query, hash, extra, nextra };
+	req = (struct imgp_http_request){
+		.method = method, .url = t.url, .body = body, .body_len = body_len,
+		.max_body = max_body, .prepare = sign_request, .ud = &sg,
+	};
+	result = pool_take(s, &h, e);
+	if(result)
+		goto out;
+	result = imgp_http_send(h, &req, resp, why);
+	e->attempts = resp->attempts;
+	if(result) {
+		if(result == IMGP_E_TOO_LARGE)
+			imgp_store_fail(e, result, "%s: object is over the %zu byte limit",
+			                what, max_body);
+		else
+			imgp_store_fail(e, result, "%s: %s%s", what, why,
+			                resp->attempts > 1 ? " (gave up after retries)" : "");
+		goto out;
+	}
+	if(resp->status < 200 || resp->status >= 300) {
+		result = s3_error(resp, what, e);
+		if(resp->attempts > 1 && strlen(e->msg) < sizeof(e->msg) - 40)
+			snprintf(e->msg + strlen(e->msg), sizeof(e->msg) - strlen(e->msg),
+			         " (after %d attempts)", resp->attempts);
+	}
+out:
+	pool_give(s, h);
+	target_release(&t);
+	return result;
+}
+
+/* --- object attributes from response headers ------------------------------------ */
+
+static enum imgp_status take_header(const struct imgp_http_response *r,
+                                    const char *name, char **slot)
+{
+	const char *v = imgp_http_response_header(r, name);
+
+	if(!v)
+		return IMGP_OK;
+	*slot = imgp_strdup(v);
+	return *slot ? IMGP_OK : IMGP_E_NOMEM;
+}
+
+static enum imgp_status fill_object(const struct imgp_http_response *r,
+                                    struct imgp_object *o)
+{
+	size_t n = 0;
+
+	if(take_header(r, "content-type", &o->content_type) ||
+	   take_header(r, "cache-control", &o->cache_control) ||
+	   take_header(r, "etag", &o->etag) ||
+	   take_header(r, "x-amz-version-id", &o->version_id) ||
+	   take_header(r, "last-modified", &o->last_modified))
+		return IMGP_E_NOMEM;
+	if(o->version_id && !strcmp(o->version_id, "null")) {
+		imgp_free(o->version_id);
+		o->version_id = NULL;
+	}
+	for(size_t i = 0; i < r->nheaders; i++)
+		if(!strncmp(r->headers[i].name, "x-amz-meta-", 11))
+			n++;
+	if(!n)
+		return IMGP_OK;
+	o->meta = imgp_calloc(n, sizeof(*o->meta));
+	if(!o->meta)
+		return IMGP_E_NOMEM;
+	for(size_t i = 0; i < r->nheaders; i++) {
+		if(strncmp(r->headers[i].name, "x-amz-meta-", 11))
+			continue;
+		o->meta[o->nmeta].name = imgp_strdup(r->headers[i].name + 11);
+		o->meta[o->nmeta].value = imgp_strdup(r->headers[i].value);
+		o->nmeta++;
+		if(!o->meta[o->nmeta - 1].name || !o->meta[o->nmeta - 1].value)
+			return IMGP_E_NOMEM;
+	}
+	return IMGP_OK;
+}
+
+static char *describe(const char *op, const char *bucket, const char *key)
+{
+	return imgp_asprintf("%s s3://%s/%.200s%s", op, bucket, key ? key : "",
+	                     key && strlen(key) > 200 ? "..." : "");
+}
+
+/* --- operations ----------------------------------------------------------------- */
+
+static enum imgp_status s3_get_or_head(struct imgp_store *st, const char *op,
+                                       const char *bucket, const char *key,
+                                       size_t max_bytes, struct imgp_object *out,
+                                       struct imgp_store_error *e)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	struct imgp_http_response resp;
+	char *what = describe(op, bucket, key);
+	bool head = !strcmp(op, "head");
+	enum imgp_status result;
+
+	imgp_http_response_init(&resp);
+	if(!what)
+		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	result = s3_send(s, what, head ? "HEAD" : "GET", bucket, key, NULL, NULL, 0,
+	                 max_bytes, NULL, 0, &resp, e);
+	if(result)
+		goto out;
+	if(fill_object(&resp, out)) {
+		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if(head) {
+		const char *cl = imgp_http_response_header(&resp, "content-length");
+		out->len = cl ? (size_t)strtoull(cl, NULL, 10) : 0;
+	}
+	else {
+		out->len = resp.body.len;
+		out->data = (unsigned char *)imgp_dbuf_take(&resp.body);
+		if(!out->data && !(out->data = imgp_calloc(1, 1)))
+			result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	}
+out:
+	if(result)
+		imgp_object_release(out);
+	imgp_http_response_release(&resp);
+	imgp_free(what);
+	return result;
+}
+
+static enum imgp_status s3_get(struct imgp_store *st, const char *bucket,
+                               const char *key, size_t max_bytes,
+                               struct imgp_object *out, struct imgp_store_error *e)
+{
+	return s3_get_or_head(st, "get", bucket, key, max_bytes, out, e);
+}
+
+static enum imgp_status s3_head(struct imgp_store *st, const char *bucket,
+                                const char *key, struct imgp_object *out,
+                                struct imgp_store_error *e)
+{
+	return s3_get_or_head(st, "head", bucket, key, 0, out, e);
+}
+
+static enum imgp_status s3_put(struct imgp_store *st, const char *bucket,
+                               const char *key, const void *data, size_t len,
+                               const struct imgp_put_opts *opts,
+                               struct imgp_store_error *e)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	struct imgp_sigv4_pair extra[MAX_SIGNED - 6];
+	struct imgp_http_response resp;
+	char *names[MAX_SIGNED], *what = describe("put", bucket, key);
+	size_t n = 0, nnames = 0;
+	enum imgp_status result = IMGP_OK;
+
+	imgp_http_response_init(&resp);
+	if(!what)
+		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	if(opts && opts->nmeta > MAX_SIGNED - 8) {
+		result = imgp_store_fail(e, IMGP_E_REQUEST, "%s: too many metadata entries", what);
+		goto out;
+	}
+	extra[n++] = (struct imgp_sigv4_pair){ "content-type",
+		opts && opts->content_type ? opts->content_type : "application/octet-stream" };
+	if(opts && opts->cache_control)
+		extra[n++] = (struct imgp_sigv4_pair){ "cache-control", opts->cache_control };
+	for(size_t i = 0; opts && i < opts->nmeta; i++) {
+		names[nnames] = imgp_asprintf("x-amz-meta-%s", opts->meta[i].name);
+		if(!names[nnames]) {
+			result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+			goto out;
+		}
+		extra[n++] = (struct imgp_sigv4_pair){ names[nnames++], opts->meta[i].value };
+	}
+	result = s3_send(s, what, "PUT", bucket, key, NULL, data, len, SMALL_BODY_MAX, extra, n,
+	                 &resp, e);
+out:
+	for(size_t i = 0; i < nnames; i++)
+		imgp_free(names[i]);
+	imgp_http_response_release(&resp);
+	imgp_free(what);
+	return result;
+}
+
+static enum imgp_status s3_delete(struct imgp_store *st, const char *bucket,
+                                  const char *key, struct imgp_store_error *e)
+{
+	struct imgp_http_response resp;
+	char *what = describe("delete", bucket, key);
+	enum imgp_status result;
+
+	imgp_http_response_init(&resp);
+	if(!what)
+		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	result = s3_send((struct s3_store *)st, what, "DELETE", bucket, key, NULL,
+	                 NULL, 0, SMALL_BODY_MAX, NULL, 0, &resp, e);
+	imgp_http_response_release(&resp);
+	imgp_free(what);
+	return result;
+}
+
+/* encoding-type=url keys: %XX escapes, '+' for a space. */
+static void url_decode(char *s)
+{
+	char *o = s;
+
+	for(; *s; s++) {
+		if(*s == '+')
+			*o++ = ' ';
+		else if(*s == '%' && s[1] && s[2] && strchr("0123456789abcdefABCDEF", s[1]) &&
+		        strchr("0123456789abcdefABCDEF", s[2])) {
+			char hex[3] = { s[1], s[2], '\0' };
+
+			*o++ = (char)strtol(hex, NULL, 16);
+			s += 2;
+		}
+		else
+			*o++ = *s;
+	}
+	*o = '\0';
+}
+
+/* One page: call cb for each key; *token gets the next page's token. */
+static enum imgp_status list_page(const struct imgp_dbuf *body, imgp_store_list_cb cb,
+                                  void *ud, char **token, bool *stop,
+                                  struct imgp_store_error *e, const char *what)
+{
+	xmlDoc *doc = xml_parse(body);
+	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+	char truncated[8] = "", encoding[8] = "", size[32], etag[128], modified[64];
+	enum imgp_status result = IMGP_OK;
+
+	*token = NULL;
+	if(!root || !is(root, "ListBucketResult")) {
+		result = imgp_store_fail(e, IMGP_E_SERVER, "%s: the listing is not S3 XML", what);
+		goto out;
+	}
+	child_text(root, "IsTruncated", truncated, sizeof(truncated));
+	child_text(root, "EncodingType", encoding, sizeof(encoding));
+	for(xmlNode *c = root->children; c && !*stop; c = c->next) {
+		struct imgp_list_entry entry;
+		char k[1100 * 3];
+
+		if(!is(c, "Contents") || !child_text(c, "Key", k, sizeof(k)))
+			continue;
+		if(!strcmp(encoding, "url"))
+			url_decode(k);
+		size[0] = etag[0] = modified[0] = '\0';
+		child_text(c, "Size", size, sizeof(size));
+		child_text(c, "ETag", etag, sizeof(etag));
+		child_text(c, "LastModified", modified, sizeof(modified));
+		entry = (struct imgp_list_entry){ k, strtoull(size, NULL, 10), etag, modified };
+		if(!cb(ud, &entry))
+			*stop = true;
+	}
+	if(!*stop && !strcmp(truncated, "true")) {
+		char next[4096] = "";
+
+		if(!child_text(root, "NextContinuationToken", next, sizeof(next)) || !*next) {
+			result = imgp_store_fail(e, IMGP_E_SERVER,
+			                         "%s: truncated listing without a continuation token",
+			                         what);
+			goto out;
+		}
+		*token = imgp_strdup(next);
+		if(!*token)
+			result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	}
+out:
+	if(doc)
+		xmlFreeDoc(doc);
+	return result;
+}
+
+static enum imgp_status s3_list(struct imgp_store *st, const char *bucket,
+                                const char *prefix, imgp_store_list_cb cb,
+                                void *ud, struct imgp_store_error *e)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	char *what = describe("list", bucket, prefix), *token = NULL, *query = NULL;
+	char maxkeys[16];
+	bool stop = false;
+	enum imgp_status result = IMGP_OK;
+
+	if(!what)
+		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	snprintf(maxkeys, sizeof(maxkeys), "%d", st->opts.list_page_size);
+	do {
+		struct imgp_sigv4_pair q[5] = {
+			{ "list-type", "2" }, { "encoding-type", "url" },
+			{ "max-keys", maxkeys }, { "prefix", prefix },
+			{ "continuation-token", token },
+		};
+		struct imgp_http_response resp;
+		char *next = NULL;
+
+		imgp_http_response_init(&resp);
+		query = imgp_sigv4_query(q, token ? 5 : 4);
+		if(!query) {
+			result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+			break;
+		}
+		result = s3_send(s, what, "GET", bucket, NULL, query, NULL, 0,
+		                 LIST_BODY_MAX, NULL, 0, &resp, e);
+		if(!result)
+			result = list_page(&resp.body, cb, ud, &next, &stop, e, what);
+		imgp_http_response_release(&resp);
+		imgp_free(query);
+		imgp_free(token);
+		token = next;
+	} while(!result && token);
+	imgp_free(token);
+	imgp_free(what);
+	return result;
+}
+
+static void s3_close(struct imgp_store *st)
+{
+	struct s3_store *s = (struct s3_store *)st;
+
+	for(size_t i = 0; i < s->npool; i++)
+		imgp_http_close(s->pool[i]);
+	imgp_free(s->pool);
+	pthread_mutex_destroy(&s->pool_lock);
+	imgp_creds_provider_free(s->creds);
+	imgp_free(s->scheme);
+	imgp_free(s->hostport);
+	imgp_free(s->base_path);
+	imgp_free(s->region);
+	imgp_free(s);
+}
+
+static const struct imgp_store_ops s3_ops = {
+	"s3", s3_get, s3_put, s3_head, s3_list, s3_delete, s3_close,
+};
+
+/* --- opening ------------------------------------------------------------------- */
+
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+/* scheme://host[:port][/path] of a custom endpoint into s. */
+static enum imgp_status parse_endpoint(struct s3_store *s, const char *url, char *err)
+{
+	const char *sep = strstr(url, "://"), *host, *slash;
+	size_t plen;
+
+	if(!sep || (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8)))
+		return imgp_fail(err, IMGP_E_CONFIG,
+		                 "S3 endpoint \"%.200s\" is not an http:// or https:// URL", url);
+	host = sep + 3;
+	slash = strchr(host, '/');
+	if(slash == host || !*host || strpbrk(host, "?#@ "))
+		return imgp_fail(err, IMGP_E_CONFIG, "S3 endpoint \"%.200s\" has no plain host", url);
+	s->scheme = imgp_strndup(url, (size_t)(sep - url));
+	s->hostport = slash ? imgp_strndup(host, (size_t)(slash - host)) : imgp_strdup(host);
+	plen = slash ? strlen(slash) : 0;
+	while(plen && slash[plen - 1] == '/')
+		plen--;
+	s->base_path = imgp_strndup(slash ? slash : "", plen);
+	if(!s->scheme || !s->hostport || !s->base_path)
+		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	for(char *p = s->scheme; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	return IMGP_OK;
+}
+
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void xml_init(void)
+{
+	xmlInitParser();
+}
+
+enum imgp_status imgp_store_s3_open(const struct imgp_store_opts *opts,
+                                    struct imgp_store **out, char *err)
+{
+	struct s3_store *s = imgp_calloc(1, sizeof(*s));
+	const char *endpoint = env("AWS_ENDPOINT_URL_S3");
+	const char *style = env("IMGPIPE_S3_ADDRESSING");
+	const char *region = env("AWS_REGION");
+	enum imgp_status result;
+
+	*out = NULL;
+	if(!s)
+		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	pthread_mutex_init(&s->pool_lock, NULL);
+	s->base.ops = &s3_ops;
+	s->base.opts = *opts;
+	pthread_once(&xml_once, xml_init);
+	result = imgp_http_global_init(err);
+	if(result)
+		goto fail;
+	if(!endpoint)
+		endpoint = env("AWS_ENDPOINT_URL");
+	if(!region)
+		region = env("AWS_DEFAULT_REGION");
+	s->region = region ? imgp_strdup(region) : imgp_creds_profile_region();
+	if(!s->region && !(s->region = imgp_strdup("us-east-1"))) {
+		result = imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	for(const char *p = s->region; *p; p++)
+		if(!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-')) {
+			result = imgp_fail(err, IMGP_E_CONFIG, "AWS region \"%.64s\" is not a "
+			                   "region name", s->region);
+			goto fail;
+		}
+	if(endpoint)
+		result = parse_endpoint(s, endpoint, err);
+	else {
+		s->aws = true;
+		s->scheme = imgp_strdup("https");
+		s->hostport = imgp_asprintf("s3.%s.amazonaws.com%s", s->region,
+		                            strncmp(s->region, "cn-", 3) ? "" : ".cn");
+		s->base_path = imgp_strdup("");
+		if(!s->scheme || !s->hostport || !s->base_path)
+			result = imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	}
+	if(result)
+		goto fail;
+	if(style && strcmp(style, "path") && strcmp(style, "virtual")) {
+		result = imgp_fail(err, IMGP_E_CONFIG,
+		                   "IMGPIPE_S3_ADDRESSING=%.32s is not one of path, virtual", style);
+		goto fail;
+	}
+	s->path_style = style ? !strcmp(style, "path") : !s->aws;
+	result = imgp_creds_provider_new(&s->creds, err);
+	if(result)
+		goto fail;
+	imgp_http_policy_default(&s->policy);
+	s->policy.max_attempts = opts->max_attempts;
+	s->policy.budget_ms = opts->retry_budget_ms;
+	s->policy.base_delay_ms = opts->retry_base_ms;
+	s->policy.max_delay_ms = opts->retry_max_ms;
+	s->policy.connect_timeout_ms = opts->connect_timeout_ms;
+	s->policy.low_speed_time_s = opts->stall_timeout_s;
+	s->policy.fresh_connections = opts->fresh_connections;
+	*out = &s->base;
+	return IMGP_OK;
+fail:
+	s3_close(&s->base);
+	return result;
+}
