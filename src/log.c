@@ -1,0 +1,105 @@
+/*
+ * log.c: structured log lines and CloudWatch Embedded Metric Format.
+ *
+ * Lambda sends a function's stdout to CloudWatch Logs, and CloudWatch reads
+ * an EMF record in a log line as metrics: one line per source says what
+ * happened and feeds the dashboards, at no extra API call. This file must
+ * never print an event body, a credential or a signature: it only sees refs
+ * and results.
+ */
+#include "log.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+double imgp_peak_rss_mb(void)
+{
+	struct rusage ru;
+
+	if(getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return ru.ru_maxrss / 1024.0;   /* Linux: kilobytes */
+}
+
+static void emit(FILE *to, json_t *line)
+{
+	char *text = json_dumps(line, JSON_COMPACT);
+
+	if(!text)
+		return;
+	pthread_mutex_lock(&log_lock);
+	fputs(text, to);
+	fputc('\n', to);
+	fflush(to);
+	pthread_mutex_unlock(&log_lock);
+	free(text);
+}
+
+void imgp_log_line(FILE *to, const char *level, const char *request_id,
+                   const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	json_t *line;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	line = json_pack("{s:s, s:s}", "level", level, "msg", msg);
+	if(request_id)
+		json_object_set_new(line, "request_id", json_string(request_id));
+	emit(to, line);
+	json_decref(line);
+}
+
+/* The metrics every line carries, with their CloudWatch units. */
+static const struct { const char *name, *unit; } metrics[] = {
+	{ "GetMs", "Milliseconds" }, { "DecodeMs", "Milliseconds" },
+	{ "ResizeMs", "Milliseconds" }, { "EncodeMs", "Milliseconds" },
+	{ "PutMs", "Milliseconds" }, { "TotalMs", "Milliseconds" },
+	{ "BytesIn", "Bytes" }, { "BytesOut", "Bytes" },
+	{ "Variants", "Count" }, { "PeakRssMB", "Megabytes" },
+	{ "Failed", "Count" },
+};
+
+void imgp_log_job(FILE *to, const char *request_id, enum imgp_trigger trigger,
+                  const struct imgp_ref *ref, const struct imgp_job_result *res)
+{
+	const char *ns = getenv("IMGPIPE_METRICS_NAMESPACE");
+	double values[] = {
+		res->get_ms, res->decode_ms, res->resize_ms, res->encode_ms, res->put_ms,
+		res->total_ms, (double)res->bytes_in, (double)res->bytes_out,
+		(double)res->variants, imgp_peak_rss_mb(), res->status ? 1 : 0,
+	};
+	json_t *line, *defs = json_array();
+
+	for(size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
+		json_array_append_new(defs, json_pack("{s:s, s:s}", "Name", metrics[i].name,
+		                                      "Unit", metrics[i].unit));
+	line = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:{s:I, s:[{s:s, s:[[s]], s:o}]}}",
+		"level", res->status ? "error" : "info",
+		"bucket", ref->bucket, "key", ref->key,
+		"status", imgp_status_str(res->status),
+		"message", res->message,
+		"Trigger", imgp_trigger_name(trigger),
+		"skipped", res->skipped,
+		"_aws", "Timestamp", (json_int_t)imgp_epoch_ms(),
+		"CloudWatchMetrics", "Namespace", ns && *ns ? ns : IMGP_METRICS_NAMESPACE,
+		"Dimensions", "Trigger", "Metrics", defs);
+	if(!line)
+		return;
+	if(request_id)
+		json_object_set_new(line, "request_id", json_string(request_id));
+	if(ref->version_id)
+		json_object_set_new(line, "version_id", json_string(ref->version_id));
+	for(size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
+		json_object_set_new(line, metrics[i].name,
+		                    json_real((double)(long long)(values[i] * 10 + 0.5) / 10));
+	emit(to, line);
+	json_decref(line);
+}

@@ -1,0 +1,344 @@
+/*
+ * test_job.c: output key templates, and the job against the real
+ * local-folder store: variants and their metadata, the loop guard at init
+ * and per event, idempotency, deletes, deadlines and bad sources.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "job.h"
+#include "naming.h"
+#include "lib/testutil.h"
+
+/* --- naming ------------------------------------------------------------ */
+
+struct name_case {
+	char tmpl[64];
+	char key[64];
+	char want[96];
+};
+
+static struct name_case name_cases[] = {
+	{ "{variant}/{dir}{stem}.{ext}", "photos/2024/cat.jpg", "out/thumb/photos/2024/cat.webp" },
+	{ "{variant}/{dir}{stem}.{ext}", "cat.jpg", "out/thumb/cat.webp" },
+	{ "{dir}{stem}_{w}x{h}.{ext}", "a/b c.png", "out/a/b c_320x200.webp" },
+	{ "{key}/{variant}", "a/b.tar.gz", "out/a/b.tar.gz/thumb" },
+	{ "{name}-{variant}.{ext}", "x/noext", "out/noext-thumb.webp" },
+	{ "{stem}.{variant}.{ext}", "x/.hidden", "out/.hidden.thumb.webp" },
+	{ "{{literal}}/{variant}", "k", "out/{literal}/thumb" },
+};
+
+ParameterizedTestParameters(naming, expand)
+{
+	return cr_make_param_array(struct name_case, name_cases,
+	                           sizeof(name_cases) / sizeof(name_cases[0]));
+}
+
+ParameterizedTest(struct name_case *c, naming, expand)
+{
+	struct imgp_variant v = { .name = "thumb", .width = 320, .height = 200 };
+	char err[IMGP_ERRSIZE] = "";
+	char *got = imgp_naming_expand("out/", c->tmpl, c->key, &v, IMGP_FMT_WEBP, err);
+
+	cr_assert(got, "%s: %s", c->tmpl, err);
+	cr_assert_str_eq(got, c->want, "template %s on %s", c->tmpl, c->key);
+	imgp_free(got);
+}
+
+Test(naming, check)
+{
+	char err[IMGP_ERRSIZE] = "";
+
+	cr_assert_eq(imgp_naming_check(IMGP_DEFAULT_OUTPUT_KEY, 3, err), IMGP_OK, "%s", err);
+	cr_assert_eq(imgp_naming_check("{dir}{stem}.{ext}", 3, err), IMGP_E_CONFIG);
+	cr_assert(strstr(err, "gives every variant the same key"), "%s", err);
+	cr_assert_eq(imgp_naming_check("{dir}{stem}.{ext}", 1, err), IMGP_OK);
+	cr_assert_eq(imgp_naming_check("{variant}/{base}", 2, err), IMGP_E_CONFIG);
+	cr_assert(strstr(err, "unknown placeholder {base}"), "%s", err);
+	cr_assert_eq(imgp_naming_check("{variant", 2, err), IMGP_E_CONFIG);
+	cr_assert(strstr(err, "unclosed"), "%s", err);
+	cr_assert_eq(imgp_naming_check("{variant}}x", 2, err), IMGP_E_CONFIG);
+	cr_assert_eq(imgp_naming_check("", 1, err), IMGP_E_CONFIG);
+}
+
+Test(naming, keys_over_1024_bytes_are_refused)
+{
+	struct imgp_variant v = { .name = "t" };
+	char key[1100], err[IMGP_ERRSIZE] = "";
+
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	cr_assert_null(imgp_naming_expand("", "{variant}/{key}", key, &v, IMGP_FMT_JPEG, err));
+	cr_assert(strstr(err, "over 1,024 bytes"), "%s", err);
+}
+
+/* --- the job on the local-folder store -------------------------------- */
+
+static char *root;
+static struct imgp_store *store;
+static struct imgp_job_config jc;
+
+static const char *const job_env[] = {
+	"IMGPIPE_VARIANTS", "IMGPIPE_DEST_BUCKET", "IMGPIPE_DEST_PREFIX", "IMGPIPE_OUTPUT_KEY",
+	"IMGPIPE_SOURCE_BUCKET", "IMGPIPE_SOURCE_PREFIX", "IMGPIPE_ON_DELETE",
+	"IMGPIPE_CACHE_CONTROL", "IMGPIPE_DEADLINE_RESERVE_MS", "IMGPIPE_CONFIG",
+};
+
+static void clear_env(void)
+{
+	for(size_t i = 0; i < sizeof(job_env) / sizeof(job_env[0]); i++)
+		unsetenv(job_env[i]);
+}
+
+static void setup(void)
+{
+	char err[IMGP_ERRSIZE], *spec;
+
+	clear_env();
+	cr_assert_eq(imgp_render_init("imgpipe-tests", 1, err), IMGP_OK, "%s", err);
+	root = tu_tempdir();
+	if(asprintf(&spec, "dir:%s", root) < 0)
+		abort();
+	cr_assert_eq(imgp_store_open(spec, &store, err), IMGP_OK, "%s", err);
+	free(spec);
+	setenv("IMGPIPE_VARIANTS", "thumb=100x100,fit=cover;big=400x", 1);
+	setenv("IMGPIPE_DEST_BUCKET", "sink", 1);
+	cr_assert_eq(imgp_job_config_from_env(&jc, err), IMGP_OK, "%s", err);
+}
+
+static void teardown(void)
+{
+	imgp_job_config_release(&jc);
+	imgp_store_close(store);
+	tu_rmtree(root);
+	free(root);
+	clear_env();
+}
+
+TestSuite(job, .init = setup, .fini = teardown);
+
+/* Upload a generated test image as bucket/key through the store. */
+static void upload(const char *testdata, const char *bucket, const char *key)
+{
+	struct imgp_store_error e;
+	char *path = tu_data(testdata);
+	size_t len;
+	void *data = tu_read(path, &len);
+
+	cr_assert(data, "%s", path);
+	cr_assert_eq(imgp_store_put(store, bucket, key, data, len, NULL, &e), IMGP_OK, "%s", e.msg);
+	free(data);
+	free(path);
+}
+
+static struct imgp_ref ref_of(const char *bucket, const char *key)
+{
+	return (struct imgp_ref){ .bucket = (char *)bucket, .key = (char *)key,
+	                          .action = IMGP_ACTION_CREATED };
+}
+
+Test(job, writes_every_variant_with_type_cache_control_and_metadata)
+{
+	struct imgp_ref ref = ref_of("uploads", "photos/my cat (ü).jpg");
+	struct imgp_job_result res;
+	struct imgp_store_error e;
+	struct imgp_object head;
+
+	upload("samples/landscape.jpg", "uploads", ref.key);
+	imgp_job_run(&jc, store, &ref, 0, &res);
+	cr_assert_eq(res.status, IMGP_OK, "%s", res.message);
+	cr_assert_eq(res.variants, 2);
+	cr_assert_gt(res.bytes_in, 100000);
+	cr_assert(res.detail_json && strstr(res.detail_json, "thumb/photos/my cat (\xC3\xBC).jpg"),
+	          "%s", res.detail_json);
+	imgp_object_init(&head);
+	cr_assert_eq(imgp_store_head(store, "sink", "big/photos/my cat (\xC3\xBC).jpg", &head, &e),
+	             IMGP_OK, "%s", e.msg);
+	cr_assert_str_eq(head.content_type, "image/jpeg");
+	cr_assert_str_eq(head.cache_control, IMGP_DEFAULT_CACHE_CONTROL);
+	cr_assert_str_eq(imgp_object_meta(&head, IMGP_META_VARIANT), "big");
+	cr_assert_str_eq(imgp_object_meta(&head, IMGP_META_WIDTH), "400");
+	cr_assert_str_eq(imgp_object_meta(&head, IMGP_META_HEIGHT), "267");
+	cr_assert_str_eq(imgp_object_meta(&head, IMGP_META_SOURCE), "photos/my cat (%C3%BC).jpg");
+	cr_assert(imgp_object_meta(&head, IMGP_META_SOURCE_ETAG), "no source etag");
+	imgp_object_release(&head);
+	imgp_job_result_release(&res);
+}
+
+Test(job, a_redelivered_event_does_no_work_twice)
+{
+	struct imgp_ref ref = ref_of("uploads", "a.jpg");
+	struct imgp_job_result res;
+	struct imgp_store_error e;
+	struct imgp_object head;
+
+	upload("formats/rgb.tif", "uploads", "a.jpg");
+	imgp_job_run(&jc, store, &ref, 0, &res);
+	cr_assert_eq(res.status, IMGP_OK, "%s", res.message);
+	cr_assert_not(res.skipped);
+	imgp_job_result_release(&res);
+
+	/* the event S3 sends carries the ETag: no GET, no render, no PUT */
+	imgp_object_init(&head);
+	cr_assert_eq(imgp_store_head(store, "uploads", "a.jpg", &head, &e), IMGP_OK);
+	ref.etag = head.etag;
+	imgp_job_run(&jc, store, &ref, 0, &res);
+	cr_assert_eq(res.status, IMGP_OK);
+	cr_assert(res.skipped, "redelivery did the work again: %s", res.message);
+	cr_assert_eq(res.get_ms, 0, "the source was downloaded again");
+	imgp_job_result_release(&res);
+
+	/* a new version of the source is new work */
+	upload("formats/rgb.gif", "uploads", "a.jpg");
+	ref.etag = NULL;
+	imgp_job_run(&jc, store, &ref, 0, &res);
+	cr_assert_eq(res.status, IMGP_OK, "%s", res.message);
+	cr_assert_not(res.skipped, "a changed source was taken as done");
+	imgp_job_result_release(&res);
+	imgp_object_release(&head);
+}
+
+Test(job, loop_guard_per_event)
+{
+	struct imgp_ref ref = ref_of("sink", "thumb/a.jpg");
+	struct imgp_job_result res;
+
+	/* an event for the destination itself */
+	imgp_job_run(&jc, store, &ref, 0, &res);
+	cr_assert_eq(res.status, IMGP_E_LOOP, "%s", res.message);
+	cr_assert(strstr(res.message, "refused by the loop guard"), "%s", res.message);
+	cr_assert_not(imgp_status_temporary(res.status));
+	imgp_job_result_release(&res);
+
+	/* a variant copied back into the uploads: its marker gives it away */
+	struct imgp_ref first = ref_of("uploads", "p.jpg");
+	upload("formats/rgb.tif", "uploads", "p.jpg");
+	imgp_job_run(&jc, store, &first, 0, &res);
+	cr_assert_eq(res.status, IMGP_OK, "%s", res.message);
+	imgp_job_result_release(&res);
+	struct imgp_object obj;
+	struct imgp_store_error e;
+	imgp_object_init(&obj);
+	cr_assert_eq(imgp_store_get(store, "sink", "big/p.jpg", 1 << 24, &obj, &e), IMGP_OK);
+	struct imgp_put_opts opts = { .content_type = obj.content_type, .meta = obj.meta,
+	                              .nmeta = obj.nmeta };
+	cr_assert_eq(imgp_store_put(store, "uploads", "copied.jpg", obj.data, obj.len, &opts, &e),
+	             IMGP_OK);
+	imgp_object_release(&obj);
+	struct imgp_ref copied = ref_of("uploads", "copied.jpg");
+	imgp_job_run(&jc, store, &copied, 0, &res);
+	cr_assert_eq(res.status, IMGP_E_LOOP, "%s", res.message);
+	cr_assert(strstr(res.message, "is an imgpipe variant"), "%s", res.message);
+	cr_assert_eq(tu_count_files(root, "copied"), 1, "the loop guard let a write through");
+	imgp_job_result_release(&res);
+}
+
+struct loop_config {
+	char dest_bucket[16], source_bucket[16], dest_prefix[16], source_prefix[16];
+	bool ok;
+};
+
+static struct loop_config loop_configs[] = {
+	{ "", "", "", "", false },                      /* same bucket, no prefix */
+	{ "", "", "variants/", "", false },             /* trigger on the whole bucket */
+	{ "", "", "variants/", "uploads/", true },
+	{ "", "", "uploads/v/", "uploads/", false },    /* inside the trigger's prefix */
+	{ "", "", "up", "uploads/", false },            /* the trigger's prefix inside ours */
+	{ "sink", "", "", "", true },
+	{ "b", "b", "", "", false },                    /* named the same */
+	{ "b", "b", "out/", "in/", true },
+	{ "b", "c", "", "", true },
+};
+
+ParameterizedTestParameters(job_config, loop_guard_at_init)
+{
+	return cr_make_param_array(struct loop_config, loop_configs,
+	                           sizeof(loop_configs) / sizeof(loop_configs[0]));
+}
+
+ParameterizedTest(struct loop_config *c, job_config, loop_guard_at_init)
+{
+	struct imgp_job_config cfg;
+	char err[IMGP_ERRSIZE] = "";
+	const char *names[] = { "IMGPIPE_DEST_BUCKET", "IMGPIPE_SOURCE_BUCKET",
+	                        "IMGPIPE_DEST_PREFIX", "IMGPIPE_SOURCE_PREFIX" };
+	const char *values[] = { c->dest_bucket, c->source_bucket, c->dest_prefix, c->source_prefix };
+
+	clear_env();
+	for(int i = 0; i < 4; i++)
+		if(*values[i])
+			setenv(names[i], values[i], 1);
+	enum imgp_status got = imgp_job_config_from_env(&cfg, err);
+	if(c->ok) {
+		cr_assert_eq(got, IMGP_OK, "refused: %s", err);
+		imgp_job_config_release(&cfg);
+	}
+	else {
+		cr_assert_eq(got, IMGP_E_CONFIG, "dest %s/%s, trigger %s/%s was accepted",
+		             c->dest_bucket, c->dest_prefix, c->source_bucket, c->source_prefix);
+		cr_assert(strstr(err, "trigger"), "%s", err);
+	}
+}
+
+Test(job, bad_sources_are_permanent_missing_ones_too)
+{
+	struct imgp_job_result res;
+	struct imgp_ref ref = ref_of("uploads", "broken.jpg");
+
+	upload("bad/truncated.jpg", "uploads", "broken.jpg");
+	imgp_job_run(&jc, store, &ref, 0, &res);
+	cr_assert_eq(res.status, IMGP_E_CORRUPT, "%s", res.message);
+	cr_assert_not(imgp_status_temporary(res.status));
+	cr_assert_eq(tu_count_files(root, "broken"), 1, "a corrupt source wrote output");
+	imgp_job_result_release(&res);
+
+	ref = ref_of("uploads", "never-uploaded.jpg");
+	imgp_job_run(&jc, store, &ref, 0, &res);
+	cr_assert_eq(res.status, IMGP_E_NOT_FOUND, "%s", res.message);
+	imgp_job_result_release(&res);
+}
+
+Test(job, deadline_too_close_is_temporary_and_writes_nothing)
+{
+	struct imgp_job_result res;
+	struct imgp_ref ref = ref_of("uploads", "late.jpg");
+
+	upload("formats/rgb.tif", "uploads", "late.jpg");
+	imgp_job_run(&jc, store, &ref, imgp_epoch_ms() + 300, &res);
+	cr_assert_eq(res.status, IMGP_E_DEADLINE, "%s", res.message);
+	cr_assert(imgp_status_temporary(res.status));
+	cr_assert(strstr(res.message, "not started"), "%s", res.message);
+	cr_assert_eq(tu_count_files(root, "late"), 1);
+	imgp_job_result_release(&res);
+}
+
+Test(job, removed_sources_delete_variants_when_asked)
+{
+	struct imgp_job_config del;
+	struct imgp_job_result res;
+	struct imgp_ref ref = ref_of("uploads", "gone.jpg");
+	char err[IMGP_ERRSIZE];
+
+	upload("formats/rgb.tif", "uploads", "gone.jpg");
+	imgp_job_run(&jc, store, &ref, 0, &res);
+	cr_assert_eq(res.status, IMGP_OK, "%s", res.message);
+	imgp_job_result_release(&res);
+	cr_assert_eq(tu_count_files(root, "gone"), 3);
+
+	ref.action = IMGP_ACTION_REMOVED;
+	imgp_job_run(&jc, store, &ref, 0, &res);   /* default: keep them */
+	cr_assert_eq(res.status, IMGP_OK);
+	cr_assert(res.skipped);
+	cr_assert_eq(tu_count_files(root, "gone"), 3);
+	imgp_job_result_release(&res);
+
+	setenv("IMGPIPE_ON_DELETE", "delete", 1);
+	cr_assert_eq(imgp_job_config_from_env(&del, err), IMGP_OK, "%s", err);
+	imgp_job_run(&del, store, &ref, 0, &res);
+	cr_assert_eq(res.status, IMGP_OK, "%s", res.message);
+	cr_assert_eq(tu_count_files(root, "gone"), 1, "variants were not deleted");
+	imgp_job_result_release(&res);
+	imgp_job_config_release(&del);
+}
