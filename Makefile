@@ -96,6 +96,16 @@ $(TESTDATA)/.stamp: $(MKIMAGES)
 
 testdata: $(TESTDATA)/.stamp
 
+# --- store tests: s3rver, the S3-compatible server they run on loopback ---
+# Installed from the npm registry at the version pinned by the committed
+# tests/package-lock.json; `npm ci` runs again whenever the lock file is
+# newer than the install (npm ci writes node_modules/.package-lock.json).
+TEST_DEPS = tests/node_modules/.package-lock.json
+
+tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.json
+	cd tests && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 # `make test` and `make demo` work on a fresh Debian machine: they install
 # the missing packages first (scripts/deps.sh), then make the real target in
 # a new make, so pkg-config sees the libraries that were just installed.
@@ -108,7 +118,7 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory demo-run
 
-check: $(BIN) $(TEST_BIN) $(TESTDATA)/.stamp
+check: $(BIN) $(TEST_BIN) $(TESTDATA)/.stamp $(TEST_DEPS)
 	IMGPIPE_BIN=$(abspath $(BIN)) IMGPIPE_TESTDATA=$(abspath $(TESTDATA)) \
 	IMGPIPE_SRCDIR=$(CURDIR) \
 	$(TEST_BIN) --jobs=$(TEST_JOBS) $(TEST_ARGS)
