@@ -5,6 +5,7 @@
 #include "handlers.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "render.h"
@@ -15,6 +16,7 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "resize", imgp_cmd_resize, "resize image files and folders into variants" },
+	{ "lambda", imgp_cmd_lambda, "serve AWS Lambda invocations (the custom runtime)" },
 };
 
 static void usage(FILE *to)
@@ -34,8 +36,24 @@ static void usage(FILE *to)
 		"  imgpipe --version          shows this build and the libvips it runs on\n");
 }
 
+/*
+ * How AWS Lambda starts a custom runtime: the image's bootstrap (argv[0]
+ * "bootstrap"), or an entry point with no arguments and the Runtime API
+ * address in the environment.
+ */
+static bool lambda_start(int argc, char **argv)
+{
+	const char *base = strrchr(argv[0], '/');
+	const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
+
+	base = base ? base + 1 : argv[0];
+	return !strcmp(base, "bootstrap") || (argc < 2 && api && *api);
+}
+
 int main(int argc, char **argv)
 {
+	if(argc >= 1 && lambda_start(argc, argv))
+		return imgp_cmd_lambda(argc, argv);
 	if(argc < 2) {
 		usage(stderr);
 		return IMGP_EXIT_USAGE;

@@ -1,0 +1,146 @@
+/*
+ * lambda.c: `imgpipe lambda`, which is also what AWS Lambda runs as
+ * `bootstrap` (see main.c).
+ *
+ * It owns the life of the process in the sandbox: load the config, set the
+ * job up once, then give the Runtime API loop the job's handler until the
+ * sandbox goes away. Whatever fails before the first /next is reported to
+ * /init/error, so that Lambda says why the function cannot start instead
+ * of timing out. It never reads an event: that is the job's business,
+ * behind the three imgp_lambda_job_* functions of handlers.h.
+ */
+#include "handlers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "runtime.h"
+
+/*
+ * PLACEHOLDERS for the job hook (handlers.h). They are weak: a file that
+ * defines the same functions replaces them at link time, and this file
+ * does not change. Until then every invocation fails, so a deployment
+ * without its job says so rather than succeeding with nothing done.
+ */
+__attribute__((weak))
+enum imgp_status imgp_lambda_job_init(const struct imgp_config *cfg, void **ctx,
+                                      char *err)
+{
+	*ctx = NULL;
+	return IMGP_OK;
+}
+
+__attribute__((weak))
+char *imgp_lambda_job_handle(void *ctx, const struct imgp_invocation *inv,
+                             const char *event, size_t len,
+                             char *error_type, char *error_message)
+{
+	snprintf(error_type, IMGP_RUNTIME_ERROR_TYPE_SIZE, "%s",
+	         imgp_status_str(IMGP_E_INTERNAL));
+	snprintf(error_message, IMGP_ERRSIZE, "no handler linked: this build has "
+	         "only the placeholder of handlers/lambda.c");
+	return NULL;
+}
+
+__attribute__((weak))
+void imgp_lambda_job_release(void *ctx)
+{
+}
+
+static void usage(FILE *to)
+{
+	fprintf(to,
+		"usage: imgpipe lambda\n"
+		"\n"
+		"Serve AWS Lambda invocations: imgpipe is its own custom runtime and talks\n"
+		"to the Lambda Runtime API at AWS_LAMBDA_RUNTIME_API. Lambda starts it as\n"
+		"'bootstrap'; run by hand it needs a Runtime API emulator.\n"
+		"\n"
+		"environment:\n"
+		"  AWS_LAMBDA_RUNTIME_API    host:port of the Runtime API (set by Lambda)\n"
+		"  IMGPIPE_VARIANTS, IMGPIPE_CONFIG, IMGPIPE_MAX_*   as for 'imgpipe resize'\n"
+		"  IMGPIPE_MAX_INVOCATIONS   exit after this many invocations (0: never)\n");
+}
+
+/* IMGPIPE_MAX_INVOCATIONS: a whole number, 0 (the default) for no limit. */
+static enum imgp_status max_invocations(long *max, char *err)
+{
+	const char *value = getenv("IMGPIPE_MAX_INVOCATIONS");
+	char *end;
+
+	*max = 0;
+	if(!value || !*value)
+		return IMGP_OK;
+	if(value[0] < '0' || value[0] > '9' ||
+	   (*max = strtol(value, &end, 10)) < 0 || *end)
+		return imgp_fail(err, IMGP_E_CONFIG, "IMGPIPE_MAX_INVOCATIONS=%s is not "
+		                 "a whole number of invocations", value);
+	return IMGP_OK;
+}
+
+/* Everything done once per sandbox; on failure nothing is left to release. */
+static enum imgp_status lambda_init(struct imgp_config *cfg, long *max, void **job,
+                                    char *err)
+{
+	enum imgp_status result;
+
+	imgp_config_init(cfg);
+	result = imgp_config_from_env(cfg, err);
+	if(!result)
+		result = max_invocations(max, err);
+	if(!result)
+		result = imgp_lambda_job_init(cfg, job, err);
+	return result;
+}
+
+int imgp_cmd_lambda(int argc, char **argv)
+{
+	struct imgp_runtime *rt = NULL;
+	struct imgp_config cfg;
+	char err[IMGP_ERRSIZE], post_err[IMGP_ERRSIZE];
+	enum imgp_status result;
+	const char *api;
+	void *job = NULL;
+	long max = 0;
+
+	if(argc > 1) {
+		if(!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+			usage(stdout);
+			return IMGP_EXIT_OK;
+		}
+		usage(stderr);
+		return IMGP_EXIT_USAGE;
+	}
+	api = getenv("AWS_LAMBDA_RUNTIME_API");
+	if(!api || !*api) {
+		fprintf(stderr, "imgpipe: lambda: AWS_LAMBDA_RUNTIME_API is not set; this "
+		        "command runs inside AWS Lambda or against a Runtime API emulator\n");
+		return IMGP_EXIT_USAGE;
+	}
+	if(imgp_runtime_open(api, &rt, err)) {
+		fprintf(stderr, "imgpipe: lambda: AWS_LAMBDA_RUNTIME_API: %s\n", err);
+		return IMGP_EXIT_USAGE;
+	}
+	/* CloudWatch gets a line as soon as it is written */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	result = lambda_init(&cfg, &max, &job, err);
+	if(result) {
+		fprintf(stderr, "imgpipe: lambda: init: %s\n", err);
+		if(imgp_runtime_init_error(rt, imgp_status_str(result), err, post_err))
+			fprintf(stderr, "imgpipe: lambda: cannot report the init error: %s\n",
+			        post_err);
+		imgp_runtime_close(rt);
+		return IMGP_EXIT_USAGE;
+	}
+	result = imgp_runtime_loop(rt, imgp_lambda_job_handle, job, max, err);
+	imgp_lambda_job_release(job);
+	imgp_runtime_close(rt);
+	if(result) {
+		fprintf(stderr, "imgpipe: lambda: %s\n", err);
+		return IMGP_EXIT_FAILED;
+	}
+	return IMGP_EXIT_OK;
+}
