@@ -26,11 +26,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "job.h"
 #include "render.h"
+#include "store.h"
 
 /* One source file and where its variants go. */
 struct job {
-	char *path;             /* as the user can find it */
+	char *path;             /* as the user can find it: a path or s3://bucket/key */
+	char *bucket, *key;     /* an S3 source (through the store); NULL for a file */
 	char *rel;              /* output path below DIR/<variant>/, without extension */
 	off_t size;
 	struct timespec mtime;
@@ -50,7 +53,9 @@ struct totals {
 
 struct run {
 	const struct imgp_config *cfg;
-	const char *outdir;
+	const char *outdir;     /* a folder, or the key prefix of out_bucket */
+	char *out_bucket;       /* -o s3://bucket/prefix/: written through the store */
+	struct imgp_store *store;
 	struct joblist *jobs;
 	bool force, quiet, tty, verbose;
 	atomic_size_t next;
@@ -120,12 +125,8 @@ static int cpu_count(void)
 
 /* --- planning ---------------------------------------------------------- */
 
-static enum imgp_status joblist_add(struct joblist *list, const char *path,
-                                    const char *rel, const struct stat *st,
-                                    bool explicit, char *err)
+static enum imgp_status joblist_grow(struct joblist *list, char *err)
 {
-	struct job *job;
-
 	if(list->n == list->cap) {
 		size_t cap = list->cap ? list->cap * 2 : 64;
 		struct job *v = imgp_realloc(list->v, cap * sizeof(*v));
@@ -135,8 +136,48 @@ static enum imgp_status joblist_add(struct joblist *list, const char *path,
 		list->v = v;
 		list->cap = cap;
 	}
+	memset(&list->v[list->n], 0, sizeof(list->v[0]));
+	return IMGP_OK;
+}
+
+/* An S3 source. Its bytes are not sniffed before they are fetched. */
+static enum imgp_status joblist_add_s3(struct joblist *list, const char *bucket,
+                                       const char *key, const char *rel, uint64_t size,
+                                       time_t mtime, bool explicit, char *err)
+{
+	struct job *job;
+
+	if(joblist_grow(list, err))
+		return IMGP_E_NOMEM;
 	job = &list->v[list->n];
-	memset(job, 0, sizeof(*job));
+	job->path = imgp_asprintf("s3://%s/%s", bucket, key);
+	job->bucket = imgp_strdup(bucket);
+	job->key = imgp_strdup(key);
+	job->rel = imgp_strdup(rel);
+	if(!job->path || !job->bucket || !job->key || !job->rel) {
+		imgp_free(job->path);
+		imgp_free(job->bucket);
+		imgp_free(job->key);
+		imgp_free(job->rel);
+		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	}
+	job->size = (off_t)size;
+	job->mtime.tv_sec = mtime;
+	job->sniffed_image = true;
+	job->explicit = explicit;
+	list->n++;
+	return IMGP_OK;
+}
+
+static enum imgp_status joblist_add(struct joblist *list, const char *path,
+                                    const char *rel, const struct stat *st,
+                                    bool explicit, char *err)
+{
+	struct job *job;
+
+	if(joblist_grow(list, err))
+		return IMGP_E_NOMEM;
+	job = &list->v[list->n];
 	job->path = imgp_strdup(path);
 	job->rel = imgp_strdup(rel);
 	if(!job->path || !job->rel) {
@@ -157,6 +198,8 @@ static void joblist_release(struct joblist *list)
 {
 	for(size_t i = 0; i < list->n; i++) {
 		imgp_free(list->v[i].path);
+		imgp_free(list->v[i].bucket);
+		imgp_free(list->v[i].key);
 		imgp_free(list->v[i].rel);
 	}
 	imgp_free(list->v);
@@ -330,8 +373,25 @@ static int mkdirs(char *path)
 static char *output_path(const struct run *run, const struct job *job,
                          const struct imgp_variant *v, enum imgp_format format)
 {
+	if(run->out_bucket)
+		return imgp_asprintf("%s%s/%s.%s", run->outdir, v->name, job->rel,
+		                     imgp_format_ext(format));
 	return imgp_asprintf("%s/%s/%s.%s", run->outdir, v->name, job->rel,
 	                     imgp_format_ext(format));
+}
+
+/* "2024-05-01T12:34:56.000Z" (listings) or an HTTP date (HEAD); 0 if neither. */
+static time_t parse_time(const char *text)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if(!text)
+		return 0;
+	if(strptime(text, "%Y-%m-%dT%H:%M:%S", &tm) ||
+	   strptime(text, "%a, %d %b %Y %H:%M:%S", &tm))
+		return timegm(&tm);
+	return 0;
 }
 
 /* Write data to path through a temporary file in the same folder. */
@@ -401,8 +461,18 @@ static bool up_to_date(const struct run *run, const struct job *job)
 			char *path = output_path(run, job, v, f);
 			struct stat st;
 
-			found = path && !stat(path, &st) && S_ISREG(st.st_mode) &&
-			        newer_or_same(&st.st_mtim, &job->mtime);
+			if(path && run->out_bucket) {
+				struct imgp_store_error e;
+				struct imgp_object head;
+
+				imgp_object_init(&head);
+				found = !imgp_store_head(run->store, run->out_bucket, path, &head, &e) &&
+				        parse_time(head.last_modified) >= job->mtime.tv_sec;
+				imgp_object_release(&head);
+			}
+			else
+				found = path && !stat(path, &st) && S_ISREG(st.st_mode) &&
+				        newer_or_same(&st.st_mtim, &job->mtime);
 			imgp_free(path);
 			if(v->format != IMGP_FMT_AUTO)
 				break;
@@ -460,6 +530,58 @@ static enum imgp_status read_file(const struct job *job, uint64_t max,
 out:
 	imgp_free(buf);
 	close(fd);
+	return result;
+}
+
+/* An S3 source's bytes, refused over max_bytes before the body is read. */
+static enum imgp_status read_object(struct run *run, const struct job *job,
+                                    void **data, size_t *len, char *err)
+{
+	struct imgp_store_error e;
+	struct imgp_object obj;
+	char line[IMGP_ERRSIZE];
+
+	imgp_object_init(&obj);
+	if(imgp_store_get(run->store, job->bucket, job->key, run->cfg->limits.max_bytes, &obj, &e)) {
+		imgp_object_release(&obj);
+		return imgp_fail(err, e.status, "%s", imgp_store_error_str(&e, line));
+	}
+	*data = obj.data;
+	*len = obj.len;
+	obj.data = NULL;
+	imgp_object_release(&obj);
+	return IMGP_OK;
+}
+
+/* One variant to S3, with its Content-Type and the metadata the Lambda
+ * handler writes, so a backfill and the trigger make the same objects. */
+static enum imgp_status put_object(struct run *run, const struct job *job,
+                                   const struct imgp_output *o, const char *key, char *err)
+{
+	struct imgp_store_error e;
+	char w[16], h[16], line[IMGP_ERRSIZE];
+	const char *source = job->key ? job->key : job->path;
+	struct imgp_meta meta[4] = {
+		{ (char *)IMGP_META_SOURCE, NULL }, { (char *)IMGP_META_VARIANT, (char *)o->variant->name },
+		{ (char *)IMGP_META_WIDTH, w }, { (char *)IMGP_META_HEIGHT, h },
+	};
+	struct imgp_put_opts opts = {
+		.content_type = imgp_format_mime(o->format),
+		.cache_control = IMGP_DEFAULT_CACHE_CONTROL,
+		.meta = meta, .nmeta = 4,
+	};
+	char *safe = imgp_meta_encode(source);
+	enum imgp_status result;
+
+	if(!safe)
+		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	meta[0].value = safe;
+	snprintf(w, sizeof(w), "%d", o->width);
+	snprintf(h, sizeof(h), "%d", o->height);
+	result = imgp_store_put(run->store, run->out_bucket, key, o->data, o->len, &opts, &e);
+	if(result)
+		imgp_fail(err, result, "%s", imgp_store_error_str(&e, line));
+	imgp_free(safe);
 	return result;
 }
 
@@ -521,10 +643,18 @@ static void process(struct run *run, const struct job *job)
 		atomic_fetch_add(&run->totals.uptodate, 1);
 		return;
 	}
-	result = read_file(job, run->cfg->limits.max_bytes, &data, &len, err);
+	if(job->bucket)
+		result = read_object(run, job, &data, &len, err);
+	else
+		result = read_file(job, run->cfg->limits.max_bytes, &data, &len, err);
 	if(!result)
 		result = imgp_render(run->cfg, data, len, &res, err);
 	imgp_free(data);
+	if((result == IMGP_E_NOT_IMAGE || result == IMGP_E_UNSUPPORTED) && !job->explicit) {
+		/* an S3 listing is not sniffed before the GET: skip it now */
+		atomic_fetch_add(&run->totals.notimage, 1);
+		return;
+	}
 	if(result) {
 		report_failure(run, job, err);
 		atomic_fetch_add(&run->totals.failed, 1);
@@ -535,6 +665,8 @@ static void process(struct run *run, const struct job *job)
 
 		if(!(paths[i] = output_path(run, job, o->variant, o->format)))
 			result = imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+		else if(run->out_bucket)
+			result = put_object(run, job, o, paths[i], err);
 		else
 			result = write_atomic(paths[i], o->data, o->len, err);
 		out_bytes += o->len;
@@ -642,8 +774,100 @@ static void run_workers(struct run *run, int nworkers)
 
 /* --- the command ------------------------------------------------------- */
 
-static enum imgp_status plan_inputs(struct joblist *jobs, char **inputs, int n,
-                                    size_t *missing, char *err)
+/* Split "s3://bucket/rest" into its bucket (malloc'd) and rest. */
+static char *s3_url(const char *url, const char **rest)
+{
+	const char *b = url + 5, *slash = strchr(b, '/');
+	size_t n = slash ? (size_t)(slash - b) : strlen(b);
+
+	*rest = slash ? slash + 1 : "";
+	return n ? imgp_strndup(b, n) : NULL;
+}
+
+struct listing {
+	struct joblist *jobs;
+	const char *bucket, *prefix, *base;
+	enum imgp_status result;
+	char *err;
+};
+
+static bool list_entry(void *ud, const struct imgp_list_entry *entry)
+{
+	struct listing *l = ud;
+	const char *sub = entry->key + strlen(l->prefix);
+	char *rel;
+
+	if(!*sub || sub[strlen(sub) - 1] == '/')
+		return true;        /* a "folder" marker object */
+	rel = imgp_asprintf("%s%s%s", l->base, *l->base ? "/" : "", sub);
+	if(!rel) {
+		l->result = imgp_fail(l->err, IMGP_E_NOMEM, "out of memory");
+		return false;
+	}
+	strip_ext(rel);
+	l->result = joblist_add_s3(l->jobs, l->bucket, entry->key, rel, entry->size,
+	                           parse_time(entry->last_modified), false, l->err);
+	imgp_free(rel);
+	return !l->result;
+}
+
+/*
+ * s3://bucket/prefix/ (or s3://bucket) lists every key below, like a folder:
+ * the prefix's last component is kept in the output layout. s3://bucket/key
+ * is one object.
+ */
+static enum imgp_status plan_s3(struct run *run, struct joblist *jobs, const char *url,
+                                size_t *missing, char *err)
+{
+	struct imgp_store_error e;
+	char line[IMGP_ERRSIZE];
+	const char *rest;
+	char *bucket = s3_url(url, &rest), *rel = NULL;
+	enum imgp_status result = IMGP_OK;
+
+	if(!bucket) {
+		fprintf(stderr, "imgpipe: %s: no bucket in this S3 URL\n", url);
+		(*missing)++;
+		return IMGP_OK;
+	}
+	if(!*rest || rest[strlen(rest) - 1] == '/') {
+		struct listing l = { jobs, bucket, rest, NULL, IMGP_OK, err };
+
+		if(!(rel = input_rel(*rest ? rest : ".")))
+			result = imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+		else {
+			l.base = rel;
+			if(imgp_store_list(run->store, bucket, rest, list_entry, &l, &e) && !l.result) {
+				fprintf(stderr, "imgpipe: %s: %s\n", url, imgp_store_error_str(&e, line));
+				(*missing)++;
+			}
+			result = l.result;
+		}
+	}
+	else {
+		struct imgp_object head;
+
+		imgp_object_init(&head);
+		if(imgp_store_head(run->store, bucket, rest, &head, &e)) {
+			fprintf(stderr, "imgpipe: %s: %s\n", url, imgp_store_error_str(&e, line));
+			(*missing)++;
+		}
+		else if(!(rel = input_rel(rest)))
+			result = imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+		else {
+			strip_ext(rel);
+			result = joblist_add_s3(jobs, bucket, rest, rel, head.len,
+			                        parse_time(head.last_modified), true, err);
+		}
+		imgp_object_release(&head);
+	}
+	imgp_free(rel);
+	imgp_free(bucket);
+	return result;
+}
+
+static enum imgp_status plan_inputs(struct run *run, struct joblist *jobs, char **inputs,
+                                    int n, size_t *missing, char *err)
 {
 	enum imgp_status result = IMGP_OK;
 
@@ -651,6 +875,10 @@ static enum imgp_status plan_inputs(struct joblist *jobs, char **inputs, int n,
 		struct stat st;
 		char *rel;
 
+		if(!strncmp(inputs[i], "s3://", 5)) {
+			result = plan_s3(run, jobs, inputs[i], missing, err);
+			continue;
+		}
 		if(stat(inputs[i], &st)) {
 			fprintf(stderr, "imgpipe: %s: %s\n", inputs[i], strerror(errno));
 			(*missing)++;
@@ -669,6 +897,17 @@ static enum imgp_status plan_inputs(struct joblist *jobs, char **inputs, int n,
 	if(!result)
 		result = resolve_collisions(jobs, err);
 	return result;
+}
+
+/* Does anything on the command line need the object store? */
+static bool wants_store(const char *outdir, char **inputs, int n)
+{
+	if(!strncmp(outdir, "s3://", 5))
+		return true;
+	for(int i = 0; i < n; i++)
+		if(!strncmp(inputs[i], "s3://", 5))
+			return true;
+	return false;
 }
 
 int imgp_cmd_resize(int argc, char **argv)
@@ -695,6 +934,7 @@ int imgp_cmd_resize(int argc, char **argv)
 
 	memset(&run, 0, sizeof(run));
 	run.outdir = "resized";
+	pthread_mutex_init(&run.print_lock, NULL);
 	while((opt = getopt_long(argc, argv, "v:c:o:j:fqh", longopts, NULL)) != -1) {
 		switch(opt) {
 		case 'v': spec = optarg; break;
@@ -741,12 +981,30 @@ int imgp_cmd_resize(int argc, char **argv)
 		return IMGP_EXIT_USAGE;
 	}
 
+	if(wants_store(run.outdir, argv + optind, argc - optind)) {
+		/* IMGPIPE_STORE=dir:PATH turns s3:// URLs into folders, as on Lambda */
+		if(imgp_store_open(NULL, &run.store, err)) {
+			fprintf(stderr, "imgpipe: %s\n", err);
+			imgp_render_shutdown();
+			return IMGP_EXIT_USAGE;
+		}
+	}
+	if(!strncmp(run.outdir, "s3://", 5)) {
+		const char *prefix;
+
+		if(!(run.out_bucket = s3_url(run.outdir, &prefix)) ||
+		   (*prefix && prefix[strlen(prefix) - 1] != '/')) {
+			usage_error("-o s3://BUCKET/PREFIX/ needs a bucket, and a prefix that ends in /");
+			status = IMGP_EXIT_USAGE;
+			goto out;
+		}
+		run.outdir = prefix;
+	}
 	run.cfg = &cfg;
 	run.jobs = &jobs;
 	run.tty = isatty(STDERR_FILENO);
-	pthread_mutex_init(&run.print_lock, NULL);
 	run.started_ms = imgp_now_ms();
-	if(plan_inputs(&jobs, argv + optind, argc - optind, &missing, err)) {
+	if(plan_inputs(&run, &jobs, argv + optind, argc - optind, &missing, err)) {
 		fprintf(stderr, "imgpipe: %s\n", err);
 		status = IMGP_EXIT_FAILED;
 		goto out;
@@ -762,6 +1020,9 @@ int imgp_cmd_resize(int argc, char **argv)
 out:
 	joblist_release(&jobs);
 	pthread_mutex_destroy(&run.print_lock);
+	if(run.store)
+		imgp_store_close(run.store);
+	imgp_free(run.out_bucket);
 	imgp_render_shutdown();
 	return status;
 }

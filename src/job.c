@@ -152,8 +152,7 @@ static bool same_etag(const char *a, const char *b)
 	return la == lb && la && !memcmp(a, b, la);
 }
 
-/* Percent-encode what an HTTP header value (S3 metadata) cannot carry. */
-static char *header_safe(const char *s)
+char *imgp_meta_encode(const char *s)
 {
 	size_t n = 0;
 	char *out, *p;
@@ -308,7 +307,7 @@ static enum imgp_status put_all(const struct imgp_job_config *jc, struct imgp_st
 	struct upload ups[IMGP_MAX_VARIANTS];
 	pthread_t threads[IMGP_MAX_VARIANTS];
 	bool started[IMGP_MAX_VARIANTS] = { false };
-	char *safe_key = header_safe(ref->key);
+	char *safe_key = imgp_meta_encode(ref->key);
 	size_t n = rr->noutputs;
 	double t0 = imgp_now_ms();
 

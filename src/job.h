@@ -68,6 +68,10 @@ void imgp_job_run(const struct imgp_job_config *jc, struct imgp_store *store,
                   struct imgp_job_result *res /* OUT */);
 void imgp_job_result_release(struct imgp_job_result *res);
 
+/* s percent-encoded where an HTTP header (S3 metadata) cannot carry it:
+ * controls, non-ASCII and '%'. malloc'd; NULL when out of memory. */
+char *imgp_meta_encode(const char *s);
+
 /* Milliseconds since the Unix epoch, for deadlines. */
 int64_t imgp_epoch_ms(void);
 
