@@ -108,6 +108,8 @@ static double spawn(const char *argv0, const char *arg, const char *const *env)
 		envp[k++] = *e;
 	envp[k] = NULL;
 
+	if(child_log[0])        /* the last child's, in a table-driven test */
+		unlink(child_log);
 	snprintf(child_log, sizeof(child_log), "/tmp/imgpipe-rt-XXXXXX");
 	fd = mkstemp(child_log);
 	cr_assert_geq(fd, 0);
