@@ -12,6 +12,12 @@
 
 #include "imgpipe.h"
 
+/* Refused above these: an invocation is at most this many objects (and
+ * this many SQS messages or Batch tasks), and S3 keys are at most 1,024
+ * bytes of UTF-8 once decoded. */
+#define IMGP_EVENT_MAX_REFS 1000
+#define IMGP_EVENT_MAX_KEY 1024
+
 enum imgp_trigger {
 	IMGP_TRIGGER_S3,            /* S3 notification delivered to Lambda */
 	IMGP_TRIGGER_SQS,           /* SQS batch; reply: batchItemFailures */
@@ -29,19 +35,29 @@ enum imgp_action {
 
 struct imgp_ref {
 	char *bucket;
-	char *key;                  /* decoded: "+" and %xx of S3 records undone */
+	char *key;                  /* decoded: "+" and %xx of S3 records and
+	                               Batch tasks undone; valid UTF-8 */
 	char *version_id;           /* NULL when the event has none */
 	char *etag;                 /* NULL when the event has none */
 	uint64_t size;              /* 0 when the event does not say */
 	enum imgp_action action;
-	char *event_name;           /* "ObjectCreated:Put", ...; may be NULL */
+	char *event_name;           /* "ObjectCreated:Put", "Object Created"
+	                               (EventBridge detail-type); may be NULL */
 	size_t item;                /* index into imgp_event.items */
 };
 
 /* What the trigger counts as one unit of retry: an SQS message, a Batch
- * task; for the other shapes there is a single item, the invocation. */
+ * task; for the other shapes there is a single item, the invocation.
+ * An item may hold no refs: an s3:TestEvent, an empty notification, or an
+ * SQS message / Batch task that could not be read (error set). */
 struct imgp_item {
 	char *id;                   /* SQS messageId, Batch taskId; NULL else */
+	char *error;                /* NULL, or why this message or task could
+	                               not be read; it then has no refs, can
+	                               never succeed and is never retried: SQS
+	                               leaves it out of batchItemFailures, Batch
+	                               reports it PermanentFailure */
+	bool test_event;            /* an s3:TestEvent: no refs, nothing to do */
 };
 
 struct imgp_event {
@@ -67,9 +83,12 @@ const char *imgp_trigger_name(enum imgp_trigger trigger);   /* "s3", "sqs", ... 
 
 /*
  * Parse an invocation's event. On an unknown or malformed shape, returns
- * IMGP_E_USAGE with err saying what was received and what is accepted;
- * the event then holds nothing. An SQS message whose body is not an S3
- * notification is one ref-less item... see event.c for the rules.
+ * IMGP_E_USAGE with err saying what was received and what is accepted
+ * (never the event itself), IMGP_E_NOMEM on allocation failure; the event
+ * then holds nothing and imgp_event_release is optional. A malformed SQS
+ * message or Batch task does not fail the invocation: it becomes one
+ * ref-less item with error set (see struct imgp_item). Over
+ * IMGP_EVENT_MAX_REFS objects or items is IMGP_E_USAGE.
  */
 enum imgp_status imgp_event_parse(const char *json, size_t len,
                                   struct imgp_event *ev /* OUT */, char *err);
@@ -77,10 +96,13 @@ void imgp_event_release(struct imgp_event *ev);
 
 /*
  * The reply for the trigger, given one result per ref (same order as
- * ev->refs). Returns a malloc'd JSON document (imgp_free it), or NULL when
- * the invocation as a whole must fail so the trigger retries it: then
- * *fail_status and err say why (the runtime posts that to /error). SQS and
- * Batch never fail as a whole: their replies name the items to retry.
+ * ev->refs; may be NULL when there are none). Returns a JSON document
+ * (imgp_free it), or NULL when the invocation as a whole must fail so the
+ * trigger retries it: then *fail_status and err say why (the runtime posts
+ * that to /error). S3, SNS, EventBridge and direct events fail as a whole
+ * when any ref failed for a temporary reason, else reply {"results": [...]}.
+ * SQS and Batch never fail as a whole (but for IMGP_E_NOMEM): their
+ * replies name the items to retry.
  */
 char *imgp_event_reply(const struct imgp_event *ev,
                        const struct imgp_ref_result *results,

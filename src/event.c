@@ -1,0 +1,1100 @@
+/*
+ * event.c: every trigger shape in, one list of object refs out; one result
+ * per ref in, the reply that trigger expects out.
+ *
+ * Pure: no I/O, no clock, no environment. It must never crash or misread
+ * on any JSON (every field is type-checked before use), and never copy an
+ * event into an error message: events can be large and can hold secrets,
+ * so errors name record indexes, field names and top-level keys only.
+ *
+ * The rules, in one place:
+ *  - keys of S3 notifications (direct, through SQS or SNS) and of S3 Batch
+ *    Operations tasks (schema 1.0 and 2.0: Batch passes the manifest's
+ *    URL-encoded keys through, as AWS's own examples show by decoding
+ *    them) are form-encoded: "+" is a space, %xx a byte. EventBridge and
+ *    direct keys are literal. A decoded key must be 1-1024 bytes of UTF-8
+ *    without NUL;
+ *  - ObjectCreated:* is CREATED, ObjectRemoved:* and
+ *    LifecycleExpiration:Delete are REMOVED, every other event name is
+ *    IGNORED (but still a ref, so it is reported); EventBridge "Object
+ *    Created" / "Object Deleted" likewise;
+ *  - the unit of retry is the item: an SQS message, a Batch task, else the
+ *    invocation. A message or task that cannot be read can never succeed,
+ *    so it becomes a ref-less item with an error, which is reported as a
+ *    permanent failure and never retried (a retried poison message loops
+ *    until its queue's redrive policy gives up). Anything wrong elsewhere
+ *    fails the whole invocation with IMGP_E_USAGE;
+ *  - an s3:TestEvent, alone or in an SQS message or SNS notification, is a
+ *    ref-less item with test_event set: nothing to do, nothing to retry.
+ */
+#include "event.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ACCEPTED "accepted: S3, SQS, SNS, EventBridge and S3 Batch Operations " \
+                 "events, or {\"bucket\": ..., \"key\": ...}"
+#define MAX_BUCKET 255          /* S3 allows 63; generous, but bounded */
+#define MAX_RESULT_STRING 1024  /* Batch resultString, bytes */
+
+/* Parsing state: the event being filled and whether an error must end the
+ * whole invocation (limits, memory) rather than just one item. */
+struct parser {
+	struct imgp_event *ev;
+	size_t cap_refs, cap_items;
+	bool fatal;
+};
+
+static const char *const trigger_names[] = {
+	"s3", "sqs", "sns", "eventbridge", "batch", "direct"
+};
+
+const char *imgp_trigger_name(enum imgp_trigger trigger)
+{
+	if((unsigned)trigger >= sizeof(trigger_names) / sizeof(trigger_names[0]))
+		return "unknown";
+	return trigger_names[trigger];
+}
+
+/* --- bytes: hex, UTF-8, key decoding ---------------------------------- */
+
+static int hexval(char c)
+{
+	if(c >= '0' && c <= '9') return c - '0';
+	if(c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if(c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Length of the valid UTF-8 sequence at s (at most len bytes), or 0 if
+ * there is none. As strict as jansson: no overlongs, surrogates or code
+ * points past U+10FFFF, so whatever passes here json_string() accepts.
+ */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+	size_t n;
+
+	if(c < 0x80)
+		return 1;
+	if(c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if(c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		if(c == 0xE0) lo = 0xA0;
+		if(c == 0xED) hi = 0x9F;
+	}
+	else if(c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		if(c == 0xF0) lo = 0x90;
+		if(c == 0xF4) hi = 0x8F;
+	}
+	else
+		return 0;
+	if(len < n || s[1] < lo || s[1] > hi)
+		return 0;
+	for(size_t i = 2; i < n; i++)
+		if((s[i] & 0xC0) != 0x80)
+			return 0;
+	return n;
+}
+
+static bool utf8_valid(const char *s, size_t len)
+{
+	size_t i = 0, n;
+
+	while(i < len) {
+		if(!(n = utf8_seq((const unsigned char *)s + i, len - i)))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/* Decode "+" and %xx into *out. IMGP_E_USAGE on a malformed escape or
+ * %00 (no S3 key holds a NUL), IMGP_E_NOMEM. */
+static enum imgp_status key_decode(const char *in, char **out)
+{
+	char *o = imgp_malloc(strlen(in) + 1);
+	int hi, lo;
+
+	*out = o;
+	if(!o)
+		return IMGP_E_NOMEM;
+	for(const char *s = in; *s; s++) {
+		if(*s == '+')
+			*o++ = ' ';
+		else if(*s != '%')
+			*o++ = *s;
+		else if((hi = hexval(s[1])) >= 0 && (lo = hexval(s[2])) >= 0 && (hi | lo)) {
+			*o++ = (char)(hi * 16 + lo);
+			s += 2;
+		}
+		else {
+			imgp_free(*out);
+			*out = NULL;
+			return IMGP_E_USAGE;
+		}
+	}
+	*o = '\0';
+	return IMGP_OK;
+}
+
+char *imgp_event_decode_key(const char *encoded)
+{
+	char *out;
+
+	if(!encoded || key_decode(encoded, &out))
+		return NULL;
+	return out;
+}
+
+/* --- describing what was received, without copying it ---------------- */
+
+/* Append printf output to buf (size bytes), truncating quietly. */
+static void appendf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void appendf(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t len = strlen(buf);
+	va_list ap;
+
+	if(len + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + len, size - len, fmt, ap);
+	va_end(ap);
+}
+
+/* A name from the event, made safe to quote: at most 32 bytes (then
+ * "..."), anything but printable ASCII, quotes and backslashes shown as
+ * '?'. out holds at least 36 bytes. */
+static void safe_name(const char *s, char *out)
+{
+	size_t i = 0;
+
+	for(; s[i] && i < 32; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		out[i] = (c < 0x20 || c > 0x7E || c == '"' || c == '\\') ? '?' : (char)c;
+	}
+	if(s[i]) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+}
+
+/* "an object with keys "a", "b" and 3 more", "a number", ... */
+static void describe(json_t *v, char *buf, size_t size)
+{
+	const char *key;
+	json_t *value;
+	size_t n = 0, total;
+	char name[40];
+
+	buf[0] = '\0';
+	switch(json_typeof(v)) {
+	case JSON_OBJECT:
+		total = json_object_size(v);
+		if(!total) {
+			appendf(buf, size, "an empty object");
+			break;
+		}
+		appendf(buf, size, "an object with key%s ", total == 1 ? "" : "s");
+		json_object_foreach(v, key, value) {
+			if(n == 6)
+				break;
+			safe_name(key, name);
+			appendf(buf, size, "%s\"%s\"", n ? ", " : "", name);
+			n++;
+		}
+		if(total > n)
+			appendf(buf, size, " and %zu more", total - n);
+		break;
+	case JSON_ARRAY:
+		appendf(buf, size, "%s", json_array_size(v) ? "a list" : "an empty list");
+		break;
+	case JSON_STRING: appendf(buf, size, "a string"); break;
+	case JSON_INTEGER:
+	case JSON_REAL: appendf(buf, size, "a number"); break;
+	case JSON_TRUE:
+	case JSON_FALSE: appendf(buf, size, "a boolean"); break;
+	default: appendf(buf, size, "null"); break;
+	}
+}
+
+/* --- building the event ----------------------------------------------- */
+
+static void ref_release(struct imgp_ref *r)
+{
+	imgp_free(r->bucket);
+	imgp_free(r->key);
+	imgp_free(r->version_id);
+	imgp_free(r->etag);
+	imgp_free(r->event_name);
+	memset(r, 0, sizeof(*r));
+}
+
+void imgp_event_release(struct imgp_event *ev)
+{
+	if(!ev)
+		return;
+	for(size_t i = 0; i < ev->nrefs; i++)
+		ref_release(&ev->refs[i]);
+	for(size_t i = 0; i < ev->nitems; i++) {
+		imgp_free(ev->items[i].id);
+		imgp_free(ev->items[i].error);
+	}
+	imgp_free(ev->refs);
+	imgp_free(ev->items);
+	imgp_free(ev->batch_schema);
+	imgp_free(ev->batch_invocation_id);
+	memset(ev, 0, sizeof(*ev));
+}
+
+static enum imgp_status nomem(struct parser *p, char *err)
+{
+	p->fatal = true;
+	return imgp_fail(err, IMGP_E_NOMEM, "out of memory reading the event");
+}
+
+static enum imgp_status too_many(struct parser *p, char *err)
+{
+	p->fatal = true;
+	return imgp_fail(err, IMGP_E_USAGE,
+		"the event holds more than %d objects or messages; imgpipe takes at "
+		"most %d per invocation (for SQS, lower the batch size)",
+		IMGP_EVENT_MAX_REFS, IMGP_EVENT_MAX_REFS);
+}
+
+/* Grow *arr (of *cap elements of size) so that one more fits after n. */
+static bool grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if(n < *cap)
+		return true;
+	ncap = *cap ? *cap * 2 : 8;
+	p = imgp_realloc(*arr, ncap * size);
+	if(!p)
+		return false;
+	*arr = p;
+	*cap = ncap;
+	return true;
+}
+
+/* A new item (id may be NULL); its index in *index. */
+static enum imgp_status add_item(struct parser *p, const char *id, size_t *index,
+                                 char *err)
+{
+	struct imgp_event *ev = p->ev;
+	struct imgp_item *item;
+
+	if(ev->nitems >= IMGP_EVENT_MAX_REFS)
+		return too_many(p, err);
+	if(!grow((void **)&ev->items, &p->cap_items, ev->nitems, sizeof(*ev->items)))
+		return nomem(p, err);
+	item = &ev->items[ev->nitems];
+	memset(item, 0, sizeof(*item));
+	if(id && !(item->id = imgp_strdup(id)))
+		return nomem(p, err);
+	*index = ev->nitems++;
+	return IMGP_OK;
+}
+
+/* Drop the refs from index n on: an item that turned out unreadable
+ * must not keep the refs read before the error. */
+static void drop_refs(struct imgp_event *ev, size_t n)
+{
+	while(ev->nrefs > n)
+		ref_release(&ev->refs[--ev->nrefs]);
+}
+
+/* One object, as read from any shape. Strings are the event's own
+ * (jansson's), copied into the ref by add_ref. */
+struct ref_in {
+	json_t *bucket;             /* string */
+	json_t *key;                /* string */
+	bool encoded;               /* key is form-encoded */
+	json_t *version;            /* string, null or absent */
+	json_t *etag;               /* string or ignored */
+	json_t *size;               /* integer or ignored */
+	enum imgp_action action;
+	const char *event_name;
+};
+
+/* The checks every ref passes, whatever its shape; where names it
+ * ("record 2"). */
+static enum imgp_status check_ref(const struct ref_in *in, const char *where,
+                                  char *err)
+{
+	const char *bucket = json_string_value(in->bucket);
+
+	if(!bucket || !*bucket)
+		return imgp_fail(err, IMGP_E_USAGE, "%s: the bucket name is %s", where,
+		                 bucket ? "empty" : "missing or not a string");
+	if(strlen(bucket) > MAX_BUCKET || strchr(bucket, '/'))
+		return imgp_fail(err, IMGP_E_USAGE, "%s: the bucket name is not valid", where);
+	if(!json_is_string(in->key))
+		return imgp_fail(err, IMGP_E_USAGE, "%s: the key is missing or not a string",
+		                 where);
+	if(in->version && !json_is_null(in->version) && !json_is_string(in->version))
+		return imgp_fail(err, IMGP_E_USAGE, "%s: the version id is not a string", where);
+	return IMGP_OK;
+}
+
+static enum imgp_status add_ref(struct parser *p, size_t item, const struct ref_in *in,
+                                const char *where, char *err)
+{
+	enum imgp_status result;
+	struct imgp_event *ev = p->ev;
+	struct imgp_ref *r;
+	const char *version = json_string_value(in->version);
+	const char *etag = json_string_value(in->etag);
+	char *key = NULL;
+	size_t len;
+
+	result = check_ref(in, where, err);
+	if(result)
+		return result;
+	if(!in->encoded)
+		key = imgp_strdup(json_string_value(in->key));
+	else if((result = key_decode(json_string_value(in->key), &key)) == IMGP_E_USAGE)
+		return imgp_fail(err, IMGP_E_USAGE,
+			"%s: the key has a malformed %%-escape (S3 encodes keys as "
+			"\"+\" for a space and %%xx for a byte)", where);
+	if(!key)
+		return nomem(p, err);
+	len = strlen(key);
+	if(!len || len > IMGP_EVENT_MAX_KEY || !utf8_valid(key, len)) {
+		imgp_free(key);
+		if(!len)
+			return imgp_fail(err, IMGP_E_USAGE, "%s: the key is empty", where);
+		if(len > IMGP_EVENT_MAX_KEY)
+			return imgp_fail(err, IMGP_E_USAGE,
+				"%s: the key is %zu bytes, over S3's limit of %d", where, len,
+				IMGP_EVENT_MAX_KEY);
+		return imgp_fail(err, IMGP_E_USAGE, "%s: the key is not UTF-8 once decoded",
+		                 where);
+	}
+	if(ev->nrefs >= IMGP_EVENT_MAX_REFS) {
+		imgp_free(key);
+		return too_many(p, err);
+	}
+	if(!grow((void **)&ev->refs, &p->cap_refs, ev->nrefs, sizeof(*ev->refs))) {
+		imgp_free(key);
+		return nomem(p, err);
+	}
+	r = &ev->refs[ev->nrefs++];
+	memset(r, 0, sizeof(*r));
+	r->key = key;
+	r->item = item;
+	r->action = in->action;
+	r->bucket = imgp_strdup(json_string_value(in->bucket));
+	if(json_is_integer(in->size) && json_integer_value(in->size) > 0)
+		r->size = (uint64_t)json_integer_value(in->size);
+	if(!r->bucket || (version && *version && !(r->version_id = imgp_strdup(version))) ||
+	   (etag && *etag && !(r->etag = imgp_strdup(etag))) ||
+	   (in->event_name && !(r->event_name = imgp_strdup(in->event_name))))
+		return nomem(p, err);
+	return IMGP_OK;
+}
+
+/* --- S3 notifications ------------------------------------------------- */
+
+static enum imgp_action s3_action(const char *name)
+{
+	if(!name)
+		return IMGP_ACTION_IGNORED;
+	if(!strncmp(name, "s3:", 3))
+		name += 3;
+	if(!strncmp(name, "ObjectCreated:", 14))
+		return IMGP_ACTION_CREATED;
+	if(!strncmp(name, "ObjectRemoved:", 14) || !strcmp(name, "LifecycleExpiration:Delete"))
+		return IMGP_ACTION_REMOVED;
+	return IMGP_ACTION_IGNORED;
+}
+
+static bool is_test_event(json_t *doc)
+{
+	const char *event = json_string_value(json_object_get(doc, "Event"));
+
+	return event && !strcmp(event, "s3:TestEvent");
+}
+
+/* Records[i] of an S3 notification: {"eventName", "s3": {"bucket": {"name"},
+ * "object": {"key", "size", "eTag", "versionId"}}}. */
+static enum imgp_status s3_record(struct parser *p, json_t *rec, size_t item,
+                                  const char *where, char *err)
+{
+	json_t *s3 = json_object_get(rec, "s3");
+	json_t *object = json_object_get(s3, "object");
+	const char *name = json_string_value(json_object_get(rec, "eventName"));
+	struct ref_in in = {
+		.bucket = json_object_get(json_object_get(s3, "bucket"), "name"),
+		.key = json_object_get(object, "key"),
+		.encoded = true,
+		.version = json_object_get(object, "versionId"),
+		.etag = json_object_get(object, "eTag"),
+		.size = json_object_get(object, "size"),
+		.action = s3_action(name),
+		.event_name = name,
+	};
+
+	if(!json_is_object(s3) || !json_is_object(object))
+		return imgp_fail(err, IMGP_E_USAGE, "%s: not an S3 record (no s3.object)", where);
+	return add_ref(p, item, &in, where, err);
+}
+
+/*
+ * A parsed S3 notification into refs of item: {"Records": [...]}, an
+ * s3:TestEvent, or (when sns_ok) an SNS envelope {"Type": "Notification",
+ * "Message": "<one of those>"}, as SQS delivers an SNS subscription's
+ * messages without raw delivery.
+ */
+static enum imgp_status s3_notification(struct parser *p, json_t *doc, size_t item,
+                                        bool sns_ok, const char *where, char *err)
+{
+	enum imgp_status result;
+	json_t *records = json_object_get(doc, "Records");
+	const char *message = json_string_value(json_object_get(doc, "Message"));
+	char what[160], at[96];
+
+	if(is_test_event(doc)) {
+		p->ev->items[item].test_event = true;
+		return IMGP_OK;
+	}
+	if(json_is_array(records)) {
+		for(size_t i = 0; i < json_array_size(records); i++) {
+			json_t *rec = json_array_get(records, i);
+
+			snprintf(at, sizeof(at), "%srecord %zu", where, i);
+			if(!json_is_object(json_object_get(rec, "s3")))
+				return imgp_fail(err, IMGP_E_USAGE, "%s is not an S3 record", at);
+			result = s3_record(p, rec, item, at, err);
+			if(result)
+				return result;
+		}
+		return IMGP_OK;
+	}
+	if(sns_ok && message) {
+		json_error_t jerr;
+		json_t *inner;
+
+		snprintf(at, sizeof(at), "%sMessage: ", where);
+		inner = json_loads(message, JSON_REJECT_DUPLICATES, &jerr);
+		if(!inner)
+			return imgp_fail(err, IMGP_E_USAGE, "%sMessage is not JSON", where);
+		result = s3_notification(p, inner, item, false, at, err);
+		json_decref(inner);
+		return result;
+	}
+	describe(doc, what, sizeof(what));
+	return imgp_fail(err, IMGP_E_USAGE,
+		"%snot an S3 notification%s or s3:TestEvent, but %s", where,
+		sns_ok ? ", an SNS envelope of one" : "", what);
+}
+
+/* One SQS message: an item named by messageId, whose body is read by
+ * s3_notification. A body that cannot be read makes the item's error. */
+static enum imgp_status sqs_record(struct parser *p, json_t *rec, size_t index,
+                                   char *err)
+{
+	enum imgp_status result;
+	const char *id = json_string_value(json_object_get(rec, "messageId"));
+	json_t *body = json_object_get(rec, "body");
+	size_t item, first = p->ev->nrefs;
+	char why[IMGP_ERRSIZE] = "";
+	json_t *doc = NULL;
+	json_error_t jerr;
+
+	if(!id || !*id)
+		return imgp_fail(err, IMGP_E_USAGE,
+			"record %zu: an SQS message without a messageId", index);
+	result = add_item(p, id, &item, err);
+	if(result)
+		return result;
+	if(!json_is_string(body))
+		result = imgp_fail(why, IMGP_E_USAGE, "the message body is not a string");
+	else if(!(doc = json_loadb(json_string_value(body), json_string_length(body),
+	                           JSON_REJECT_DUPLICATES, &jerr)))
+		result = imgp_fail(why, IMGP_E_USAGE, "the message body is not JSON");
+	else
+		result = s3_notification(p, doc, item, true, "", why);
+	json_decref(doc);
+	if(!result)
+		return IMGP_OK;
+	if(p->fatal) {
+		snprintf(err, IMGP_ERRSIZE, "%s", why);
+		return result;
+	}
+	drop_refs(p->ev, first);
+	if(!(p->ev->items[item].error = imgp_strdup(why)))
+		return nomem(p, err);
+	return IMGP_OK;
+}
+
+/* One SNS notification of an S3 notification: Sns.Message. */
+static enum imgp_status sns_record(struct parser *p, json_t *rec, size_t index,
+                                   char *err)
+{
+	enum imgp_status result;
+	const char *message = json_string_value(json_object_get(json_object_get(rec, "Sns"),
+	                                                        "Message"));
+	char where[64];
+	json_error_t jerr;
+	json_t *doc;
+
+	if(!message)
+		return imgp_fail(err, IMGP_E_USAGE,
+			"record %zu: an SNS record without Sns.Message", index);
+	if(!(doc = json_loads(message, JSON_REJECT_DUPLICATES, &jerr)))
+		return imgp_fail(err, IMGP_E_USAGE, "record %zu: Sns.Message is not JSON", index);
+	snprintf(where, sizeof(where), "record %zu: Sns.Message: ", index);
+	result = s3_notification(p, doc, 0, false, where, err);
+	json_decref(doc);
+	return result;
+}
+
+static bool str_is(json_t *v, const char *s)
+{
+	return json_is_string(v) && !strcmp(json_string_value(v), s);
+}
+
+/* Which trigger one of Records[] comes from, or -1. */
+static int record_kind(json_t *rec)
+{
+	if(str_is(json_object_get(rec, "eventSource"), "aws:sqs"))
+		return IMGP_TRIGGER_SQS;
+	if(str_is(json_object_get(rec, "EventSource"), "aws:sns") ||
+	   json_is_object(json_object_get(rec, "Sns")))
+		return IMGP_TRIGGER_SNS;
+	if(json_is_object(json_object_get(rec, "s3")))
+		return IMGP_TRIGGER_S3;       /* aws:s3, and look-alikes (minio:s3) */
+	return -1;
+}
+
+/* {"Records": [...]}: S3, SQS or SNS, told apart by the first record; all
+ * records must be of one kind. */
+static enum imgp_status records(struct parser *p, json_t *list, char *err)
+{
+	enum imgp_status result = IMGP_OK;
+	struct imgp_event *ev = p->ev;
+	size_t n = json_array_size(list), item;
+	char what[160], where[32];
+	int kind = -1;
+
+	if(!json_is_array(list)) {
+		describe(list, what, sizeof(what));
+		return imgp_fail(err, IMGP_E_USAGE, "\"Records\" is %s, not a list", what);
+	}
+	if(!n)
+		return imgp_fail(err, IMGP_E_USAGE, "\"Records\" is empty");
+	for(size_t i = 0; i < n && !result; i++) {
+		json_t *rec = json_array_get(list, i);
+		int k = record_kind(rec);
+
+		if(k < 0) {
+			describe(rec, what, sizeof(what));
+			return imgp_fail(err, IMGP_E_USAGE,
+				"record %zu is not an S3, SQS or SNS record, but %s", i, what);
+		}
+		if(!i) {
+			kind = k;
+			ev->trigger = (enum imgp_trigger)k;
+			if(k != IMGP_TRIGGER_SQS && (result = add_item(p, NULL, &item, err)))
+				return result;
+		}
+		else if(k != kind)
+			return imgp_fail(err, IMGP_E_USAGE, "record %zu is %s, but record 0 is %s",
+			                 i, imgp_trigger_name(k), imgp_trigger_name(kind));
+		snprintf(where, sizeof(where), "record %zu", i);
+		if(k == IMGP_TRIGGER_SQS)
+			result = sqs_record(p, rec, i, err);
+		else if(k == IMGP_TRIGGER_SNS)
+			result = sns_record(p, rec, i, err);
+		else
+			result = s3_record(p, rec, 0, where, err);
+	}
+	return result;
+}
+
+/* --- EventBridge, Batch, direct --------------------------------------- */
+
+static enum imgp_status eventbridge(struct parser *p, json_t *root, char *err)
+{
+	enum imgp_status result;
+	const char *type = json_string_value(json_object_get(root, "detail-type"));
+	json_t *detail = json_object_get(root, "detail");
+	json_t *object = json_object_get(detail, "object");
+	struct ref_in in = {
+		.bucket = json_object_get(json_object_get(detail, "bucket"), "name"),
+		.key = json_object_get(object, "key"),
+		.version = json_object_get(object, "version-id"),
+		.etag = json_object_get(object, "etag"),
+		.size = json_object_get(object, "size"),
+		.action = IMGP_ACTION_IGNORED,
+		.event_name = type,
+	};
+	size_t item;
+
+	p->ev->trigger = IMGP_TRIGGER_EVENTBRIDGE;
+	if(!type || !json_is_object(detail))
+		return imgp_fail(err, IMGP_E_USAGE,
+			"an EventBridge event without a \"detail-type\" string or a \"detail\" object");
+	if(!strcmp(type, "Object Created"))
+		in.action = IMGP_ACTION_CREATED;
+	else if(!strcmp(type, "Object Deleted"))
+		in.action = IMGP_ACTION_REMOVED;
+	result = add_item(p, NULL, &item, err);
+	if(!result)
+		result = add_ref(p, item, &in, "detail", err);
+	return result;
+}
+
+/* The bucket of a Batch task: "s3Bucket" (schema 2.0) or the last part of
+ * "s3BucketArn" (1.0: "arn:aws:s3:::bucket"). */
+static json_t *batch_bucket(json_t *task, json_t **owned)
+{
+	json_t *bucket = json_object_get(task, "s3Bucket");
+	const char *arn = json_string_value(json_object_get(task, "s3BucketArn"));
+	const char *colon;
+
+	*owned = NULL;
+	if(json_is_string(bucket) || !arn)
+		return bucket;
+	if(strncmp(arn, "arn:", 4) || !(colon = strrchr(arn, ':')))
+		return NULL;
+	return *owned = json_string(colon + 1);
+}
+
+static enum imgp_status batch_task(struct parser *p, json_t *task, size_t index,
+                                   char *err)
+{
+	enum imgp_status result;
+	const char *id = json_string_value(json_object_get(task, "taskId"));
+	json_t *owned;
+	struct ref_in in = {
+		.bucket = batch_bucket(task, &owned),
+		.key = json_object_get(task, "s3Key"),
+		.encoded = true,
+		.version = json_object_get(task, "s3VersionId"),
+		.action = IMGP_ACTION_CREATED,
+	};
+	char why[IMGP_ERRSIZE], where[32];
+	size_t item;
+
+	if(!id || !*id) {
+		result = imgp_fail(err, IMGP_E_USAGE, "tasks[%zu] has no \"taskId\"", index);
+		goto out;
+	}
+	result = add_item(p, id, &item, err);
+	if(result)
+		goto out;
+	snprintf(where, sizeof(where), "task %zu", index);
+	result = add_ref(p, item, &in, where, why);
+	if(result && p->fatal)
+		snprintf(err, IMGP_ERRSIZE, "%s", why);
+	else if(result) {
+		result = IMGP_OK;
+		if(!(p->ev->items[item].error = imgp_strdup(why)))
+			result = nomem(p, err);
+	}
+out:
+	json_decref(owned);
+	return result;
+}
+
+static enum imgp_status batch(struct parser *p, json_t *root, char *err)
+{
+	enum imgp_status result = IMGP_OK;
+	struct imgp_event *ev = p->ev;
+	const char *schema = json_string_value(json_object_get(root, "invocationSchemaVersion"));
+	const char *id = json_string_value(json_object_get(root, "invocationId"));
+	json_t *tasks = json_object_get(root, "tasks");
+
+	ev->trigger = IMGP_TRIGGER_BATCH;
+	if(!schema || !id || !json_is_array(tasks) || !json_array_size(tasks))
+		return imgp_fail(err, IMGP_E_USAGE,
+			"an S3 Batch Operations event needs \"invocationSchemaVersion\" and "
+			"\"invocationId\" strings and a non-empty \"tasks\" list");
+	if(!(ev->batch_schema = imgp_strdup(schema)) ||
+	   !(ev->batch_invocation_id = imgp_strdup(id)))
+		return nomem(p, err);
+	for(size_t i = 0; i < json_array_size(tasks) && !result; i++)
+		result = batch_task(p, json_array_get(tasks, i), i, err);
+	return result;
+}
+
+/* {"bucket", "key", "versionId"?}: keys literal. */
+static enum imgp_status direct_ref(struct parser *p, json_t *obj, const char *where,
+                                   char *err)
+{
+	struct ref_in in = {
+		.bucket = json_object_get(obj, "bucket"),
+		.key = json_object_get(obj, "key"),
+		.version = json_object_get(obj, "versionId"),
+		.etag = json_object_get(obj, "etag"),
+		.size = json_object_get(obj, "size"),
+		.action = IMGP_ACTION_CREATED,
+	};
+	char what[160];
+
+	if(!json_is_object(obj)) {
+		describe(obj, what, sizeof(what));
+		return imgp_fail(err, IMGP_E_USAGE,
+			"%s is %s, not {\"bucket\": ..., \"key\": ...}", where, what);
+	}
+	return add_ref(p, 0, &in, where, err);
+}
+
+static enum imgp_status direct(struct parser *p, json_t *root, char *err)
+{
+	enum imgp_status result;
+	json_t *list = json_is_array(root) ? root : json_object_get(root, "refs");
+	char where[32];
+	size_t item;
+
+	p->ev->trigger = IMGP_TRIGGER_DIRECT;
+	result = add_item(p, NULL, &item, err);
+	if(result)
+		return result;
+	if(!list)
+		return direct_ref(p, root, "the event", err);
+	if(!json_is_array(list))
+		return imgp_fail(err, IMGP_E_USAGE, "\"refs\" is not a list");
+	if(!json_array_size(list))
+		return imgp_fail(err, IMGP_E_USAGE, "the list of objects is empty");
+	for(size_t i = 0; i < json_array_size(list); i++) {
+		snprintf(where, sizeof(where), "element %zu", i);
+		result = direct_ref(p, json_array_get(list, i), where, err);
+		if(result)
+			return result;
+	}
+	return IMGP_OK;
+}
+
+static enum imgp_status unrecognised(json_t *root, char *err)
+{
+	char what[200];
+
+	describe(root, what, sizeof(what));
+	return imgp_fail(err, IMGP_E_USAGE, "unrecognised event: %s; " ACCEPTED, what);
+}
+
+/* Which shape a top-level object is, and read it. */
+static enum imgp_status dispatch(struct parser *p, json_t *root, char *err)
+{
+	json_t *v;
+	size_t item;
+
+	if(json_is_array(root))
+		return direct(p, root, err);
+	if(!json_is_object(root))
+		return unrecognised(root, err);
+	if((v = json_object_get(root, "Records")))
+		return records(p, v, err);
+	if(json_object_get(root, "invocationSchemaVersion") || json_object_get(root, "tasks"))
+		return batch(p, root, err);
+	if(json_object_get(root, "detail-type")) {
+		const char *source = json_string_value(json_object_get(root, "source"));
+		char name[40];
+
+		if(source && !strcmp(source, "aws.s3"))
+			return eventbridge(p, root, err);
+		safe_name(source ? source : "?", name);
+		return imgp_fail(err, IMGP_E_USAGE,
+			"unrecognised event: an EventBridge event from \"%s\", not \"aws.s3\"; "
+			ACCEPTED, name);
+	}
+	if(is_test_event(root)) {
+		enum imgp_status result = add_item(p, NULL, &item, err);
+
+		p->ev->trigger = IMGP_TRIGGER_S3;
+		if(!result)
+			p->ev->items[item].test_event = true;
+		return result;
+	}
+	if(json_object_get(root, "refs") || json_object_get(root, "bucket") ||
+	   json_object_get(root, "key"))
+		return direct(p, root, err);
+	return unrecognised(root, err);
+}
+
+enum imgp_status imgp_event_parse(const char *json, size_t len,
+                                  struct imgp_event *ev, char *err)
+{
+	enum imgp_status result;
+	struct parser p = { .ev = ev };
+	json_error_t jerr;
+	json_t *root;
+	char *near;
+
+	memset(ev, 0, sizeof(*ev));
+	root = json_loadb(json ? json : "", json ? len : 0,
+	                  JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if(!root) {
+		/* jansson quotes the offending token after " near "; it is the
+		 * event's own text, so it stays out */
+		if((near = strstr(jerr.text, " near ")))
+			*near = '\0';
+		return imgp_fail(err, IMGP_E_USAGE,
+			"the event is not valid JSON (line %d, column %d): %s",
+			jerr.line, jerr.column, jerr.text);
+	}
+	result = dispatch(&p, root, err);
+	json_decref(root);
+	if(result)
+		imgp_event_release(ev);
+	return result;
+}
+
+/* --- replies ---------------------------------------------------------- */
+
+/* A JSON string from any bytes (NULL: null). jansson refuses invalid
+ * UTF-8, and a message may quote bytes from anywhere, so those become '?';
+ * at most max bytes, cut on a character boundary. */
+static json_t *jstr(const char *s, size_t max)
+{
+	size_t len, i = 0, n;
+	json_t *v;
+	char *copy;
+
+	if(!s)
+		return json_null();
+	len = strlen(s);
+	if(len <= max && utf8_valid(s, len))
+		return json_stringn(s, len);
+	if(!(copy = imgp_malloc(len + 1)))
+		return NULL;
+	memcpy(copy, s, len + 1);
+	while(i < len) {
+		n = utf8_seq((unsigned char *)copy + i, len - i);
+		if(!n) {
+			copy[i] = '?';
+			n = 1;
+		}
+		if(i + n > max)
+			break;
+		i += n;
+	}
+	v = json_stringn(copy, i);
+	imgp_free(copy);
+	return v;
+}
+
+/* Set obj[key] = v, taking v; false (and v gone) on failure. */
+static bool set(json_t *obj, const char *key, json_t *v)
+{
+	return v && json_object_set_new(obj, key, v) == 0;
+}
+
+/* The document as text in imgp_malloc'd memory; takes doc. */
+static char *dump(json_t *doc)
+{
+	size_t n = doc ? json_dumpb(doc, NULL, 0, JSON_COMPACT) : 0;
+	char *out = n ? imgp_malloc(n + 1) : NULL;
+
+	if(out && json_dumpb(doc, out, n, JSON_COMPACT) == n)
+		out[n] = '\0';
+	else {
+		imgp_free(out);
+		out = NULL;
+	}
+	json_decref(doc);
+	return out;
+}
+
+static char *reply_nomem(enum imgp_status *fail_status, char *err)
+{
+	*fail_status = imgp_fail(err, IMGP_E_NOMEM, "out of memory building the reply");
+	return NULL;
+}
+
+/* The job's JSON detail as a value; text that is not JSON (a bug) is kept
+ * as a string rather than breaking the reply. */
+static json_t *outputs(const char *detail)
+{
+	json_error_t jerr;
+	json_t *v = json_loads(detail, JSON_DECODE_ANY, &jerr);
+
+	return v ? v : jstr(detail, SIZE_MAX);
+}
+
+/* S3, SNS, EventBridge, direct: fail as a whole on any temporary failure,
+ * else {"results": [{"bucket", "key", "status", "message"?, "outputs"?}]}. */
+static char *reply_results(const struct imgp_event *ev,
+                           const struct imgp_ref_result *results,
+                           enum imgp_status *fail_status, char *err)
+{
+	json_t *doc, *list, *entry;
+	size_t ntemp = 0, first = 0;
+	bool ok;
+
+	for(size_t i = 0; i < ev->nrefs; i++)
+		if(imgp_status_temporary(results[i].status) && !ntemp++)
+			first = i;
+	if(ntemp) {
+		*fail_status = imgp_fail(err, results[first].status,
+			"%zu of %zu objects failed for a temporary reason: %s: %s", ntemp,
+			ev->nrefs, ev->refs[first].key,
+			results[first].message ? results[first].message
+			                       : imgp_status_str(results[first].status));
+		return NULL;
+	}
+	doc = json_object();
+	list = json_array();
+	ok = doc && set(doc, "results", json_incref(list));
+	for(size_t i = 0; ok && i < ev->nrefs; i++) {
+		const struct imgp_ref_result *r = &results[i];
+
+		entry = json_object();
+		ok = json_array_append_new(list, entry) == 0 &&
+		     set(entry, "bucket", jstr(ev->refs[i].bucket, SIZE_MAX)) &&
+		     set(entry, "key", jstr(ev->refs[i].key, SIZE_MAX)) &&
+		     set(entry, "status", json_string(imgp_status_str(r->status))) &&
+		     (!r->message || set(entry, "message", jstr(r->message, SIZE_MAX))) &&
+		     (!r->detail_json || set(entry, "outputs", outputs(r->detail_json)));
+	}
+	json_decref(list);
+	if(!ok) {
+		json_decref(doc);
+		return reply_nomem(fail_status, err);
+	}
+	return dump(doc);
+}
+
+/* True when any ref of item failed for a temporary reason. */
+static bool item_temporary(const struct imgp_event *ev,
+                           const struct imgp_ref_result *results, size_t item)
+{
+	for(size_t i = 0; i < ev->nrefs; i++)
+		if(ev->refs[i].item == item && imgp_status_temporary(results[i].status))
+			return true;
+	return false;
+}
+
+/* SQS: {"batchItemFailures": [{"itemIdentifier": messageId}]}, the
+ * messages with a ref that failed for a temporary reason; the rest are
+ * deleted from the queue, including unreadable ones. */
+static char *reply_sqs(const struct imgp_event *ev, const struct imgp_ref_result *results,
+                       enum imgp_status *fail_status, char *err)
+{
+	json_t *doc = json_object(), *list = json_array(), *entry;
+	bool ok = doc && set(doc, "batchItemFailures", json_incref(list));
+
+	for(size_t i = 0; ok && i < ev->nitems; i++) {
+		if(!item_temporary(ev, results, i))
+			continue;
+		entry = json_object();
+		ok = json_array_append_new(list, entry) == 0 &&
+		     set(entry, "itemIdentifier", jstr(ev->items[i].id, SIZE_MAX));
+	}
+	json_decref(list);
+	if(!ok) {
+		json_decref(doc);
+		return reply_nomem(fail_status, err);
+	}
+	return dump(doc);
+}
+
+/* The result of one Batch task: the worst of its refs (temporary over
+ * permanent over success), or its read error. */
+static bool batch_result(json_t *list, const struct imgp_event *ev,
+                         const struct imgp_ref_result *results, size_t item)
+{
+	const struct imgp_ref_result *worst = NULL;
+	const char *code = "Succeeded";
+	char text[MAX_RESULT_STRING + 1];
+	json_t *entry;
+
+	for(size_t i = 0; i < ev->nrefs; i++) {
+		const struct imgp_ref_result *r = &results[i];
+
+		if(ev->refs[i].item != item)
+			continue;
+		if(!worst || (imgp_status_temporary(r->status) &&
+		              !imgp_status_temporary(worst->status)) ||
+		   (r->status && !worst->status))
+			worst = r;
+	}
+	if(ev->items[item].error) {
+		code = "PermanentFailure";
+		snprintf(text, sizeof(text), "%s: %s", imgp_status_str(IMGP_E_USAGE),
+		         ev->items[item].error);
+	}
+	else if(!worst)
+		snprintf(text, sizeof(text), "nothing to do");
+	else {
+		if(worst->status)
+			code = imgp_status_temporary(worst->status) ? "TemporaryFailure"
+			                                            : "PermanentFailure";
+		if(worst->status && worst->message)
+			snprintf(text, sizeof(text), "%s: %s", imgp_status_str(worst->status),
+			         worst->message);
+		else
+			snprintf(text, sizeof(text), "%s",
+			         worst->message ? worst->message : imgp_status_str(worst->status));
+	}
+	entry = json_object();
+	return json_array_append_new(list, entry) == 0 &&
+	       set(entry, "taskId", jstr(ev->items[item].id, SIZE_MAX)) &&
+	       set(entry, "resultCode", json_string(code)) &&
+	       set(entry, "resultString", jstr(text, MAX_RESULT_STRING));
+}
+
+/* S3 Batch Operations: {"invocationSchemaVersion", "treatMissingKeysAs",
+ * "invocationId", "results": [{"taskId", "resultCode", "resultString"}]}. */
+static char *reply_batch(const struct imgp_event *ev, const struct imgp_ref_result *results,
+                         enum imgp_status *fail_status, char *err)
+{
+	json_t *doc = json_object(), *list = json_array();
+	bool ok = doc &&
+		set(doc, "invocationSchemaVersion", jstr(ev->batch_schema, SIZE_MAX)) &&
+		set(doc, "treatMissingKeysAs", json_string("PermanentFailure")) &&
+		set(doc, "invocationId", jstr(ev->batch_invocation_id, SIZE_MAX)) &&
+		set(doc, "results", json_incref(list));
+
+	for(size_t i = 0; ok && i < ev->nitems; i++)
+		ok = batch_result(list, ev, results, i);
+	json_decref(list);
+	if(!ok) {
+		json_decref(doc);
+		return reply_nomem(fail_status, err);
+	}
+	return dump(doc);
+}
+
+char *imgp_event_reply(const struct imgp_event *ev,
+                       const struct imgp_ref_result *results,
+                       enum imgp_status *fail_status, char *err)
+{
+	enum imgp_status dummy;
+	char *out;
+
+	if(!fail_status)
+		fail_status = &dummy;
+	*fail_status = IMGP_OK;
+	if(ev->nrefs && !results) {
+		*fail_status = imgp_fail(err, IMGP_E_INTERNAL, "no results for the event's refs");
+		return NULL;
+	}
+	switch(ev->trigger) {
+	case IMGP_TRIGGER_SQS:
+		out = reply_sqs(ev, results, fail_status, err);
+		break;
+	case IMGP_TRIGGER_BATCH:
+		out = reply_batch(ev, results, fail_status, err);
+		break;
+	default:
+		out = reply_results(ev, results, fail_status, err);
+		break;
+	}
+	if(!out && !*fail_status)
+		return reply_nomem(fail_status, err);
+	return out;
+}
