@@ -123,12 +123,10 @@ check: $(BIN) $(TEST_BIN) $(TESTDATA)/.stamp $(TEST_DEPS)
 	IMGPIPE_SRCDIR=$(CURDIR) \
 	$(TEST_BIN) --jobs=$(TEST_JOBS) $(TEST_ARGS)
 
-# The README's first command: resize the sample images into demo-out/.
+# The README's first command: sample upload events through the upload
+# handler against the local-folder store; see scripts/demo.py.
 demo-run: $(BIN) $(TESTDATA)/.stamp
-	@rm -rf demo-out
-	$(BIN) resize -o demo-out $(TESTDATA)/samples
-	@echo "variants written under demo-out/:"
-	@find demo-out -type f | sort
+	@BUILD=$(BUILD) python3 scripts/demo.py
 
 clean:
 	rm -rf build demo-out

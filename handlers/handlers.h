@@ -13,6 +13,7 @@
 #define IMGP_EXIT_USAGE 2    /* usage or configuration error: nothing was done */
 
 int imgp_cmd_resize(int argc, char **argv);
+int imgp_cmd_invoke(int argc, char **argv);
 
 /*
  * `imgpipe lambda`, also run as `bootstrap` or with no subcommand while

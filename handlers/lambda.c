@@ -6,8 +6,9 @@
  * job up once, then give the Runtime API loop the job's handler until the
  * sandbox goes away. Whatever fails before the first /next is reported to
  * /init/error, so that Lambda says why the function cannot start instead
- * of timing out. It never reads an event: that is the job's business,
- * behind the three imgp_lambda_job_* functions of handlers.h.
+ * of timing out. It never reads an event: that is the upload handler's
+ * business, behind the three imgp_lambda_job_* functions of handlers.h
+ * (handlers/upload.c).
  */
 #include "handlers.h"
 
@@ -17,37 +18,6 @@
 
 #include "config.h"
 #include "runtime.h"
-
-/*
- * PLACEHOLDERS for the job hook (handlers.h). They are weak: a file that
- * defines the same functions replaces them at link time, and this file
- * does not change. Until then every invocation fails, so a deployment
- * without its job says so rather than succeeding with nothing done.
- */
-__attribute__((weak))
-enum imgp_status imgp_lambda_job_init(const struct imgp_config *cfg, void **ctx,
-                                      char *err)
-{
-	*ctx = NULL;
-	return IMGP_OK;
-}
-
-__attribute__((weak))
-char *imgp_lambda_job_handle(void *ctx, const struct imgp_invocation *inv,
-                             const char *event, size_t len,
-                             char *error_type, char *error_message)
-{
-	snprintf(error_type, IMGP_RUNTIME_ERROR_TYPE_SIZE, "%s",
-	         imgp_status_str(IMGP_E_INTERNAL));
-	snprintf(error_message, IMGP_ERRSIZE, "no handler linked: this build has "
-	         "only the placeholder of handlers/lambda.c");
-	return NULL;
-}
-
-__attribute__((weak))
-void imgp_lambda_job_release(void *ctx)
-{
-}
 
 static void usage(FILE *to)
 {

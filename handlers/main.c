@@ -16,6 +16,7 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "resize", imgp_cmd_resize, "resize image files and folders into variants" },
+	{ "invoke", imgp_cmd_invoke, "run the upload handler once on an event (file or stdin)" },
 	{ "lambda", imgp_cmd_lambda, "serve AWS Lambda invocations (the custom runtime)" },
 };
 

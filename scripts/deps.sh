@@ -6,12 +6,13 @@
 set -euo pipefail
 
 # build: compiler, pkg-config and the -dev packages of the libraries we link
-# test:  Criterion (the runner), awscli and node/npm (s3rver) for interop
+# test:  Criterion (the runner), awscli and node/npm (s3rver) for interop;
+#        python3 for the demo's table and contact sheet
 PACKAGES=(
 	build-essential pkg-config
 	libvips-dev liblcms2-dev libcurl4-openssl-dev libjansson-dev libssl-dev
 	libxml2-dev zlib1g-dev
-	libcriterion-dev
+	libcriterion-dev python3
 	awscli nodejs npm
 )
 

@@ -1,0 +1,176 @@
+/*
+ * upload.c: the upload handler. Event JSON in, reply JSON out; between them
+ * the refs of the event go through the job on a few threads, each logged as
+ * one JSON line. It owns the parallelism of one invocation and nothing
+ * about pixels or HTTP.
+ */
+#include "upload.h"
+
+#include "handlers.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "runtime.h"
+
+/* Lambda gives one vCPU per 1,769 MB of memory. */
+#define LAMBDA_MB_PER_VCPU 1769
+
+static int cpu_count(void)
+{
+	cpu_set_t set;
+
+	if(!sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	return 1;
+}
+
+enum imgp_status imgp_upload_init(struct imgp_upload *u, FILE *log, char *err)
+{
+	enum imgp_status result;
+	const char *mem = getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
+	int cpus = cpu_count(), threads;
+
+	memset(u, 0, sizeof(*u));
+	u->log = log;
+	if(mem && atoi(mem) > 0) {
+		/* the CPU share is what the bill pays for, not what nproc says */
+		int share = atoi(mem) / LAMBDA_MB_PER_VCPU;
+		cpus = share < 1 ? 1 : share < cpus ? share : cpus;
+	}
+	u->workers = cpus;
+	/* one source on a 2-vCPU function still gets both; several share them */
+	threads = cpus;
+	result = imgp_job_config_from_env(&u->jc, err);
+	if(!result)
+		result = imgp_render_init("imgpipe", threads, err);
+	if(!result)
+		result = imgp_render_check(&u->jc.render, err);
+	if(!result)
+		result = imgp_store_open(NULL, &u->store, err);
+	if(result)
+		imgp_job_config_release(&u->jc);
+	return result;
+}
+
+void imgp_upload_release(struct imgp_upload *u)
+{
+	if(u->store)
+		imgp_store_close(u->store);
+	imgp_job_config_release(&u->jc);
+	imgp_render_shutdown();
+	memset(u, 0, sizeof(*u));
+}
+
+struct batch {
+	struct imgp_upload *u;
+	const struct imgp_event *ev;
+	struct imgp_job_result *results;
+	const char *request_id;
+	int64_t deadline_ms;
+	atomic_size_t next;
+};
+
+static void *batch_worker(void *arg)
+{
+	struct batch *b = arg;
+	size_t i;
+
+	while((i = atomic_fetch_add(&b->next, 1)) < b->ev->nrefs) {
+		const struct imgp_ref *ref = &b->ev->refs[i];
+
+		imgp_job_run(&b->u->jc, b->u->store, ref, b->deadline_ms, &b->results[i]);
+		imgp_log_job(b->u->log, b->request_id, b->ev->trigger, ref, &b->results[i]);
+	}
+	imgp_render_thread_done();
+	return NULL;
+}
+
+char *imgp_upload_handle(struct imgp_upload *u, const char *request_id,
+                         int64_t deadline_ms, const char *event, size_t len,
+                         char *error_type, char *error_message)
+{
+	struct imgp_event ev;
+	struct imgp_job_result *results = NULL;
+	struct imgp_ref_result *replies = NULL;
+	pthread_t threads[64];
+	int nthreads = 0;
+	enum imgp_status status;
+	char *reply = NULL;
+	struct batch b;
+
+	status = imgp_event_parse(event, len, &ev, error_message);
+	if(status) {
+		snprintf(error_type, 64, "%s", imgp_status_str(status));
+		imgp_log_line(u->log, "error", request_id, "%s", error_message);
+		return NULL;
+	}
+	results = imgp_calloc(ev.nrefs ? ev.nrefs : 1, sizeof(*results));
+	replies = imgp_calloc(ev.nrefs ? ev.nrefs : 1, sizeof(*replies));
+	if(!results || !replies) {
+		snprintf(error_type, 64, "%s", imgp_status_str(IMGP_E_NOMEM));
+		snprintf(error_message, IMGP_ERRSIZE, "out of memory");
+		goto out;
+	}
+	b = (struct batch){ u, &ev, results, request_id, deadline_ms, 0 };
+	for(int i = 1; i < u->workers && (size_t)i < ev.nrefs && i < 64; i++)
+		if(!pthread_create(&threads[nthreads], NULL, batch_worker, &b))
+			nthreads++;
+	batch_worker(&b);
+	for(int i = 0; i < nthreads; i++)
+		pthread_join(threads[i], NULL);
+	for(size_t i = 0; i < ev.nrefs; i++)
+		replies[i] = (struct imgp_ref_result){ results[i].status, results[i].message,
+		                                       results[i].detail_json };
+	reply = imgp_event_reply(&ev, replies, &status, error_message);
+	if(!reply)
+		snprintf(error_type, 64, "%s", imgp_status_str(status));
+out:
+	for(size_t i = 0; results && i < ev.nrefs; i++)
+		imgp_job_result_release(&results[i]);
+	imgp_free(results);
+	imgp_free(replies);
+	imgp_event_release(&ev);
+	return reply;
+}
+
+/* --- the Lambda job hook (handlers.h) ----------------------------------- */
+
+enum imgp_status imgp_lambda_job_init(const struct imgp_config *cfg, void **ctx, char *err)
+{
+	struct imgp_upload *u = imgp_malloc(sizeof(*u));
+	enum imgp_status result;
+
+	/* cfg was read from the same environment; the job reads all of it */
+	(void)cfg;
+	if(!u)
+		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	result = imgp_upload_init(u, stdout, err);
+	if(result) {
+		imgp_free(u);
+		return result;
+	}
+	*ctx = u;
+	return IMGP_OK;
+}
+
+char *imgp_lambda_job_handle(void *ctx, const struct imgp_invocation *inv,
+                             const char *event, size_t len,
+                             char *error_type, char *error_message)
+{
+	return imgp_upload_handle(ctx, inv->request_id, inv->deadline_ms, event, len,
+	                          error_type, error_message);
+}
+
+void imgp_lambda_job_release(void *ctx)
+{
+	if(ctx) {
+		imgp_upload_release(ctx);
+		imgp_free(ctx);
+	}
+}

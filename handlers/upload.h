@@ -1,0 +1,36 @@
+/*
+ * upload.h: the upload handler, shared by `imgpipe lambda` and
+ * `imgpipe invoke`: one event in, one reply out, every ref through the job.
+ */
+#ifndef IMGP_UPLOAD_H
+#define IMGP_UPLOAD_H
+
+#include <stdio.h>
+
+#include "job.h"
+
+struct imgp_upload {
+	struct imgp_job_config jc;
+	struct imgp_store *store;
+	int workers;                /* sources of one invocation at once */
+	FILE *log;                  /* where the JSON lines go */
+};
+
+/*
+ * Everything expensive, once: config from the environment, libvips, the
+ * store. workers from the CPU share the function has
+ * (AWS_LAMBDA_FUNCTION_MEMORY_SIZE / 1,769 MB, at least one), else the CPUs.
+ */
+enum imgp_status imgp_upload_init(struct imgp_upload *u, FILE *log, char *err);
+void imgp_upload_release(struct imgp_upload *u);
+
+/*
+ * Handle one event. Returns the reply (imgp_free it), or NULL when the
+ * invocation must fail as a whole: then error_type (64 bytes) and
+ * error_message (IMGP_ERRSIZE) say why. deadline_ms: epoch ms, 0 for none.
+ */
+char *imgp_upload_handle(struct imgp_upload *u, const char *request_id,
+                         int64_t deadline_ms, const char *event, size_t len,
+                         char *error_type, char *error_message);
+
+#endif
