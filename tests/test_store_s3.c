@@ -360,6 +360,35 @@ Test(store_s3, trace_id_sent_and_addressing)
 	}
 }
 
+/*
+ * AWS's own endpoint, seen without reaching AWS: an https_proxy on loopback
+ * receives curl's CONNECT, which names the host, and refuses it.
+ */
+Test(store_s3, aws_endpoint_virtual_hosted_by_region)
+{
+	static struct seen seen = { PTHREAD_MUTEX_INITIALIZER, "", 0 };
+	struct imgp_store_opts opts = { .max_attempts = 1 };
+	struct imgp_store *s;
+	struct imgp_store_error e;
+	char proxy_url[64];
+
+	cr_assert(responder_start(&proxy, record, &seen));
+	snprintf(proxy_url, sizeof(proxy_url), "http://127.0.0.1:%d", proxy.port);
+	setenv("https_proxy", proxy_url, 1);
+	setenv("HTTPS_PROXY", proxy_url, 1);
+	unsetenv("AWS_ENDPOINT_URL_S3");
+	unsetenv("AWS_REGION");
+	setenv("AWS_DEFAULT_REGION", "eu-west-3", 1);
+	s = open_store(&opts);
+	cr_expect_neq(imgp_store_put(s, BUCKET, "k", "x", 1, NULL, &e), IMGP_OK);
+	cr_expect(strstr(seen.head, "CONNECT " BUCKET ".s3.eu-west-3.amazonaws.com:443 "),
+	          "%s", seen.head);
+	/* a bucket with dots cannot match the TLS wildcard: path style */
+	cr_expect_neq(imgp_store_put(s, "my.dotted.bucket", "k", "x", 1, NULL, &e), IMGP_OK);
+	cr_expect(strstr(seen.head, "CONNECT s3.eu-west-3.amazonaws.com:443 "), "%s", seen.head);
+	imgp_store_close(s);
+}
+
 /* Worker threads share one handle; connections come from its pool. */
 struct worker {
 	int id;
@@ -605,6 +634,28 @@ Test(store_s3, connection_refused_is_network_and_bounded)
 	cr_expect_eq(e.attempts, 4);
 	cr_expect(imgp_status_temporary(e.status));
 	imgp_store_close(s);
+}
+
+/* Counted at a pass-through proxy: one connection carries every request. */
+Test(store_s3, one_connection_is_reused_across_requests)
+{
+	struct imgp_store_opts fresh = { .fresh_connections = true };
+	struct imgp_store *s = via_proxy(FAULT_NONE, 0, NULL), *f;
+	struct imgp_object o;
+
+	for(int i = 0; i < 10; i++) {
+		put_ok(s, "reuse", "abc", 3, NULL);
+		cr_assert_eq(imgp_store_get(s, BUCKET, "reuse", 10, &o, NULL), IMGP_OK);
+		imgp_object_release(&o);
+	}
+	cr_expect_eq(atomic_load(&proxy.connections), 1, "20 requests took %d connections",
+	             atomic_load(&proxy.connections));
+	imgp_store_close(s);
+	f = open_store(&fresh);
+	for(int i = 0; i < 5; i++)
+		put_ok(f, "fresh", "abc", 3, NULL);
+	cr_expect_eq(atomic_load(&proxy.connections), 6);
+	imgp_store_close(f);
 }
 
 /* --- the closing note's figures: one connection reused vs a new one each time --- */
