@@ -8,8 +8,10 @@
  *               us-east-1); AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL for
  *               another server (path style there, or everywhere when
  *               IMGPIPE_S3_ADDRESSING=path). Credentials: see creds.h.
- *   "dir:PATH"  each bucket is a folder under PATH, a key a relative path
- *               in it. Content-Type, Cache-Control and metadata live in an
+ *   "dir:PATH"  each bucket is a folder under PATH (made by the first put
+ *               into it), a key a relative path in it: keys with "..", ".",
+ *               "//", a leading '/' or a segment over 255 bytes are refused
+ *               (a NUL cannot reach a C string; event decoding refuses %00). Content-Type, Cache-Control and metadata live in an
  *               extended attribute (user.imgpipe) set before the atomic
  *               rename, or in a sidecar tree PATH/.imgpipe-meta/ where the
  *               file system has no user xattrs.
