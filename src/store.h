@@ -10,11 +10,12 @@
  *               IMGPIPE_S3_ADDRESSING=path). Credentials: see creds.h.
  *   "dir:PATH"  each bucket is a folder under PATH (made by the first put
  *               into it), a key a relative path in it: keys with "..", ".",
- *               "//", a leading '/' or a segment over 255 bytes are refused
- *               (a NUL cannot reach a C string; event decoding refuses %00). Content-Type, Cache-Control and metadata live in an
- *               extended attribute (user.imgpipe) set before the atomic
- *               rename, or in a sidecar tree PATH/.imgpipe-meta/ where the
- *               file system has no user xattrs.
+ *               "//", a leading '/' or a segment over 255 bytes are refused.
+ *               A NUL cannot pass through a C string: whoever decodes keys
+ *               from URL form must refuse %00. Content-Type, Cache-Control
+ *               and metadata live in an extended attribute (user.imgpipe)
+ *               set before the atomic rename, or in a sidecar tree
+ *               PATH/.imgpipe-meta/ where the file system has no user xattrs.
  *
  * Errors: every call fills a struct imgp_store_error: the status (whose
  * class, imgp_status_temporary(), says permanent or temporary), the S3
