@@ -192,11 +192,15 @@ static size_t candidate_formats(const struct imgp_variant *v, enum imgp_format o
 /*
  * Is this version of the source done already? The last variant is written
  * last; if it is there, stamped with this ETag (and version), so are the
- * others.
+ * others. A temporary failure of the store (network, 5xx, throttling) is
+ * not "not done": it goes into res and the ref ends there, for the trigger
+ * to retry, rather than meet the same outage again through the source's
+ * GET (a second full retry cycle, which can carry a batch past its
+ * deadline) or add GETs and PUTs to a throttled bucket.
  */
 static bool already_done(const struct imgp_job_config *jc, struct imgp_store *store,
                          const struct imgp_ref *ref, const char *etag,
-                         const char *version)
+                         const char *version, struct imgp_job_result *res)
 {
 	const struct imgp_variant *last = &jc->render.variants[jc->render.nvariants - 1];
 	enum imgp_format formats[2];
@@ -208,6 +212,7 @@ static bool already_done(const struct imgp_job_config *jc, struct imgp_store *st
 	for(size_t i = 0; i < n; i++) {
 		struct imgp_store_error e;
 		struct imgp_object head;
+		enum imgp_status got;
 		char *key = imgp_naming_expand(jc->dest_prefix, jc->output_key, ref->key, last,
 		                               formats[i], err);
 		bool done;
@@ -215,7 +220,17 @@ static bool already_done(const struct imgp_job_config *jc, struct imgp_store *st
 		if(!key)
 			return false;
 		imgp_object_init(&head);
-		done = !imgp_store_head(store, dest_bucket(jc, ref), key, &head, &e) &&
+		got = imgp_store_head(store, dest_bucket(jc, ref), key, &head, &e);
+		if(got && imgp_status_temporary(got)) {
+			char line[IMGP_ERRSIZE];
+
+			res->status = imgp_fail(res->message, got, "%s",
+			                        imgp_store_error_str(&e, line));
+			imgp_object_release(&head);
+			imgp_free(key);
+			return false;
+		}
+		done = !got &&
 		       same_etag(imgp_object_meta(&head, IMGP_META_SOURCE_ETAG), etag) &&
 		       (!version || !imgp_object_meta(&head, IMGP_META_SOURCE_VERSION) ||
 		        !strcmp(version, imgp_object_meta(&head, IMGP_META_SOURCE_VERSION)));
@@ -374,11 +389,13 @@ static void run_created(const struct imgp_job_config *jc, struct imgp_store *sto
 	double t0;
 
 	imgp_object_init(&src);
-	if(ref->etag && already_done(jc, store, ref, ref->etag, ref->version_id)) {
+	if(ref->etag && already_done(jc, store, ref, ref->etag, ref->version_id, res)) {
 		res->skipped = true;
 		snprintf(res->message, sizeof(res->message), "already done for this version");
 		return;
 	}
+	if(res->status)
+		return;
 	t0 = imgp_now_ms();
 	if(imgp_store_get(store, ref->bucket, ref->key, jc->render.limits.max_bytes, &src, &e)) {
 		res->get_ms = imgp_now_ms() - t0;
@@ -395,11 +412,13 @@ static void run_created(const struct imgp_job_config *jc, struct imgp_store *sto
 	}
 	etag = src.etag ? src.etag : ref->etag;
 	version = src.version_id ? src.version_id : ref->version_id;
-	if(!ref->etag && already_done(jc, store, ref, etag, version)) {
+	if(!ref->etag && already_done(jc, store, ref, etag, version, res)) {
 		res->skipped = true;
 		snprintf(res->message, sizeof(res->message), "already done for this version");
 		goto out;
 	}
+	if(res->status)
+		goto out;
 	res->status = imgp_render(&jc->render, src.data, src.len, &rr, res->message);
 	if(res->status)
 		goto out;
