@@ -53,6 +53,11 @@ enum imgp_status imgp_upload_init(struct imgp_upload *u, FILE *log, char *err)
 		result = imgp_render_check(&u->jc.render, err);
 	if(!result)
 		result = imgp_store_open(NULL, &u->store, err);
+	/* credentials now: INIT pays for them, and their absence is an init error */
+	if(!result && (result = imgp_store_warm(u->store, err))) {
+		imgp_store_close(u->store);
+		u->store = NULL;
+	}
 	if(result)
 		imgp_job_config_release(&u->jc);
 	return result;

@@ -168,6 +168,11 @@ void imgp_store_close(struct imgp_store *st)
 		st->ops->close(st);
 }
 
+enum imgp_status imgp_store_warm(struct imgp_store *st, char *err)
+{
+	return st->ops->warm ? st->ops->warm(st, err) : IMGP_OK;
+}
+
 const char *imgp_store_kind(const struct imgp_store *st)
 {
 	return st->ops->kind;

@@ -126,6 +126,14 @@ enum imgp_status imgp_store_open_opts(const char *spec,
                                       char *err);
 void imgp_store_close(struct imgp_store *st);
 
+/*
+ * Resolve now what the first request would otherwise resolve (S3: the
+ * credentials), so a Lambda sandbox pays for it during INIT rather than in
+ * its first invocation, and a missing credential is said at start. The dir
+ * store has nothing to do.
+ */
+enum imgp_status imgp_store_warm(struct imgp_store *st, char *err);
+
 /* "s3" or "dir". */
 const char *imgp_store_kind(const struct imgp_store *st);
 

@@ -739,7 +739,7 @@ static void dir_close(struct imgp_store *st)
 }
 
 static const struct imgp_store_ops dir_ops = {
-	"dir", dir_get, dir_put, dir_head, dir_list, dir_delete, dir_close,
+	"dir", dir_get, dir_put, dir_head, dir_list, dir_delete, dir_close, NULL,
 };
 
 enum imgp_status imgp_store_dir_open(const char *root,

@@ -26,6 +26,8 @@ struct imgp_store_ops {
 	enum imgp_status (*del)(struct imgp_store *st, const char *bucket,
 	                        const char *key, struct imgp_store_error *e);
 	void (*close)(struct imgp_store *st);
+	/* optional: resolve now what the first request would need */
+	enum imgp_status (*warm)(struct imgp_store *st, char *err);
 };
 
 /* Every backend's handle starts with this. */

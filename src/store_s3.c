@@ -655,8 +655,21 @@ static void s3_close(struct imgp_store *st)
 	imgp_free(s);
 }
 
+/* Fetch the credentials once now; they are cached for the requests. */
+static enum imgp_status s3_warm(struct imgp_store *st, char *err)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	struct imgp_creds creds;
+	enum imgp_status result;
+
+	memset(&creds, 0, sizeof(creds));
+	result = imgp_creds_get(s->creds, &creds, err);
+	imgp_creds_release(&creds);
+	return result;
+}
+
 static const struct imgp_store_ops s3_ops = {
-	"s3", s3_get, s3_put, s3_head, s3_list, s3_delete, s3_close,
+	"s3", s3_get, s3_put, s3_head, s3_list, s3_delete, s3_close, s3_warm,
 };
 
 /* --- opening ------------------------------------------------------------------- */

@@ -102,14 +102,15 @@ static double spawn(const char *argv0, const char *arg, const char *const *env)
 		n++;
 	envp = calloc(n + 3, sizeof(*envp));
 	cr_assert_not_null(envp);
+	/* the test's own entries first: getenv takes the first of a name */
+	for(const char *const *e = env; e && *e; e++)
+		envp[k++] = *e;
 	for(char **e = environ; *e; e++)
 		if(!owned(*e))
 			envp[k++] = *e;
 	snprintf(store, sizeof(store), "IMGPIPE_STORE=dir:%s", scratch);
 	envp[k++] = store;
 	envp[k++] = "IMGPIPE_DEST_BUCKET=imgpipe-test-sink";
-	for(const char *const *e = env; e && *e; e++)
-		envp[k++] = *e;
 	envp[k] = NULL;
 
 	if(child_log[0])        /* the last child's, in a table-driven test */
@@ -269,18 +270,25 @@ Test(runtime, missing_or_bad_api)
  * the process exits non-zero. */
 Test(runtime, init_error)
 {
-	static const struct { const char *env, *says; } cases[] = {
-		{ "IMGPIPE_VARIANTS=bad", "variant \"bad\"" },
-		{ "IMGPIPE_MAX_INVOCATIONS=lots", "IMGPIPE_MAX_INVOCATIONS=lots" },
+	static const struct { const char *env[6], *type, *says; } cases[] = {
+		{ { "IMGPIPE_VARIANTS=bad" }, "ConfigError", "variant \"bad\"" },
+		{ { "IMGPIPE_MAX_INVOCATIONS=lots" }, "ConfigError", "IMGPIPE_MAX_INVOCATIONS=lots" },
+		/* S3 with no credential anywhere: said at start, not at the first upload */
+		{ { "IMGPIPE_STORE=s3", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent",
+		    "AWS_CONFIG_FILE=/nonexistent", "AWS_EC2_METADATA_DISABLED=true",
+		    "AWS_ACCESS_KEY_ID=" }, "AccessDenied", "credential" },
 	};
 
 	for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct rtemu_result r;
 		struct rtemu_stats st;
 		char api[64];
-		const char *env[] = { api, cases[i].env, NULL };
+		const char *env[8] = { api };
 		json_t *doc;
 		int status;
+
+		for(int k = 0; k < 6 && cases[i].env[k]; k++)
+			env[k + 1] = cases[i].env[k];
 
 		if(i) {    /* one init error per emulator, as per sandbox */
 			rtemu_stop(emu);
@@ -289,14 +297,14 @@ Test(runtime, init_error)
 		}
 		snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=%s", rtemu_api(emu));
 		spawn("imgpipe", "lambda", env);
-		cr_assert_eq(rtemu_init_error(emu, 10000, &r), 0, "%s: no /init/error", cases[i].env);
-		cr_assert_str_eq(check_error_document(&r, &doc), "ConfigError");
+		cr_assert_eq(rtemu_init_error(emu, 10000, &r), 0, "%s: no /init/error", cases[i].env[0]);
+		cr_assert_str_eq(check_error_document(&r, &doc), cases[i].type);
 		cr_assert(strstr(json_string_value(json_object_get(doc, "errorMessage")), cases[i].says),
 		          "%s", r.body);
 		json_decref(doc);
 		rtemu_result_release(&r);
 		status = wait_exit(10000);
-		cr_assert_eq(status, 2, "%s: exit %d", cases[i].env, status);
+		cr_assert_eq(status, 2, "%s: exit %d", cases[i].env[0], status);
 		rtemu_stats(emu, &st);
 		cr_assert_eq(st.nexts, 0, "/next called after a failed init");
 	}
