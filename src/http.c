@@ -406,19 +406,45 @@ out:
 	return result;
 }
 
+/* The calling thread's deadline (epoch ms, 0: none): see imgp_http_set_deadline. */
+static _Thread_local int64_t thread_deadline_ms;
+
+void imgp_http_set_deadline(int64_t epoch_ms)
+{
+	thread_deadline_ms = epoch_ms;
+}
+
+static int64_t epoch_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 enum imgp_status imgp_http_send(struct imgp_http *h,
                                 const struct imgp_http_request *req,
                                 struct imgp_http_response *resp, char *err)
 {
 	double start = imgp_now_ms();
-	long elapsed, wait;
+	long elapsed, wait, budget = h->policy.budget_ms;
 	curl_off_t retry_after;
 	enum imgp_status result;
 
+	if(thread_deadline_ms) {
+		/* a call never outlives the invocation that made it */
+		int64_t left = thread_deadline_ms - epoch_ms();
+
+		if(left <= 0)
+			return imgp_fail(err, IMGP_E_DEADLINE,
+			                 "not sent: the invocation's deadline has passed");
+		if(left < budget)
+			budget = (long)left;
+	}
 	for(int i = 0;; i++) {
 		elapsed = (long)(imgp_now_ms() - start);
 		resp->attempts = i + 1;
-		result = attempt(h, req, resp, h->policy.budget_ms - elapsed, err);
+		result = attempt(h, req, resp, budget - elapsed, err);
 		if(result ? !status_retryable(result)
 		          : !imgp_http_status_retryable(resp->status))
 			return result;
@@ -431,7 +457,7 @@ enum imgp_status imgp_http_send(struct imgp_http *h,
 			wait = (long)retry_after * 1000;
 		elapsed = (long)(imgp_now_ms() - start);
 		/* no attempt starts that could not get a fair share of the budget */
-		if(elapsed + wait >= h->policy.budget_ms)
+		if(elapsed + wait >= budget)
 			return result;
 		sleep_ms(wait);
 	}

@@ -99,4 +99,11 @@ enum imgp_status imgp_http_send(struct imgp_http *h,
 /* True for a status worth another attempt: 5xx and 429. */
 bool imgp_http_status_retryable(long status);
 
+/*
+ * Requests this thread sends from now on end, retries and all, by this
+ * time (Unix epoch ms; 0: no deadline); one sent after it fails at once
+ * with IMGP_E_DEADLINE. Per thread, so one store serves many invocations.
+ */
+void imgp_http_set_deadline(int64_t epoch_ms);
+
 #endif

@@ -38,6 +38,17 @@ static char *env_dup(const char *name, const char *fallback)
 	return v ? imgp_strdup(v) : NULL;
 }
 
+/*
+ * S3 calls end this long before the invocation's deadline, so that the
+ * reply saying what came back for retry is still posted in time.
+ */
+#define REPLY_MARGIN_MS 250
+
+static int64_t store_deadline(int64_t deadline_ms)
+{
+	return deadline_ms ? deadline_ms - REPLY_MARGIN_MS : 0;
+}
+
 static bool starts_with(const char *s, const char *prefix)
 {
 	return !strncmp(s, prefix, strlen(prefix));
@@ -268,6 +279,7 @@ static void *upload_run(void *arg)
 	double t0 = imgp_now_ms();
 
 	imgp_store_error_clear(&u->e);
+	imgp_store_set_deadline(store_deadline(u->deadline_ms));
 	if(u->deadline_ms && imgp_epoch_ms() >= u->deadline_ms) {
 		u->e.status = imgp_fail(u->e.msg, IMGP_E_DEADLINE,
 			"not written: the invocation's deadline has passed");
@@ -482,6 +494,7 @@ void imgp_job_run(const struct imgp_job_config *jc, struct imgp_store *store,
 	double t0 = imgp_now_ms();
 
 	memset(res, 0, sizeof(*res));
+	imgp_store_set_deadline(store_deadline(deadline_ms));
 	if(ref->action == IMGP_ACTION_IGNORED) {
 		res->skipped = true;
 		snprintf(res->message, sizeof(res->message), "ignored: %s",
@@ -500,5 +513,6 @@ void imgp_job_run(const struct imgp_job_config *jc, struct imgp_store *store,
 			(long long)(deadline_ms - imgp_epoch_ms()), jc->deadline_reserve_ms);
 	else
 		run_created(jc, store, ref, deadline_ms, res);
+	imgp_store_set_deadline(0);
 	res->total_ms = imgp_now_ms() - t0;
 }

@@ -5,6 +5,7 @@
  *
  * It must never know how a backend stores anything.
  */
+#include "http.h"
 #include "store_impl.h"
 
 #include <stdio.h>
@@ -166,6 +167,11 @@ void imgp_store_close(struct imgp_store *st)
 {
 	if(st)
 		st->ops->close(st);
+}
+
+void imgp_store_set_deadline(int64_t epoch_ms)
+{
+	imgp_http_set_deadline(epoch_ms);
 }
 
 enum imgp_status imgp_store_warm(struct imgp_store *st, char *err)

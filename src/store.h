@@ -134,6 +134,14 @@ void imgp_store_close(struct imgp_store *st);
  */
 enum imgp_status imgp_store_warm(struct imgp_store *st, char *err);
 
+/*
+ * Calls this thread makes from now on give up, retries included, at this
+ * time (Unix epoch ms; 0: no deadline), with IMGP_E_DEADLINE or the last
+ * attempt's temporary status: a Lambda invocation's deadline bounds its
+ * S3 calls. The dir store never waits and ignores it.
+ */
+void imgp_store_set_deadline(int64_t epoch_ms);
+
 /* "s3" or "dir". */
 const char *imgp_store_kind(const struct imgp_store *st);
 

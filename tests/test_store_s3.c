@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/s3test.h"
@@ -609,6 +610,35 @@ Test(store_s3, stall_forever_times_out_within_the_budget)
 	took = imgp_now_ms() - t0;
 	cr_expect_lt(took, 4000.0, "took %.0f ms for a 2500 ms budget", took);
 	cr_expect(imgp_status_temporary(e.status));
+	imgp_store_close(s);
+}
+
+/* An invocation's deadline bounds a stalled call, retries and all, and a
+ * call made after it is not sent at all. */
+Test(store_s3, the_thread_deadline_bounds_every_call)
+{
+	struct imgp_store_opts opts = quick;
+	struct imgp_store *s;
+	struct imgp_store_error e;
+	struct imgp_object o;
+	struct timespec now;
+	double t0, took;
+	int64_t epoch;
+
+	opts.stall_timeout_s = 30;        /* neither the stall cut nor the budget */
+	opts.retry_budget_ms = 60000;     /* may end it: only the deadline */
+	s = via_proxy(FAULT_STALL, 1000, &opts);
+	clock_gettime(CLOCK_REALTIME, &now);
+	epoch = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	imgp_store_set_deadline(epoch + 1500);
+	t0 = imgp_now_ms();
+	cr_assert_eq(imgp_store_get(s, BUCKET, "k", 10, &o, &e), IMGP_E_TIMEOUT, "%s", e.msg);
+	took = imgp_now_ms() - t0;
+	cr_expect_lt(took, 3000.0, "took %.0f ms for a deadline 1500 ms away", took);
+	cr_expect(imgp_status_temporary(e.status));
+	cr_assert_eq(imgp_store_get(s, BUCKET, "k", 10, &o, &e), IMGP_E_DEADLINE, "%s", e.msg);
+	cr_expect(strstr(e.msg, "deadline has passed"), "%s", e.msg);
+	imgp_store_set_deadline(0);
 	imgp_store_close(s);
 }
 
