@@ -427,6 +427,18 @@ out:
 	return result;
 }
 
+/* The JPEG DCT scale (1, 2, 4, 8) that still leaves at least rw x rh. */
+static int jpeg_shrink(const struct imgp_probe *probe, int rw, int rh)
+{
+	double f = (double)probe->width / rw;
+
+	if((double)probe->height / rh < f)
+		f = (double)probe->height / rh;
+	if(strcmp(probe->format, "jpeg"))
+		return 1;
+	return f >= 8 ? 8 : f >= 4 ? 4 : f >= 2 ? 2 : 1;
+}
+
 /*
  * The one decode: shrink-on-load to rw x rh (as displayed), orientation
  * applied, colour to sRGB through the embedded profile (or libvips' CMYK
@@ -437,9 +449,10 @@ static enum imgp_status decode(const struct imgp_config *cfg, const void *buf, s
                                int rw, int rh, VipsImage **out, char *err)
 {
 	enum imgp_status result = IMGP_OK;
-	VipsImage *header = NULL, *thumb = NULL, *srgb = NULL;
+	VipsImage *header = NULL, *loaded = NULL, *thumb = NULL, *srgb = NULL;
 	char options[64];
 	bool has_icc, cmyk;
+	int shrink;
 
 	header = vips_image_new_from_buffer(buf, len, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
 	if(!header)
@@ -450,14 +463,34 @@ static enum imgp_status decode(const struct imgp_config *cfg, const void *buf, s
 
 	snprintf(options, sizeof(options), "fail_on=%s%s",
 	         fail_on_name(cfg->limits.fail_on), animated ? ",n=-1" : "");
+	shrink = jpeg_shrink(probe, rw, rh);
+	if(shrink > 1) {
+		/*
+		 * libvips' thumbnail leaves a factor of two for its own resize and
+		 * so decodes a 4000 px JPEG in full for a 1600 px box; sharp's
+		 * fastShrinkOnLoad (its default) lets libjpeg scale by 2 in the DCT,
+		 * a quarter of the pixels to decode and resize. Same here.
+		 */
+		if(vips_jpegload_buffer((void *)buf, len, &loaded, "shrink", shrink,
+		                        "fail_on", (VipsFailOn)cfg->limits.fail_on,
+		                        "access", VIPS_ACCESS_SEQUENTIAL, NULL) ||
+		   vips_thumbnail_image(loaded, &thumb, rw, "height", rh,
+		                        "size", VIPS_SIZE_FORCE,
+		                        "import_profile", cmyk && !has_icc ? "cmyk" : NULL,
+		                        "export_profile", has_icc || cmyk ? "srgb" : NULL,
+		                        NULL)) {
+			result = vips_fail(err, IMGP_E_CORRUPT, "cannot decode the image");
+			goto out;
+		}
+	}
 	/* an untagged RGB image is taken as sRGB: no transform, no cost */
-	if(vips_thumbnail_buffer((void *)buf, len, &thumb, rw,
-	                         "height", rh,
-	                         "size", VIPS_SIZE_FORCE,
-	                         "option_string", options,
-	                         "import_profile", cmyk && !has_icc ? "cmyk" : NULL,
-	                         "export_profile", has_icc || cmyk ? "srgb" : NULL,
-	                         NULL)) {
+	else if(vips_thumbnail_buffer((void *)buf, len, &thumb, rw,
+	                              "height", rh,
+	                              "size", VIPS_SIZE_FORCE,
+	                              "option_string", options,
+	                              "import_profile", cmyk && !has_icc ? "cmyk" : NULL,
+	                              "export_profile", has_icc || cmyk ? "srgb" : NULL,
+	                              NULL)) {
 		result = vips_fail(err, IMGP_E_CORRUPT, "cannot decode the image");
 		goto out;
 	}
@@ -470,8 +503,9 @@ static enum imgp_status decode(const struct imgp_config *cfg, const void *buf, s
 		result = vips_fail(err, IMGP_E_CORRUPT, "cannot decode the image");
 		goto out;
 	}
-	(void)probe;
 out:
+	if(loaded)
+		g_object_unref(loaded);
 	if(thumb)
 		g_object_unref(thumb);
 	if(srgb)
@@ -766,6 +800,18 @@ static int build_variant(VipsImage *decoded, int frames, const struct imgp_varia
 	bool animated = frames > 1 && v->anim_keep && format == IMGP_FMT_WEBP;
 
 	n = animated ? frames : 1;
+	if(n == 1 && frames == 1 && decoded->Xsize == g->rw && decoded->Ysize == g->rh &&
+	   g->cw == g->rw && g->ch == g->rh &&
+	   !(vips_image_hasalpha(decoded) && !format_has_alpha(format))) {
+		/* the variant that set the decode size is the decode: share its
+		 * pixels, a new header for the metadata */
+		if(vips_copy(decoded, &copy, NULL))
+			return -1;
+		vips_image_remove(copy, VIPS_META_PAGE_HEIGHT);
+		set_metadata(copy, v->strip);
+		*out = copy;
+		return 0;
+	}
 	pieces = g_new0(VipsImage *, n);
 	for(int i = 0; i < n; i++) {
 		VipsImage *frame;
