@@ -559,25 +559,19 @@ static enum imgp_status put_object(struct run *run, const struct job *job,
                                    const struct imgp_output *o, const char *key, char *err)
 {
 	struct imgp_store_error e;
-	char w[16], h[16], line[IMGP_ERRSIZE];
-	const char *source = job->key ? job->key : job->path;
-	struct imgp_meta meta[4] = {
-		{ (char *)IMGP_META_SOURCE, NULL }, { (char *)IMGP_META_VARIANT, (char *)o->variant->name },
-		{ (char *)IMGP_META_WIDTH, w }, { (char *)IMGP_META_HEIGHT, h },
-	};
+	struct imgp_meta meta[IMGP_VARIANT_META];
+	char wh[2][16], line[IMGP_ERRSIZE];
+	char *safe = imgp_meta_encode(job->key ? job->key : job->path);
 	struct imgp_put_opts opts = {
 		.content_type = imgp_format_mime(o->format),
 		.cache_control = IMGP_DEFAULT_CACHE_CONTROL,
-		.meta = meta, .nmeta = 4,
+		.meta = meta,
 	};
-	char *safe = imgp_meta_encode(source);
 	enum imgp_status result;
 
 	if(!safe)
 		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
-	meta[0].value = safe;
-	snprintf(w, sizeof(w), "%d", o->width);
-	snprintf(h, sizeof(h), "%d", o->height);
+	opts.nmeta = imgp_variant_meta(meta, wh, safe, NULL, NULL, o);
 	result = imgp_store_put(run->store, run->out_bucket, key, o->data, o->len, &opts, &e);
 	if(result)
 		imgp_fail(err, result, "%s", imgp_store_error_str(&e, line));

@@ -266,12 +266,30 @@ struct upload {
 	double ms;
 };
 
+size_t imgp_variant_meta(struct imgp_meta *meta, char wh[2][16], const char *safe_key,
+                         const char *etag, const char *version,
+                         const struct imgp_output *out)
+{
+	size_t n = 0;
+
+	snprintf(wh[0], 16, "%d", out->width);
+	snprintf(wh[1], 16, "%d", out->height);
+	meta[n++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE, (char *)safe_key };
+	if(etag)
+		meta[n++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE_ETAG, (char *)etag };
+	if(version)
+		meta[n++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE_VERSION, (char *)version };
+	meta[n++] = (struct imgp_meta){ (char *)IMGP_META_VARIANT, (char *)out->variant->name };
+	meta[n++] = (struct imgp_meta){ (char *)IMGP_META_WIDTH, wh[0] };
+	meta[n++] = (struct imgp_meta){ (char *)IMGP_META_HEIGHT, wh[1] };
+	return n;
+}
+
 static void *upload_run(void *arg)
 {
 	struct upload *u = arg;
-	char w[16], h[16];
-	struct imgp_meta meta[6];
-	size_t n = 0;
+	char wh[2][16];
+	struct imgp_meta meta[IMGP_VARIANT_META];
 	struct imgp_put_opts opts = {
 		.content_type = imgp_format_mime(u->out->format),
 		.cache_control = u->jc->cache_control,
@@ -285,18 +303,8 @@ static void *upload_run(void *arg)
 			"not written: the invocation's deadline has passed");
 		return NULL;
 	}
-	snprintf(w, sizeof(w), "%d", u->out->width);
-	snprintf(h, sizeof(h), "%d", u->out->height);
-	meta[n++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE, (char *)u->safe_key };
-	if(u->etag)
-		meta[n++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE_ETAG, (char *)u->etag };
-	if(u->version)
-		meta[n++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE_VERSION, (char *)u->version };
-	meta[n++] = (struct imgp_meta){ (char *)IMGP_META_VARIANT, (char *)u->out->variant->name };
-	meta[n++] = (struct imgp_meta){ (char *)IMGP_META_WIDTH, w };
-	meta[n++] = (struct imgp_meta){ (char *)IMGP_META_HEIGHT, h };
 	opts.meta = meta;
-	opts.nmeta = n;
+	opts.nmeta = imgp_variant_meta(meta, wh, u->safe_key, u->etag, u->version, u->out);
 	imgp_store_put(u->store, dest_bucket(u->jc, u->ref), u->key, u->out->data, u->out->len,
 	               &opts, &u->e);
 	u->ms = imgp_now_ms() - t0;

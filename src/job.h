@@ -68,6 +68,16 @@ void imgp_job_run(const struct imgp_job_config *jc, struct imgp_store *store,
                   struct imgp_job_result *res /* OUT */);
 void imgp_job_result_release(struct imgp_job_result *res);
 
+/* The metadata every variant carries, whoever writes it (the Lambda job,
+ * or a backfill by imgpipe resize): into meta (room for
+ * IMGP_VARIANT_META), values borrowed from the arguments and from wh, a
+ * scratch buffer of the caller's. safe_key is imgp_meta_encode'd; etag and
+ * version may be NULL. Returns how many entries were filled. */
+#define IMGP_VARIANT_META 6
+size_t imgp_variant_meta(struct imgp_meta *meta, char wh[2][16], const char *safe_key,
+                         const char *etag, const char *version,
+                         const struct imgp_output *out);
+
 /* s percent-encoded where an HTTP header (S3 metadata) cannot carry it:
  * controls, non-ASCII and '%'. malloc'd; NULL when out of memory. */
 char *imgp_meta_encode(const char *s);
