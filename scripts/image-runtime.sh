@@ -1,0 +1,51 @@
+#!/bin/sh
+# image-runtime.sh: run in the Dockerfile's build stage, after imgpipe is
+# built. Works out what the runtime stage must carry, by asking the dynamic
+# linker rather than trusting package dependencies (Debian's libvips42t64
+# depends on ImageMagick, poppler, OpenEXR, ... for modules imgpipe never
+# loads):
+#   OUT/root/        files copied as they are: imgpipe, libvips itself and
+#                    its one module imgpipe uses (vips-heif)
+#   OUT/packages     the Debian packages owning every other library that
+#                    imgpipe, vips-heif and the libheif plugins load
+#
+#   image-runtime.sh BINARY OUT
+set -eu
+bin=$1
+out=$2
+arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
+libdir=/usr/lib/$arch
+vips_so=$(ldd "$bin" | awk '$1 ~ /^libvips\.so/ { print $3 }')
+[ -n "$vips_so" ] || { echo "image-runtime: $bin does not load libvips" >&2; exit 1; }
+vips_so=$(readlink -f "$vips_so")
+moddir=$(ls -d "$libdir"/vips-modules-* | head -n1)
+# HEIC/AVIF in and AVIF out: libvips' heif module and libheif's codec plugins
+loaded="$bin $vips_so $moddir/vips-heif.so $(ls "$libdir"/libheif/plugins/*.so)"
+
+mkdir -p "$out/root/usr/local/bin" "$out/root$moddir"
+cp "$bin" "$out/root/usr/local/bin/imgpipe"
+cp -P "$libdir"/libvips.so.42* "$out/root$libdir/"
+cp "$moddir/vips-heif.so" "$out/root$moddir/"
+
+: >"$out/packages.tmp"
+for f in $loaded; do
+	ldd "$f" >"$out/ldd.tmp"
+	if grep -q 'not found' "$out/ldd.tmp"; then
+		echo "image-runtime: $f: a library is missing:" >&2
+		cat "$out/ldd.tmp" >&2
+		exit 1
+	fi
+	# the file itself (a plugin) and every library it loads
+	{ echo "$f"; awk '$2 == "=>" && $3 ~ /^\// { print $3 }' "$out/ldd.tmp"; } |
+	while read -r lib; do
+		case "$lib" in *libvips.so*|*/vips-modules-*|"$bin") continue ;; esac
+		real=$(readlink -f "$lib")
+		pkg=$(dpkg -S "$lib" 2>/dev/null || dpkg -S "$real" 2>/dev/null ||
+		      dpkg -S "/usr${real#/usr}" 2>/dev/null) || {
+			echo "image-runtime: no package owns $lib" >&2; exit 1; }
+		echo "${pkg%%:*}" | sed 's/,.*//' >>"$out/packages.tmp"
+	done
+done
+sort -u "$out/packages.tmp" >"$out/packages"
+rm -f "$out/packages.tmp" "$out/ldd.tmp"
+echo "image-runtime: $(wc -l <"$out/packages") packages:" $(cat "$out/packages")

@@ -1,0 +1,658 @@
+/*
+ * imagetest.c: `make image-test`. The container image run as Lambda runs
+ * it, against real parts on 127.0.0.1: s3rver (SigV4 checked) and the
+ * Runtime API emulator of the tests, the container on the host's network
+ * with a read-only root file system, as Lambda gives it.
+ *
+ *   imgpipe-image-test [--image IMAGE | --host] [--warm N] [--soak N]
+ *                      [--memory MB] [--env NAME=VALUE]...
+ *
+ * An upload goes in (a 3000x2000 JPEG, then a HEIC as phones write them),
+ * S3 ObjectCreated events are delivered through the emulator, and the
+ * variants that come out are checked in the sink bucket (dimensions from
+ * the decoded bytes, Content-Type, metadata). Then --warm N more uploads,
+ * one invocation each, time the warm per-image path, and --soak N more
+ * report the process's resident memory afterwards (the allocator
+ * measurement). It prints the cold start: `create` (the container made from
+ * the image) and start-to-first-/next (the container started, imgpipe's
+ * INIT done, its first long poll at the emulator).
+ *
+ * --host runs IMGPIPE_BIN (build/imgpipe) instead of the container, with the
+ * same environment, events and variants: the same per-image numbers on the
+ * host, for comparison.
+ *
+ * The last line is "image-test: N passed, N failed"; the exit status is 0
+ * only when every check passed. Neither the container tool nor the image
+ * being there is assumed: their absence is a failure that says so.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "lib/rtemu.h"
+#include "lib/s3test.h"
+#include "lib/testutil.h"
+
+extern char **environ;
+
+#define SRC "uploads"
+#define DST "web"
+#define VARIANTS "thumb=320x320,fit=cover;medium=800x800,format=webp;large=1600x1600"
+#define MAX_ENV 32
+
+static struct {
+	const char *image;
+	bool host;
+	int warm, soak;
+	const char *memory;
+	const char *env[MAX_ENV];
+	int nenv;
+} opt = { "imgpipe:latest", false, 20, 0, "1769", { 0 }, 0 };
+
+static int passed, failed;
+static struct rtemu *emu;
+static struct s3srv srv = { .pid = -1, .stdin_fd = -1 };
+static struct imgp_store *st;
+static pid_t child = -1;
+static char container[64];
+static char *scratch;
+static char out_path[4200], err_path[4200];
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("image-test: ", stdout);
+	vprintf(fmt, ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+	va_end(ap);
+}
+
+static bool check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("  %s  ", ok ? "ok  " : "FAIL");
+	vprintf(fmt, ap);
+	putchar('\n');
+	fflush(stdout);
+	va_end(ap);
+	if(ok)
+		passed++;
+	else
+		failed++;
+	return ok;
+}
+
+/* The container tool wrapper (scripts/ctr) with args; exit status, output in *out. */
+static int ctr(const char *const *args, char **out)
+{
+	const char *argv[64];
+	char tool[4200], *err = NULL;
+	int n = 0, status;
+
+	snprintf(tool, sizeof(tool), "%s/scripts/ctr", tu_srcdir());
+	argv[n++] = tool;
+	for(; *args && n < 63; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	status = tu_run(argv, out, &err);
+	if(status && err && *err)
+		fprintf(stderr, "%s", err);
+	free(err);
+	return status;
+}
+
+static void stop_function(void)
+{
+	if(child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		child = -1;
+	}
+	if(container[0]) {
+		const char *rm[] = { "rm", "-f", "-t", "0", container, NULL };
+		const char *rm_docker[] = { "rm", "-f", container, NULL };
+		char *which = NULL;
+		const char *w[] = { "--which", NULL };
+
+		ctr(w, &which);
+		ctr(which && !strncmp(which, "docker", 6) ? rm_docker : rm, NULL);
+		free(which);
+		container[0] = '\0';
+	}
+}
+
+static void cleanup(void)
+{
+	stop_function();
+	rtemu_stop(emu);
+	emu = NULL;
+	imgp_store_close(st);
+	st = NULL;
+	s3srv_stop(&srv);
+	if(scratch)
+		tu_rmtree(scratch);
+	free(scratch);
+	scratch = NULL;
+}
+
+static void on_signal(int sig)
+{
+	cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int finish(void)
+{
+	cleanup();
+	printf("image-test: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
+
+static _Noreturn void fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("  FAIL  ");
+	vprintf(fmt, ap);
+	putchar('\n');
+	va_end(ap);
+	failed++;
+	exit(finish());
+}
+
+static char *file_text(const char *path)
+{
+	size_t len;
+	char *text = tu_read(path, &len);
+
+	return text ? text : strdup("");
+}
+
+/* ---- objects ------------------------------------------------------------ */
+
+static void put_file(const char *path, const char *key, const char *type)
+{
+	struct imgp_put_opts po = { .content_type = type };
+	struct imgp_store_error e;
+	size_t len;
+	void *data = tu_read(path, &len);
+
+	if(!data)
+		fatal("cannot read %s", path);
+	if(imgp_store_put(st, SRC, key, data, len, &po, &e))
+		fatal("put %s: %s", key, e.msg);
+	free(data);
+}
+
+static char *s3_event(const char *key)
+{
+	struct imgp_object o;
+	struct imgp_store_error e;
+	char etag[64];
+	const char *t;
+	json_t *doc;
+	char *text;
+
+	if(imgp_store_head(st, SRC, key, &o, &e))
+		fatal("head %s: %s", key, e.msg);
+	t = o.etag && *o.etag == '"' ? o.etag + 1 : o.etag ? o.etag : "";
+	snprintf(etag, sizeof(etag), "%.*s", (int)strcspn(t, "\""), t);
+	doc = json_pack("{s:[{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}, "
+	                "s:{s:s, s:I, s:s, s:s}}}]}",
+		"Records", "eventVersion", "2.1", "eventSource", "aws:s3",
+		"awsRegion", "us-east-1", "eventTime", "2024-05-14T09:21:07.521Z",
+		"eventName", "ObjectCreated:Put",
+		"s3", "s3SchemaVersion", "1.0", "configurationId", "imgpipe-on-upload",
+		"bucket", "name", SRC, "arn", "arn:aws:s3:::" SRC,
+		"object", "key", key, "size", (json_int_t)o.len, "eTag", etag,
+		"sequencer", "0062E99A88DC407460");
+	imgp_object_release(&o);
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return text;
+}
+
+/* ---- the function ------------------------------------------------------- */
+
+/* Environment of the function, as Lambda and the template would set it. */
+static int function_env(const char **env, int max, long invocations)
+{
+	static char api[96], s3[128], inv[64], mem[64];
+	int n = 0;
+
+	snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=%s", rtemu_api(emu));
+	snprintf(s3, sizeof(s3), "AWS_ENDPOINT_URL_S3=%s", srv.endpoint);
+	snprintf(inv, sizeof(inv), "IMGPIPE_MAX_INVOCATIONS=%ld", invocations);
+	snprintf(mem, sizeof(mem), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%s", opt.memory);
+	env[n++] = api;
+	env[n++] = s3;
+	env[n++] = "AWS_ACCESS_KEY_ID=S3RVER";
+	env[n++] = "AWS_SECRET_ACCESS_KEY=S3RVER";
+	env[n++] = "AWS_REGION=us-east-1";
+	env[n++] = "AWS_EC2_METADATA_DISABLED=true";
+	env[n++] = "AWS_LAMBDA_FUNCTION_NAME=imgpipe";
+	env[n++] = mem;
+	env[n++] = "IMGPIPE_VARIANTS=" VARIANTS;
+	env[n++] = "IMGPIPE_DEST_BUCKET=" DST;
+	env[n++] = "IMGPIPE_SOURCE_BUCKET=" SRC;
+	env[n++] = inv;
+	for(int i = 0; i < opt.nenv && n < max - 1; i++)
+		env[n++] = opt.env[i];
+	env[n] = NULL;
+	return n;
+}
+
+static pid_t spawn(const char *const *argv, char *const *envp)
+{
+	int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	pid_t pid;
+
+	if(out < 0 || err < 0)
+		fatal("cannot open the function's log files: %s", strerror(errno));
+	pid = fork();
+	if(pid == 0) {
+		dup2(out, 1);
+		dup2(err, 2);
+		if(envp)
+			execve(argv[0], (char *const *)argv, envp);
+		else
+			execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(out);
+	close(err);
+	if(pid < 0)
+		fatal("fork: %s", strerror(errno));
+	return pid;
+}
+
+/*
+ * Start the function; returns the ms from the start (the container's, or
+ * the host process's exec) to the first /next; *create_ms is the time the
+ * tool took to create the container (0 on the host).
+ */
+static double start_function(long invocations, double *create_ms)
+{
+	const char *env[MAX_ENV + 16];
+	int nenv = function_env(env, MAX_ENV + 16, invocations);
+	double t0;
+
+	*create_ms = 0;
+	if(opt.host) {
+		/* the host binary: only the function's environment, and PATH */
+		const char *argv[] = { tu_bin(), "lambda", NULL };
+		const char *envp[MAX_ENV + 20];
+		int k = 0;
+
+		for(int i = 0; i < nenv; i++)
+			envp[k++] = env[i];
+		envp[k++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+		envp[k] = NULL;
+		t0 = rtemu_now_ms();
+		child = spawn(argv, (char *const *)envp);
+	}
+	else {
+		const char *args[2 * MAX_ENV + 40];
+		char tool[4200];
+		int n = 0;
+
+		snprintf(container, sizeof(container), "imgpipe-image-test-%ld", (long)getpid());
+		args[n++] = "create";
+		args[n++] = "--name";
+		args[n++] = container;
+		args[n++] = "--network=host";
+		/* as Lambda: a read-only root file system, a writable /tmp */
+		args[n++] = "--read-only";
+		args[n++] = "--tmpfs";
+		args[n++] = "/tmp";
+		for(int i = 0; i < nenv; i++) {
+			args[n++] = "-e";
+			args[n++] = env[i];
+		}
+		args[n++] = opt.image;
+		args[n] = NULL;
+		t0 = rtemu_now_ms();
+		if(ctr(args, NULL)) {
+			container[0] = '\0';
+			fatal("the container tool could not create a container from %s "
+			      "(did `make image` run?)", opt.image);
+		}
+		*create_ms = rtemu_now_ms() - t0;
+		snprintf(tool, sizeof(tool), "%s/scripts/ctr", tu_srcdir());
+		{
+			const char *argv[] = { tool, "start", "--attach", container, NULL };
+
+			t0 = rtemu_now_ms();
+			child = spawn(argv, NULL);
+		}
+	}
+	if(rtemu_wait_nexts(emu, 1, 60000)) {
+		char *e = file_text(err_path);
+		fatal("the function made no /next within 60 s; its stderr:\n%s", e);
+	}
+	return rtemu_first_next_ms(emu) - t0;
+}
+
+/* The process that runs imgpipe: the child on the host, the container's
+ * init process otherwise (a root podman or docker on this machine). */
+static pid_t function_pid(void)
+{
+	const char *args[] = { "inspect", "--format", "{{.State.Pid}}", container, NULL };
+	char *out = NULL;
+	pid_t pid = 0;
+
+	if(opt.host)
+		return child;
+	if(!ctr(args, &out) && out)
+		pid = (pid_t)atol(out);
+	free(out);
+	return pid;
+}
+
+/* VmRSS and VmHWM of pid in MB; false if it cannot be read. */
+static bool rss_mb(pid_t pid, double *rss, double *hwm)
+{
+	char path[64], text[8192];
+	const char *p;
+	ssize_t got;
+	size_t len = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if(pid <= 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	/* a /proc file has no size: read until the end */
+	while(len < sizeof(text) - 1 && (got = read(fd, text + len, sizeof(text) - 1 - len)) > 0)
+		len += (size_t)got;
+	close(fd);
+	text[len] = '\0';
+	if(!(p = strstr(text, "VmRSS:")))
+		return false;
+	*rss = atof(p + 6) / 1024;
+	*hwm = (p = strstr(text, "VmHWM:")) ? atof(p + 6) / 1024 : 0;
+	return true;
+}
+
+/* The function's exit status, or -1 if still running after timeout_ms. */
+static int wait_exit(long timeout_ms)
+{
+	struct timespec tick = { 0, 20 * 1000000L };
+	int status;
+
+	for(long waited = 0; waited <= timeout_ms; waited += 20) {
+		if(waitpid(child, &status, WNOHANG) == child) {
+			child = -1;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		nanosleep(&tick, NULL);
+	}
+	return -1;
+}
+
+/* Deliver the ObjectCreated event of key; the reply's results[0] (a new
+ * reference) and the ms from push to outcome. */
+static json_t *invoke(const char *key, double *ms)
+{
+	struct rtemu_result r;
+	char id[RTEMU_ID_SIZE], *event = s3_event(key);
+	double t0 = rtemu_now_ms();
+	json_t *reply, *res;
+
+	if(rtemu_push(emu, event, strlen(event), 60000, NULL, id))
+		fatal("rtemu_push: out of memory");
+	free(event);
+	if(rtemu_wait(emu, id, 90000, &r)) {
+		char *e = file_text(err_path);
+		fatal("no outcome for %s within 90 s; the function's stderr:\n%s", key, e);
+	}
+	*ms = rtemu_now_ms() - t0;
+	if(r.kind != RTEMU_RESPONSE) {
+		check(false, "%s: a /response, not kind %d %s: %s", key, r.kind,
+		      r.error_type ? r.error_type : "", r.body);
+		rtemu_result_release(&r);
+		return NULL;
+	}
+	reply = json_loadb(r.body, r.len, 0, NULL);
+	res = reply ? json_array_get(json_object_get(reply, "results"), 0) : NULL;
+	json_incref(res);
+	json_decref(reply);
+	if(!res)
+		check(false, "%s: a reply with results[0]: %s", key, r.body);
+	rtemu_result_release(&r);
+	return res;
+}
+
+/* One variant in the sink: decoded dimensions within 1 px, Content-Type,
+ * and the metadata naming its source. */
+static void check_variant(const char *source, const char *key, int w, int h,
+                          const char *type)
+{
+	struct imgp_object o;
+	struct imgp_store_error e;
+	VipsImage *im;
+
+	imgp_store_error_clear(&e);
+	if(!check(!imgp_store_get(st, DST, key, 64 << 20, &o, &e), "%s/%s is in the sink%s%s", DST, key,
+	          e.msg[0] ? ": " : "", e.msg))
+		return;
+	im = tu_decode(o.data, o.len);
+	check(im && abs(vips_image_get_width(im) - w) <= 1 && abs(vips_image_get_height(im) - h) <= 1,
+	      "  %s is %dx%d (expected %dx%d)", key, im ? vips_image_get_width(im) : 0,
+	      im ? vips_image_get_height(im) : 0, w, h);
+	check(o.content_type && !strcmp(o.content_type, type), "  %s has Content-Type %s (%s)",
+	      key, type, o.content_type ? o.content_type : "none");
+	check(imgp_object_meta(&o, "imgpipe-source") &&
+	      !strcmp(imgp_object_meta(&o, "imgpipe-source"), source),
+	      "  %s carries imgpipe-source: %s", key, source);
+	if(im)
+		g_object_unref(im);
+	imgp_object_release(&o);
+}
+
+static void check_upload(const char *key, const char *stem, int w, int h)
+{
+	double ms;
+	json_t *res = invoke(key, &ms);
+	const char *status = res ? json_string_value(json_object_get(res, "status")) : NULL;
+	char name[256];
+	int lw = w, lh = h;
+
+	check(status && !strcmp(status, "OK"), "%s: the reply says OK (%s), %.0f ms", key,
+	      status ? status : "no status", ms);
+	json_decref(res);
+	/* thumb: cover 320x320; medium: inside 800x800 as WebP; large: inside
+	 * 1600x1600, never enlarged */
+	snprintf(name, sizeof(name), "thumb/%s.jpg", stem);
+	check_variant(key, name, 320, 320, "image/jpeg");
+	snprintf(name, sizeof(name), "medium/%s.webp", stem);
+	check_variant(key, name, w >= h ? 800 : (int)(800.0 * w / h + 0.5),
+	              w >= h ? (int)(800.0 * h / w + 0.5) : 800, "image/webp");
+	if(w > 1600 || h > 1600) {
+		lw = w >= h ? 1600 : (int)(1600.0 * w / h + 0.5);
+		lh = w >= h ? (int)(1600.0 * h / w + 0.5) : 1600;
+	}
+	snprintf(name, sizeof(name), "large/%s.jpg", stem);
+	check_variant(key, name, lw, lh, "image/jpeg");
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* TotalMs of the function's log lines for keys starting with prefix:
+ * their median into *median; how many were found. */
+static int log_total_ms(const char *prefix, double *median)
+{
+	char *text = file_text(out_path), *line, *save = NULL;
+	double *v = calloc(opt.warm + opt.soak + 1, sizeof(*v));
+	int n = 0;
+
+	for(line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *doc = json_loads(line, 0, NULL);
+		const char *key = doc ? json_string_value(json_object_get(doc, "key")) : NULL;
+
+		if(key && !strncmp(key, prefix, strlen(prefix)) && n < opt.warm + opt.soak)
+			v[n++] = json_number_value(json_object_get(doc, "TotalMs"));
+		json_decref(doc);
+	}
+	if(n) {
+		qsort(v, n, sizeof(*v), cmp_double);
+		*median = v[n / 2];
+	}
+	free(v);
+	free(text);
+	return n;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: imgpipe-image-test [--image IMAGE | --host] [--warm N] "
+	        "[--soak N] [--memory MB] [--env NAME=VALUE]...\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const buckets[] = { SRC, DST, NULL };
+	char err[IMGP_ERRSIZE] = "", *jpeg, *heic, key[64];
+	double create_ms, cold_ms, *warm_ms;
+	int total, n_logged, status;
+	double rss = 0, hwm = 0, median;
+
+	for(int i = 1; i < argc; i++) {
+		if(!strcmp(argv[i], "--image") && i + 1 < argc)
+			opt.image = argv[++i];
+		else if(!strcmp(argv[i], "--host"))
+			opt.host = true;
+		else if(!strcmp(argv[i], "--warm") && i + 1 < argc)
+			opt.warm = atoi(argv[++i]);
+		else if(!strcmp(argv[i], "--soak") && i + 1 < argc)
+			opt.soak = atoi(argv[++i]);
+		else if(!strcmp(argv[i], "--memory") && i + 1 < argc)
+			opt.memory = argv[++i];
+		else if(!strcmp(argv[i], "--env") && i + 1 < argc && opt.nenv < MAX_ENV)
+			opt.env[opt.nenv++] = argv[++i];
+		else
+			usage();
+	}
+	if(opt.warm < 1 || opt.soak < 0)
+		usage();
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	say("%s, variants %s, memory %s MB%s", opt.host ? "host binary" : opt.image, VARIANTS,
+	    opt.memory, opt.nenv ? ", extra environment:" : "");
+	for(int i = 0; i < opt.nenv; i++)
+		say("  %s", opt.env[i]);
+	tu_vips_start();
+	scratch = tu_tempdir();
+	snprintf(out_path, sizeof(out_path), "%s/function.stdout", scratch);
+	snprintf(err_path, sizeof(err_path), "%s/function.stderr", scratch);
+	if(!s3srv_start(&srv, buckets))
+		fatal("s3rver did not start (tests/node_modules: make image-test runs npm ci)");
+	s3test_env(srv.endpoint);
+	unsetenv("IMGPIPE_STORE");
+	if(imgp_store_open("s3", &st, err))
+		fatal("the test's S3 client: %s", err);
+	if(rtemu_start(&emu))
+		fatal("rtemu_start: %s", strerror(errno));
+
+	/* the uploads: a camera-sized JPEG, a phone's HEIC, and copies of the
+	 * JPEG under new keys for the warm runs (a redelivered key is skipped) */
+	jpeg = tu_data("samples/landscape.jpg");
+	if(asprintf(&heic, "%s/testdata/heic/phone.heic", tu_srcdir()) < 0)
+		abort();
+	put_file(jpeg, "camera/landscape.jpg", "image/jpeg");
+	put_file(heic, "phone/IMG_0001.heic", "image/heic");
+	total = opt.warm + opt.soak;
+	for(int i = 0; i < total; i++) {
+		snprintf(key, sizeof(key), "warm/%04d.jpg", i);
+		put_file(jpeg, key, "image/jpeg");
+	}
+
+	/* the two checked uploads, the warm and soak ones, and a last one that
+	 * finds its work done (after the memory is read) */
+	cold_ms = start_function(3 + total, &create_ms);
+	if(opt.host)
+		say("cold start: exec to first /next %.0f ms", cold_ms);
+	else
+		say("cold start: container start to first /next %.0f ms (creating the "
+		    "container from the image took %.0f ms before that)", cold_ms, create_ms);
+
+	check_upload("camera/landscape.jpg", "camera/landscape", 3000, 2000);
+	check_upload("phone/IMG_0001.heic", "phone/IMG_0001", 1024, 768);
+
+	warm_ms = calloc(total + 1, sizeof(*warm_ms));
+	for(int i = 0; i < total; i++) {
+		json_t *res;
+
+		snprintf(key, sizeof(key), "warm/%04d.jpg", i);
+		res = invoke(key, &warm_ms[i]);
+		status = res && json_string_value(json_object_get(res, "status")) &&
+		         !strcmp(json_string_value(json_object_get(res, "status")), "OK");
+		if(!status)
+			check(false, "%s: status OK", key);
+		json_decref(res);
+		if(i + 1 == opt.warm) {
+			double *sorted = calloc(opt.warm, sizeof(double));
+
+			memcpy(sorted, warm_ms, opt.warm * sizeof(double));
+			qsort(sorted, opt.warm, sizeof(double), cmp_double);
+			say("warm per-image, event to reply: median %.1f ms, min %.1f, max %.1f "
+			    "(%d invocations of a 3000x2000 JPEG into 3 variants)",
+			    sorted[opt.warm / 2], sorted[0], sorted[opt.warm - 1], opt.warm);
+			free(sorted);
+		}
+	}
+	free(warm_ms);
+	if(rss_mb(function_pid(), &rss, &hwm))
+		say("memory after %d invocations: RSS %.1f MB, peak %.1f MB", 2 + total, rss, hwm);
+	else
+		say("memory after %d invocations: the function's /proc cannot be read here",
+		    2 + total);
+
+	{
+		json_t *res = invoke("camera/landscape.jpg", &median);
+		const char *st_last = res ? json_string_value(json_object_get(res, "status")) : NULL;
+
+		check(st_last && !strcmp(st_last, "OK"), "a redelivered event: OK (%s), %.0f ms, "
+		      "nothing redone", st_last ? st_last : "none", median);
+		json_decref(res);
+	}
+	status = wait_exit(60000);
+	check(status == 0, "the function exits 0 after IMGPIPE_MAX_INVOCATIONS (%d)", status);
+	n_logged = log_total_ms("warm/", &median);
+	check(n_logged == total, "one log line per warm upload (%d of %d)", n_logged, total);
+	if(n_logged)
+		say("warm per-image, the function's own TotalMs (get, decode, resize, encode, "
+		    "put): median %.1f ms", median);
+	if(failed) {
+		char *e = file_text(err_path);
+		printf("the function's stderr:\n%s\n", e);
+		free(e);
+	}
+	free(jpeg);
+	free(heic);
+	return finish();
+}
