@@ -108,6 +108,55 @@ tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.jso
 	cd tests && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# --- fuzzing: libFuzzer targets, one per parser outside bytes reach ---
+# fuzz/fuzz_*.c, built with clang into build/fuzz/: libimgpipe's sources
+# are compiled again with -fsanitize=fuzzer-no-link plus AddressSanitizer
+# and UndefinedBehaviorSanitizer (objects of their own, never mixed with
+# the gcc ones), and each target is linked with -fsanitize=fuzzer.
+#   make fuzz                     every target for FUZZ_SECONDS (60) each
+#   make fuzz FUZZ_SECONDS=20     CI's short pass
+#   make fuzz FUZZ_TARGETS=fuzz_render
+#   make fuzz-build               build only
+# Seeds are testdata/fuzz/<target>/, dictionaries fuzz/<target>.dict; the
+# growing corpus and any crash land in build/fuzz/ (see scripts/fuzz.sh).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD = build/fuzz
+FUZZ_TARGETS ?= $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS = $(STD) -O1 -g $(FUZZ_SAN) -MMD -MP -Isrc $(PKG_CFLAGS)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_BINS = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
+
+.PHONY: fuzz fuzz-deps fuzz-build fuzz-run
+# chained rules: keep the objects so a rebuild compiles only what changed
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz/%.o)
+
+$(FUZZ_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(QUIET_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz/%.o: fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(QUIET_CC)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	$(QUIET_LINK)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FINAL_LIBS)
+
+# clang and its libFuzzer runtime (libclang-rt-*-dev) are needed only here
+fuzz-deps: deps
+	@./scripts/fuzz-deps.sh
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory fuzz-run
+
+fuzz-run: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) ./scripts/fuzz.sh $(FUZZ_TARGETS)
+
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz/%.d)
+
 # `make test` and `make demo` work on a fresh Debian machine: they install
 # the missing packages first (scripts/deps.sh), then make the real target in
 # a new make, so pkg-config sees the libraries that were just installed.
@@ -156,8 +205,35 @@ image-test-run: $(BIN) $(IMAGE_TEST) $(TESTDATA)/.stamp $(TEST_DEPS)
 	IMGPIPE_BIN=$(abspath $(BIN)) IMGPIPE_TESTDATA=$(abspath $(TESTDATA)) \
 	IMGPIPE_SRCDIR=$(CURDIR) $(IMAGE_TEST) --image $(IMAGE) $(IMAGE_TEST_ARGS)
 
+# --- benchmarks (bench/): `make bench`, `make bench QUICK=1`, `make bench-image` ---
+# bench/imgpipe-bench.c is imgpipe's side of the benchmark and the floor, linked
+# against the library like the handlers; bench/run.py installs the peers,
+# fetches the corpus (bench/corpus.sh), runs everything and writes the report
+# and plots under bench/results/. Never part of `make test`.
+BENCH_BIN = $(BUILD)/imgpipe-bench
+BENCH_ARGS ?=
+ifeq ($(QUICK),1)
+BENCH_ARGS += --quick
+endif
+
+$(BENCH_BIN): $(BUILD)/bench/imgpipe-bench.o $(LIB)
+	$(QUIET_LINK)$(CC) $(FINAL_LDFLAGS) -o $@ $< $(LIB) $(FINAL_LIBS)
+
+bench: deps
+	@$(MAKE) --no-print-directory bench-run
+
+bench-run: $(BIN) $(BENCH_BIN)
+	python3 bench/run.py --bin $(BIN) --bench-bin $(BENCH_BIN) $(BENCH_ARGS)
+
+# The same bench inside the production image (imgpipe:latest); see bench/image.sh.
+bench-image:
+	bench/image.sh $(BENCH_ARGS)
+
+.PHONY: bench bench-run bench-image
+
 clean:
 	rm -rf build demo-out
 
 -include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/tests/mkimages.d \
+         $(BUILD)/bench/imgpipe-bench.d \
          $(BUILD)/tests/imagetest.d

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "dbuf.h"
+#include "parsers.h"
 
 #define API_VERSION "/2018-06-01/runtime"
 #define TRACE_ENV "_X_AMZN_TRACE_ID"
@@ -209,6 +210,42 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
 		rt->cognito_identity = opaque_value(value, vlen);
 	}
 	return len;
+}
+
+/* parsers.h: a header block through on_header, line by line as curl
+ * would hand it over, on a runtime that was never opened. */
+enum imgp_status imgp_runtime_parse_head(const char *head, size_t len,
+                                         struct imgp_invocation *inv,
+                                         bool *has_opaque)
+{
+	struct imgp_runtime rt;
+	enum imgp_status result;
+	size_t at = 0;
+
+	memset(&rt, 0, sizeof(rt));
+	imgp_dbuf_init(&rt.event, 1);
+	rt.parsing_next = true;
+	while(at < len) {
+		const char *nl = memchr(head + at, '\n', len - at);
+		size_t n = nl ? (size_t)(nl - (head + at)) + 1 : len - at;
+		/* curl's lines are not NUL ended: give on_header an exact copy */
+		char *line = imgp_malloc(n);
+
+		if(line) {
+			memcpy(line, head + at, n);
+			(void)on_header(line, 1, n, &rt);
+			imgp_free(line);
+		}
+		at += n;
+	}
+	*inv = rt.inv;
+	inv->client_context = inv->cognito_identity = NULL;
+	*has_opaque = rt.client_context || rt.cognito_identity;
+	result = rt.inv.request_id[0] && !rt.bad_request_id ? IMGP_OK : IMGP_E_REQUEST;
+	imgp_free(rt.client_context);
+	imgp_free(rt.cognito_identity);
+	imgp_dbuf_release(&rt.event);
+	return result;
 }
 
 /* The event of a /next goes into rt->event, up to the payload limit; the

@@ -19,6 +19,7 @@
 
 #include "creds.h"
 #include "http.h"
+#include "parsers.h"
 #include "sigv4.h"
 
 #define LIST_BODY_MAX (16 * 1024 * 1024)   /* one ListObjectsV2 page */
@@ -594,6 +595,44 @@ static enum imgp_status list_page(const struct imgp_dbuf *body, imgp_store_list_
 out:
 	if(doc)
 		xmlFreeDoc(doc);
+	return result;
+}
+
+/* parsers.h: the same two readers, given bytes instead of a response */
+enum imgp_status imgp_s3_parse_error(const void *body, size_t len, long http,
+                                     struct imgp_store_error *e)
+{
+	struct imgp_http_response r;
+	enum imgp_status result;
+
+	imgp_store_error_clear(e);
+	imgp_http_response_init(&r);
+	r.status = http;
+	imgp_dbuf_init(&r.body, len + 1);
+	if(imgp_dbuf_add(&r.body, body, len))
+		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	else
+		result = s3_error(&r, "parse", e);
+	imgp_http_response_release(&r);
+	return result;
+}
+
+enum imgp_status imgp_s3_parse_list(const void *body, size_t len,
+                                    imgp_store_list_cb cb, void *ud, char **token,
+                                    struct imgp_store_error *e)
+{
+	struct imgp_dbuf b;
+	enum imgp_status result;
+	bool stop = false;
+
+	*token = NULL;
+	imgp_store_error_clear(e);
+	imgp_dbuf_init(&b, len + 1);
+	if(imgp_dbuf_add(&b, body, len))
+		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	else
+		result = list_page(&b, cb, ud, token, &stop, e, "parse");
+	imgp_dbuf_release(&b);
 	return result;
 }
 
