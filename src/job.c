@@ -224,12 +224,18 @@ static bool already_done(const struct imgp_job_config *jc, struct imgp_store *st
 		struct imgp_store_error e;
 		struct imgp_object head;
 		enum imgp_status got;
-		char *key = imgp_naming_expand(jc->dest_prefix, jc->output_key, ref->key, last,
-		                               formats[i], err);
+		char *key;
 		bool done;
 
-		if(!key)
+		got = imgp_naming_make(jc->dest_prefix, jc->output_key, ref->key, last,
+		                       formats[i], &key, err);
+		if(got) {
+			/* out of memory ends the ref for a retry; a refused key is
+			 * said again, with its reason, when the variant is written */
+			if(imgp_status_temporary(got))
+				res->status = imgp_fail(res->message, got, "%s", err);
 			return false;
+		}
 		imgp_object_init(&head);
 		got = imgp_store_head(store, dest_bucket(jc, ref), key, &head, &e);
 		if(got && imgp_status_temporary(got)) {
@@ -352,13 +358,11 @@ static enum imgp_status put_all(const struct imgp_job_config *jc, struct imgp_st
 	for(size_t i = 0; i < n; i++) {
 		ups[i] = (struct upload){ jc, store, ref, &rr->outputs[i], etag, version, safe_key,
 		                          deadline_ms, NULL, { 0 }, 0 };
-		ups[i].key = imgp_naming_expand(jc->dest_prefix, jc->output_key, ref->key,
-		                                rr->outputs[i].variant, rr->outputs[i].format,
-		                                res->message);
-		if(!ups[i].key) {
-			result = IMGP_E_REQUEST;
+		result = imgp_naming_make(jc->dest_prefix, jc->output_key, ref->key,
+		                          rr->outputs[i].variant, rr->outputs[i].format,
+		                          &ups[i].key, res->message);
+		if(result)
 			goto out;
-		}
 	}
 	for(size_t i = 0; i + 1 < n; i++)
 		started[i] = !pthread_create(&threads[i], NULL, upload_run, &ups[i]);
@@ -476,13 +480,13 @@ static void run_removed(const struct imgp_job_config *jc, struct imgp_store *sto
 		for(size_t k = 0; k < n && !res->status; k++) {
 			struct imgp_store_error e;
 			char line[IMGP_ERRSIZE];
-			char *key = imgp_naming_expand(jc->dest_prefix, jc->output_key, ref->key,
-			                               &jc->render.variants[i], formats[k], res->message);
+			char *key;
 
-			if(!key) {
-				res->status = IMGP_E_REQUEST;
+			res->status = imgp_naming_make(jc->dest_prefix, jc->output_key, ref->key,
+			                               &jc->render.variants[i], formats[k], &key,
+			                               res->message);
+			if(res->status)
 				break;
-			}
 			if(imgp_store_delete(store, dest_bucket(jc, ref), key, &e))
 				res->status = imgp_fail(res->message, e.status, "%s",
 				                        imgp_store_error_str(&e, line));

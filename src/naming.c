@@ -125,21 +125,36 @@ enum imgp_status imgp_naming_check(const char *tmpl, size_t nvariants, char *err
 	return IMGP_OK;
 }
 
+enum imgp_status imgp_naming_make(const char *prefix, const char *tmpl, const char *key,
+                                  const struct imgp_variant *v, enum imgp_format format,
+                                  char **out, char *err)
+{
+	struct sbuf b = { .len = 0 };
+	bool distinct = false;
+	enum imgp_status result;
+
+	*out = NULL;
+	b.data[0] = '\0';
+	puts_(&b, prefix ? prefix : "");
+	result = walk(&b, tmpl, key, v, format, &distinct, err);
+	if(result)
+		return result;
+	if(b.overflow)
+		return imgp_fail(err, IMGP_E_REQUEST,
+		                 "the output key is over 1,024 bytes (source key %.80s%s)",
+		                 key, strlen(key) > 80 ? "..." : "");
+	*out = imgp_strdup(b.data);
+	if(!*out)
+		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	return IMGP_OK;
+}
+
 char *imgp_naming_expand(const char *prefix, const char *tmpl, const char *key,
                          const struct imgp_variant *v, enum imgp_format format,
                          char *err)
 {
-	struct sbuf b = { .len = 0 };
-	bool distinct = false;
+	char *out;
 
-	b.data[0] = '\0';
-	puts_(&b, prefix ? prefix : "");
-	if(walk(&b, tmpl, key, v, format, &distinct, err))
-		return NULL;
-	if(b.overflow) {
-		imgp_fail(err, IMGP_E_REQUEST, "the output key is over 1,024 bytes (source key %.80s%s)",
-		          key, strlen(key) > 80 ? "..." : "");
-		return NULL;
-	}
-	return imgp_strdup(b.data);
+	(void)imgp_naming_make(prefix, tmpl, key, v, format, &out, err);
+	return out;
 }
