@@ -24,19 +24,25 @@
 /* LeakSanitizer's interface, present only in a sanitizer build. */
 int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
 
-#define EVENT "{\"Records\":[{\"eventSource\":\"aws:s3\",\"eventName\":\"ObjectCreated:Put\"," \
-              "\"s3\":{\"bucket\":{\"name\":\"uploads\"},\"object\":{\"key\":" \
-              "\"photos/my+cat+%28%C3%BC%29.jpg\",\"size\":2341}}}]}"
+/* an S3 notification with the source's ETag, so that the idempotency check
+ * (a HEAD of the last variant) is on the path too */
+#define EVENT_FMT "{\"Records\":[{\"eventSource\":\"aws:s3\",\"eventName\":\"ObjectCreated:Put\"," \
+                  "\"s3\":{\"bucket\":{\"name\":\"uploads\"},\"object\":{\"key\":" \
+                  "\"photos/my+cat+%%28%%C3%%BC%%29.jpg\",\"size\":%zu,\"eTag\":\"%s\"}}}]}"
 #define KEY "photos/my cat (\xC3\xBC).jpg"
 #define MAX_N 100000
 
 static char *root;
 static struct imgp_store *store;
+static char *event;
 
 static void setup(void)
 {
 	char err[IMGP_ERRSIZE], *spec, *path;
 	struct imgp_store_error e;
+	struct imgp_object head;
+	const char *etag;
+	char bare[128];
 	void *data;
 	size_t len;
 
@@ -50,6 +56,15 @@ static void setup(void)
 	data = tu_read(path, &len);
 	cr_assert(data, "%s", path);
 	cr_assert_eq(imgp_store_put(store, "uploads", KEY, data, len, NULL, &e), IMGP_OK, "%s", e.msg);
+	imgp_object_init(&head);
+	cr_assert_eq(imgp_store_head(store, "uploads", KEY, &head, &e), IMGP_OK, "%s", e.msg);
+	etag = head.etag ? head.etag + (head.etag[0] == '"') : "";
+	/* as S3 events carry it: without the quotes */
+	snprintf(bare, sizeof(bare), "%.*s", (int)strcspn(etag, "\""), etag);
+	cr_assert(bare[0], "the store gave no ETag");
+	if(asprintf(&event, EVENT_FMT, len, bare) < 0)
+		abort();
+	imgp_object_release(&head);
 	free(data);
 	free(path);
 	unsetenv("IMGPIPE_CONFIG");
@@ -66,6 +81,7 @@ static void teardown(void)
 	imgp_store_close(store);
 	tu_rmtree(root);
 	free(root);
+	free(event);
 	unsetenv("IMGPIPE_VARIANTS");
 	unsetenv("IMGPIPE_DEST_BUCKET");
 	unsetenv("IMGPIPE_OUTPUT_KEY");
@@ -124,7 +140,7 @@ static bool run_once(long n, int *failures)
 		++*failures;
 		return false;
 	}
-	status = imgp_event_parse(EVENT, strlen(EVENT), &ev, err);
+	status = imgp_event_parse(event, strlen(event), &ev, err);
 	if(status) {
 		imgp_alloc_fail_after(-1);
 		cr_assert_eq(status, IMGP_E_NOMEM, "n=%ld: event: %s %s", n,
