@@ -1,0 +1,409 @@
+/*
+ * test_soak.c: a warm sandbox's life. The real `imgpipe lambda` process
+ * serves a long run of invocations in a row against s3rver and the
+ * Runtime API emulator: good photos of many sizes and formats, corrupt
+ * files, decompression bombs, missing keys, malformed events and SQS
+ * batches mixing them. Every reply is checked against what that case must
+ * give, and the child's resident memory, open descriptors and threads are
+ * read from /proc at the start (after init), after warm-up and at the end.
+ *
+ * By default a short run (SOAK_SHORT invocations) is part of `make test`;
+ * IMGPIPE_SOAK=full (`make soak`) runs SOAK_FULL. IMGPIPE_SOAK=N runs N.
+ *
+ * The allocator is the one the container image uses (Dockerfile: jemalloc
+ * through LD_PRELOAD); where libjemalloc.so.2 is missing the child runs on
+ * glibc malloc with MALLOC_ARENA_MAX=2, and the test says so.
+ *
+ * The flatness bound: after warm-up, RSS at the end may exceed the largest
+ * RSS seen during warm-up by at most SOAK_RSS_SLACK_MB. Warm-up has
+ * decoded every image of the mix at least a few times, so libvips' buffers,
+ * the thread pool and the allocator's caches are at their working size;
+ * what stays is leak. 16 MB over 1,800 post-warm-up invocations catches a
+ * leak of 9 KB per invocation (a key, a reply, a header list) and tolerates
+ * the allocator's own steps, which are a few MB.
+ */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "lib/rtemu.h"
+#include "lib/s3test.h"
+#include "lib/testutil.h"
+
+extern char **environ;
+
+#define SRC "uploads"
+#define DST "web"
+#define SOAK_SHORT 300
+#define SOAK_FULL 2400
+#define SOAK_WARMUP_SHORT 100
+#define SOAK_WARMUP_FULL 200
+#define SOAK_RSS_SLACK_MB 16
+#define JEMALLOC "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+
+static struct rtemu *emu;
+static struct s3srv srv;
+static struct imgp_store *st;
+static pid_t child = -1;
+static char *scratch;
+
+/* What one case must give back. */
+enum expect { OK, PERMANENT, USAGE, SQS_NONE };
+
+struct soak_case {
+	const char *name;
+	const char *key;        /* source key; NULL: the event is given whole */
+	const char *rel;        /* test image under IMGPIPE_TESTDATA; NULL: not uploaded */
+	const char *status;     /* results[0].status wanted */
+	enum expect expect;
+	const char *raw;        /* a whole event (malformed ones) */
+};
+
+static const struct soak_case cases[] = {
+	{ "landscape 3000x2000 jpeg", "p/landscape.jpg", "samples/landscape.jpg", "OK", OK, NULL },
+	{ "logo png alpha", "p/logo.png", "samples/logo.png", "OK", OK, NULL },
+	{ "texture webp", "p/deep/texture.webp", "samples/nested/deep/texture.webp", "OK", OK, NULL },
+	{ "gif", "p/rgb.gif", "formats/rgb.gif", "OK", OK, NULL },
+	{ "tiff", "p/rgb.tif", "formats/rgb.tif", "OK", OK, NULL },
+	{ "cmyk with profile", "p/cmyk.jpg", "colour/cmyk-profile.jpg", "OK", OK, NULL },
+	{ "16-bit grey png", "p/grey16.png", "colour/grey16.png", "OK", OK, NULL },
+	{ "alpha webp", "p/alpha.webp", "colour/alpha.webp", "OK", OK, NULL },
+	{ "animated gif", "p/anim.gif", "anim/anim.gif", "OK", OK, NULL },
+	{ "orientation 6", "p/orient-6.jpg", "orient/orient-6.jpg", "OK", OK, NULL },
+	{ "portrait jpeg", "p/portrait.jpg", "samples/portrait.jpg", "OK", OK, NULL },
+	{ "corrupt jpeg", "bad/corrupt.jpg", "bad/corrupt.jpg", NULL, PERMANENT, NULL },
+	{ "truncated png", "bad/truncated.png", "bad/truncated.png", NULL, PERMANENT, NULL },
+	{ "text as jpeg", "bad/text.jpg", "bad/text.jpg", "NotAnImage", PERMANENT, NULL },
+	{ "empty file", "bad/zero.jpg", "bad/zero.jpg", "NotAnImage", PERMANENT, NULL },
+	{ "pdf", "bad/doc.pdf", "bad/doc.pdf", NULL, PERMANENT, NULL },
+	{ "png bomb", "bad/bomb.png", "bad/bomb.png", "OverLimit", PERMANENT, NULL },
+	{ "missing key", "gone/never-uploaded.jpg", NULL, "NotFound", PERMANENT, NULL },
+	{ "not json", NULL, NULL, NULL, USAGE, "{\"Records\": [" },
+	{ "unknown shape", NULL, NULL, NULL, USAGE, "{\"hello\": \"world\"}" },
+	{ "sqs batch: good, corrupt, missing", NULL, NULL, NULL, SQS_NONE, NULL },
+};
+#define NCASES (sizeof(cases) / sizeof(cases[0]))
+
+static void setup(void)
+{
+	static const char *const buckets[] = { SRC, DST, NULL };
+	char err[IMGP_ERRSIZE] = "";
+
+	tu_vips_start();
+	cr_assert_eq(rtemu_start(&emu), 0, "rtemu_start: %s", strerror(errno));
+	cr_assert(s3srv_start(&srv, buckets), "s3rver did not start");
+	s3test_env(srv.endpoint);
+	unsetenv("IMGPIPE_STORE");
+	scratch = tu_tempdir();
+	cr_assert_eq(imgp_store_open("s3", &st, err), IMGP_OK, "%s", err);
+}
+
+static void teardown(void)
+{
+	if(child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	child = -1;
+	rtemu_stop(emu);
+	emu = NULL;
+	imgp_store_close(st);
+	st = NULL;
+	s3srv_stop(&srv);
+	if(scratch)
+		tu_rmtree(scratch);
+	free(scratch);
+	scratch = NULL;
+}
+
+TestSuite(soak, .init = setup, .fini = teardown, .timeout = 3600);
+
+static void put_testdata(const char *key, const char *rel)
+{
+	struct imgp_put_opts opts = { "application/octet-stream", NULL, NULL, 0 };
+	struct imgp_store_error e;
+	char *path = tu_data(rel);
+	size_t len;
+	void *data = tu_read(path, &len);
+
+	cr_assert_not_null(data, "cannot read %s", path);
+	cr_assert_eq(imgp_store_put(st, SRC, key, data, len, &opts, &e), IMGP_OK,
+	             "put %s: %s", key, e.msg);
+	free(data);
+	free(path);
+}
+
+/* An S3 notification of bucket/key, without an ETag so that every
+ * invocation does the whole work again (no idempotent skip). */
+static char *s3_event(const char *key)
+{
+	json_t *doc = json_pack("{s:[{s:s, s:s, s:{s:{s:s}, s:{s:s}}}]}", "Records",
+	                        "eventSource", "aws:s3", "eventName", "ObjectCreated:Put",
+	                        "s3", "bucket", "name", SRC, "object", "key", key);
+	char *text = json_dumps(doc, JSON_COMPACT);
+
+	json_decref(doc);
+	cr_assert_not_null(text);
+	return text;
+}
+
+static char *sqs_event(void)
+{
+	const char *keys[] = { "p/orient-6.jpg", "bad/corrupt.jpg", "gone/never.jpg" };
+	json_t *list = json_array(), *doc;
+	char *text;
+
+	for(size_t i = 0; i < 3; i++) {
+		char *body = s3_event(keys[i]), id[16];
+
+		snprintf(id, sizeof(id), "msg-%zu", i);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "messageId", id,
+		                                      "eventSource", "aws:sqs", "body", body));
+		free(body);
+	}
+	doc = json_pack("{s:o}", "Records", list);
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return text;
+}
+
+/* ---- the child and /proc ---------------------------------------------- */
+
+static void spawn(char *out_path, char *err_path)
+{
+	const char *argv[] = { "imgpipe", "lambda", NULL };
+	const char **envp;
+	char api[96];
+	size_t n = 16, k = 0;
+	int out, err;
+
+	for(char **e = environ; *e; e++)
+		n++;
+	envp = calloc(n, sizeof(*envp));
+	cr_assert_not_null(envp);
+	for(char **e = environ; *e; e++)
+		if(strncmp(*e, "IMGPIPE_", 8) && strncmp(*e, "AWS_LAMBDA_", 11) &&
+		   strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "MALLOC_", 7))
+			envp[k++] = *e;
+	envp[k++] = "IMGPIPE_VARIANTS=thumb=160x160,fit=cover;medium=400x,format=webp";
+	envp[k++] = "IMGPIPE_DEST_BUCKET=" DST;
+	envp[k++] = "IMGPIPE_MAX_PIXELS=40000000";
+	/* 2 vCPUs' worth: the job's threads and libvips' pool both in play */
+	envp[k++] = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=3538";
+	if(access(JEMALLOC, R_OK) == 0)
+		envp[k++] = "LD_PRELOAD=" JEMALLOC;
+	else
+		envp[k++] = "MALLOC_ARENA_MAX=2";
+	snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=%s", rtemu_api(emu));
+	envp[k++] = api;
+	envp[k] = NULL;
+
+	out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	cr_assert(out >= 0 && err >= 0);
+	child = fork();
+	cr_assert_geq(child, 0, "fork: %s", strerror(errno));
+	if(child == 0) {
+		dup2(out, 1);
+		dup2(err, 2);
+		execve(tu_bin(), (char *const *)argv, (char *const *)envp);
+		_exit(127);
+	}
+	close(out);
+	close(err);
+	free(envp);
+}
+
+struct sample {
+	long rss_kb;
+	int fds, threads;
+};
+
+static int count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int n = 0;
+
+	if(!d)
+		return -1;
+	while((de = readdir(d)))
+		if(de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static struct sample sample_child(void)
+{
+	struct sample s = { -1, -1, -1 };
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)child);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	while(fgets(line, sizeof(line), f))
+		if(!strncmp(line, "VmRSS:", 6))
+			s.rss_kb = strtol(line + 6, NULL, 10);
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)child);
+	s.fds = count_dir(path);
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)child);
+	s.threads = count_dir(path);
+	return s;
+}
+
+/* ---- one invocation ----------------------------------------------------- */
+
+static const char *status_at(json_t *reply)
+{
+	json_t *r = json_array_get(json_object_get(reply, "results"), 0);
+
+	return json_string_value(json_object_get(r, "status"));
+}
+
+static void check(const struct soak_case *c, const struct rtemu_result *r, long i)
+{
+	json_t *doc = json_loadb(r->body, r->len, 0, NULL);
+	const char *status;
+
+	cr_assert_not_null(doc, "#%ld %s: not JSON: %s", i, c->name, r->body);
+	switch(c->expect) {
+	case USAGE:
+		cr_assert_eq(r->kind, RTEMU_ERROR, "#%ld %s: kind %d %s", i, c->name, r->kind, r->body);
+		cr_assert_str_eq(r->error_type, "UsageError", "#%ld %s", i, c->name);
+		break;
+	case SQS_NONE:
+		/* every failure of the batch is permanent: nothing to retry */
+		cr_assert_eq(r->kind, RTEMU_RESPONSE, "#%ld %s: %s", i, c->name, r->body);
+		cr_assert(json_is_array(json_object_get(doc, "batchItemFailures")) &&
+		          json_array_size(json_object_get(doc, "batchItemFailures")) == 0,
+		          "#%ld %s: %s", i, c->name, r->body);
+		break;
+	default:
+		cr_assert_eq(r->kind, RTEMU_RESPONSE, "#%ld %s: kind %d %s %s", i, c->name,
+		             r->kind, r->error_type ? r->error_type : "", r->body);
+		status = status_at(doc);
+		cr_assert_not_null(status, "#%ld %s: %s", i, c->name, r->body);
+		if(c->status)
+			cr_assert_str_eq(status, c->status, "#%ld %s: %s", i, c->name, r->body);
+		else
+			cr_assert(strcmp(status, "OK") && !strstr("OutOfMemory NetworkError Throttled "
+			          "ServerError Timeout DeadlineExceeded InternalError", status),
+			          "#%ld %s: wanted a permanent failure: %s", i, c->name, r->body);
+		break;
+	}
+	json_decref(doc);
+}
+
+/* A variant of a good case is where the reply says it is. */
+static void check_written(const struct soak_case *c)
+{
+	char key[256];
+	struct imgp_object o;
+	struct imgp_store_error e;
+	const char *dot = strrchr(c->key, '.');
+
+	snprintf(key, sizeof(key), "medium/%.*s.webp", (int)(dot - c->key), c->key);
+	imgp_object_init(&o);
+	cr_assert_eq(imgp_store_head(st, DST, key, &o, &e), IMGP_OK, "%s: %s", key, e.msg);
+	imgp_object_release(&o);
+}
+
+static long soak_count(long *warmup)
+{
+	const char *v = getenv("IMGPIPE_SOAK");
+
+	*warmup = SOAK_WARMUP_SHORT;
+	if(v && !strcmp(v, "full")) {
+		*warmup = SOAK_WARMUP_FULL;
+		return SOAK_FULL;
+	}
+	if(v && atol(v) > 0) {
+		*warmup = atol(v) > 4 * SOAK_WARMUP_FULL ? SOAK_WARMUP_FULL : atol(v) / 3;
+		return atol(v);
+	}
+	return SOAK_SHORT;
+}
+
+Test(soak, a_warm_sandbox_stays_flat_and_right)
+{
+	char out_path[4200], err_path[4200], *sqs;
+	struct sample start, warm, end, peak_warm = { 0, 0, 0 };
+	long warmup, total = soak_count(&warmup), counts[NCASES] = { 0 };
+	double t0;
+
+	for(size_t i = 0; i < NCASES; i++)
+		if(cases[i].rel)
+			put_testdata(cases[i].key, cases[i].rel);
+	sqs = sqs_event();
+	snprintf(out_path, sizeof(out_path), "%s/child.stdout", scratch);
+	snprintf(err_path, sizeof(err_path), "%s/child.stderr", scratch);
+	spawn(out_path, err_path);
+	cr_assert_eq(rtemu_wait_nexts(emu, 1, 30000), 0, "no /next from imgpipe lambda");
+	start = sample_child();
+	t0 = rtemu_now_ms();
+
+	for(long i = 0; i < total; i++) {
+		/* a fixed, spread order: i * 7 walks every case, never two alike in a row */
+		const struct soak_case *c = &cases[(size_t)(i * 7) % NCASES];
+		char id[RTEMU_ID_SIZE], *event;
+		struct rtemu_result r;
+
+		event = c->raw ? strdup(c->raw) : c->key ? s3_event(c->key) : strdup(sqs);
+		cr_assert_eq(rtemu_push(emu, event, strlen(event), 60000, NULL, id), 0);
+		if(rtemu_wait(emu, id, 90000, &r)) {
+			char *e = tu_read(err_path, NULL);
+			cr_assert_fail("#%ld %s: no outcome; child stderr:\n%s", i, c->name, e ? e : "");
+		}
+		check(c, &r, i);
+		if(c->expect == OK && counts[c - cases] == 0)
+			check_written(c);
+		counts[c - cases]++;
+		rtemu_result_release(&r);
+		free(event);
+		if(i < warmup) {
+			struct sample s = sample_child();
+
+			if(s.rss_kb > peak_warm.rss_kb)
+				peak_warm.rss_kb = s.rss_kb;
+			if(s.fds > peak_warm.fds)
+				peak_warm.fds = s.fds;
+			if(s.threads > peak_warm.threads)
+				peak_warm.threads = s.threads;
+		}
+		if(i + 1 == warmup)
+			warm = sample_child();
+	}
+	end = sample_child();
+	free(sqs);
+
+	fprintf(stderr, "soak: %ld invocations in %.0f s (%s); RSS start %ld kB, after %ld "
+	        "warm-up %ld kB (peak %ld kB), end %ld kB; fds %d/%d/%d; threads %d/%d/%d\n",
+	        total, (rtemu_now_ms() - t0) / 1000,
+	        access(JEMALLOC, R_OK) == 0 ? "jemalloc" : "glibc, MALLOC_ARENA_MAX=2",
+	        start.rss_kb, warmup, warm.rss_kb, peak_warm.rss_kb, end.rss_kb,
+	        start.fds, warm.fds, end.fds, start.threads, warm.threads, end.threads);
+	cr_assert_leq(end.rss_kb, peak_warm.rss_kb + SOAK_RSS_SLACK_MB * 1024,
+	              "RSS grew after warm-up: peak %ld kB in warm-up, %ld kB at the end",
+	              peak_warm.rss_kb, end.rss_kb);
+	/* connections are kept alive or closed by the server, never more of them */
+	cr_assert_leq(end.fds, peak_warm.fds, "fds: %d in warm-up, %d at the end",
+	              peak_warm.fds, end.fds);
+	cr_assert_leq(end.threads, peak_warm.threads, "threads: %d in warm-up, %d at the end",
+	              peak_warm.threads, end.threads);
+	/* the child is still serving */
+	cr_assert_eq(waitpid(child, NULL, WNOHANG), 0, "imgpipe lambda exited");
+}
