@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -298,6 +299,171 @@ static void proxy_conn(struct netfake *p, int fd)
 	close(up);
 }
 
+/* Read until the head is whole and then its Content-Length of body; the
+ * bytes (head and body) into *buf. False when the peer went away. */
+static bool read_whole_request(struct netfake *p, int fd, char **buf, size_t *len,
+                               size_t *head_len, long *body_len)
+{
+	size_t cap = 65536, got = 0;
+	char *b = malloc(cap), *end = NULL, *cl;
+
+	*buf = NULL;
+	while(b && !end) {
+		ssize_t r;
+
+		if(got >= cap - 1 || !wait_readable(p, fd))
+			break;
+		r = read(fd, b + got, cap - 1 - got);
+		if(r <= 0)
+			break;
+		got += (size_t)r;
+		b[got] = '\0';
+		end = strstr(b, "\r\n\r\n");
+	}
+	if(!end) {
+		free(b);
+		return false;
+	}
+	*head_len = (size_t)(end + 4 - b);
+	cl = strcasestr(b, "\ncontent-length:");
+	*body_len = cl && cl < end ? strtol(cl + 16, NULL, 10) : 0;
+	while(got < *head_len + (size_t)*body_len) {
+		ssize_t r;
+
+		if(got + 1 >= cap) {
+			char *grown = realloc(b, cap * 2);
+
+			if(!grown)
+				break;
+			b = grown;
+			cap *= 2;
+		}
+		if(!wait_readable(p, fd))
+			break;
+		r = read(fd, b + got, cap - 1 - got);
+		if(r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	*buf = b;
+	*len = got;
+	return got >= *head_len + (size_t)*body_len;
+}
+
+static void reset_close(int fd)
+{
+	struct linger lg = { 1, 0 };   /* close sends RST */
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+/* Send the request upstream with "Connection: close" and read the whole
+ * answer; NULL when upstream is not there. */
+static char *upstream_exchange(struct netfake *p, const char *req, size_t len,
+                               size_t *out_len)
+{
+	const char *eol = memchr(req, '\n', len);
+	size_t cap = 65536, got = 0;
+	char *resp = malloc(cap);
+	int up = connect_loopback(p->upstream_port);
+
+	if(up < 0 || !resp || !eol) {
+		if(up >= 0)
+			close(up);
+		free(resp);
+		return NULL;
+	}
+	write_all(up, req, (size_t)(eol + 1 - req));
+	write_all(up, "Connection: close\r\n", 19);
+	write_all(up, eol + 1, len - (size_t)(eol + 1 - req));
+	for(;;) {
+		ssize_t r;
+
+		if(got == cap) {
+			char *grown = realloc(resp, cap * 2);
+
+			if(!grown)
+				break;
+			resp = grown;
+			cap *= 2;
+		}
+		if(!wait_readable(p, up))
+			break;
+		r = read(up, resp + got, cap - got);
+		if(r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(up);
+	*out_len = got;
+	return resp;
+}
+
+static void match_conn(struct netfake *p, int fd)
+{
+	static const char body500[] =
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code>"
+		"<Message>We encountered an internal error. Please try again.</Message>"
+		"<RequestId>FAKEPROXY500</RequestId></Error>";
+	char *req = NULL, *resp = NULL, line[256];
+	size_t len = 0, head_len = 0, resp_len = 0;
+	long body_len = 0;
+	bool whole, faulty = false;
+	const char *eol;
+
+	whole = read_whole_request(p, fd, &req, &len, &head_len, &body_len);
+	if(!req)
+		return;
+	eol = strstr(req, "\r\n");
+	snprintf(line, sizeof(line), "%.*s", eol ? (int)(eol - req) : 0, req);
+	if(strstr(line, p->match)) {
+		atomic_fetch_add(&p->matched, 1);
+		faulty = atomic_load(&p->faults_left) != 0;
+		if(faulty && atomic_load(&p->faults_left) > 0)
+			atomic_fetch_sub(&p->faults_left, 1);
+	}
+	if(!whole && !(faulty && p->fault == FAULT_RESET_REQUEST_BODY))
+		goto out;
+	if(faulty && p->fault == FAULT_RESET_REQUEST_BODY) {
+		/* the body is cut: as if the server died half way through the upload */
+		reset_close(fd);
+		goto out;
+	}
+	if(faulty && p->fault == FAULT_500) {
+		char head[256];
+
+		snprintf(head, sizeof(head), "HTTP/1.1 500 Internal Server Error\r\n"
+		         "Content-Type: application/xml\r\nx-amz-request-id: FAKEPROXY500\r\n"
+		         "Connection: close\r\nContent-Length: %zu\r\n\r\n", strlen(body500));
+		write_all(fd, head, strlen(head));
+		write_all(fd, body500, strlen(body500));
+		goto out;
+	}
+	resp = upstream_exchange(p, req, len, &resp_len);
+	if(!resp)
+		goto out;
+	if(faulty && p->fault == FAULT_RESET_RESPONSE_BODY) {
+		char *end = memmem(resp, resp_len, "\r\n\r\n", 4);
+		size_t head_n = end ? (size_t)(end + 4 - resp) : resp_len;
+
+		write_all(fd, resp, head_n + (resp_len - head_n) / 2);
+		reset_close(fd);
+	}
+	else if(faulty && p->fault == FAULT_TRICKLE) {
+		struct timespec tick = { 0, 20 * 1000000L };
+
+		for(size_t at = 0; at < resp_len && !atomic_load(&p->stop); at += 512) {
+			write_all(fd, resp + at, resp_len - at < 512 ? resp_len - at : 512);
+			nanosleep(&tick, NULL);
+		}
+	}
+	else
+		write_all(fd, resp, resp_len);
+out:
+	free(req);
+	free(resp);
+}
+
 static void responder_conn(struct netfake *p, int fd)
 {
 	char head[65536], method[16] = "", path[2048] = "", body[16384], *resp = NULL;
@@ -322,6 +488,8 @@ static void *conn_main(void *arg)
 	atomic_fetch_add(&c->p->connections, 1);
 	if(c->p->respond)
 		responder_conn(c->p, c->fd);
+	else if(c->p->match[0])
+		match_conn(c->p, c->fd);
 	else
 		proxy_conn(c->p, c->fd);
 	close(c->fd);
@@ -391,6 +559,18 @@ bool proxy_start(struct netfake *p, int upstream_port, enum fault fault, int cou
 	p->upstream_port = upstream_port;
 	p->fault = fault;
 	atomic_store(&p->faults_left, count);
+	return netfake_start(p);
+}
+
+bool proxy_start_match(struct netfake *p, int upstream_port, enum fault fault, int count,
+                       const char *match)
+{
+	memset(p, 0, sizeof(*p));
+	p->upstream_port = upstream_port;
+	p->fault = fault;
+	snprintf(p->match, sizeof(p->match), "%s", match && *match ? match : " ");
+	atomic_store(&p->faults_left, count);
+	atomic_store(&p->matched, 0);
 	return netfake_start(p);
 }
 

@@ -41,6 +41,11 @@ enum fault {
 	FAULT_SLOWDOWN,         /* answer 503 SlowDown and close */
 	FAULT_RESET,            /* read the request, then reset the connection */
 	FAULT_STALL,            /* read the request, then say nothing */
+	/* per request, for the requests proxy_start_match picks: */
+	FAULT_RESET_REQUEST_BODY,   /* read half the request body, then reset */
+	FAULT_RESET_RESPONSE_BODY,  /* forward, relay half the answer's body, reset */
+	FAULT_TRICKLE,              /* forward, relay the answer 512 bytes per 20 ms */
+	FAULT_500,                  /* answer 500 InternalError and close */
 };
 
 /* A loopback server run by threads of the test process. */
@@ -54,6 +59,8 @@ struct netfake {
 	enum fault fault;
 	atomic_int faults_left;
 	atomic_int connections;
+	char match[128];        /* proxy_start_match: request line substring */
+	atomic_int matched;     /* requests that matched (faulted or not) */
 	/* responder: fills status, content type and body for a request */
 	void (*respond)(void *ud, const char *method, const char *path,
 	                const char *head, int *status, char *body, size_t bodysize);
@@ -65,6 +72,15 @@ struct netfake {
 
 /* Start a proxy to 127.0.0.1:upstream_port; its first `count` connections get `fault`. */
 bool proxy_start(struct netfake *p, int upstream_port, enum fault fault, int count);
+/*
+ * Start a proxy that reads each request whole and judges it alone: one
+ * whose request line contains match ("PUT /web/medium/") gets fault while
+ * `count` remain (count < 0: always); every other request is forwarded.
+ * One request per connection (the proxy closes after the answer), so a
+ * client's kept-alive connection never carries a fault to another request.
+ */
+bool proxy_start_match(struct netfake *p, int upstream_port, enum fault fault, int count,
+                       const char *match);
 /* Start a responder that answers every request through respond(). */
 bool responder_start(struct netfake *p,
                      void (*respond)(void *ud, const char *method, const char *path,

@@ -1,0 +1,309 @@
+/*
+ * test_faults.c: network faults during whole handler runs. The real
+ * `imgpipe lambda` talks S3 through the loopback fault proxy of s3test.h
+ * (in front of s3rver) while the Runtime API emulator feeds it events:
+ * resets half way through a GET's answer and through a PUT's body, slow
+ * trickles, 500s on one variant's PUT only. What must hold: nothing is
+ * reported done unless every variant was written, and what failed comes
+ * back for retry (an /error for an S3 event, batchItemFailures for SQS).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "lib/rtemu.h"
+#include "lib/s3test.h"
+#include "lib/testutil.h"
+
+extern char **environ;
+
+#define SRC "uploads"
+#define DST "web"
+
+static struct rtemu *emu;
+static struct s3srv srv;
+static struct netfake proxy = { .fd = -1 };
+static struct imgp_store *st;
+static pid_t child = -1;
+static char *scratch;
+
+static void setup(void)
+{
+	static const char *const buckets[] = { SRC, DST, NULL };
+	char err[IMGP_ERRSIZE] = "";
+
+	tu_vips_start();
+	cr_assert_eq(rtemu_start(&emu), 0, "rtemu_start: %s", strerror(errno));
+	cr_assert(s3srv_start(&srv, buckets), "s3rver did not start");
+	s3test_env(srv.endpoint);
+	unsetenv("IMGPIPE_STORE");
+	scratch = tu_tempdir();
+	cr_assert_eq(imgp_store_open("s3", &st, err), IMGP_OK, "%s", err);
+}
+
+static void teardown(void)
+{
+	if(child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	child = -1;
+	rtemu_stop(emu);
+	emu = NULL;
+	imgp_store_close(st);
+	st = NULL;
+	netfake_stop(&proxy);
+	s3srv_stop(&srv);
+	if(scratch)
+		tu_rmtree(scratch);
+	free(scratch);
+	scratch = NULL;
+}
+
+TestSuite(faults, .init = setup, .fini = teardown, .timeout = 180);
+
+static void put_testdata(const char *key, const char *rel)
+{
+	struct imgp_put_opts opts = { "image/jpeg", NULL, NULL, 0 };
+	struct imgp_store_error e;
+	char *path = tu_data(rel);
+	size_t len;
+	void *data = tu_read(path, &len);
+
+	cr_assert_not_null(data, "cannot read %s", path);
+	cr_assert_eq(imgp_store_put(st, SRC, key, data, len, &opts, &e), IMGP_OK,
+	             "put %s: %s", key, e.msg);
+	free(data);
+	free(path);
+}
+
+static bool exists(const char *bucket, const char *key)
+{
+	struct imgp_object o;
+	struct imgp_store_error e;
+	enum imgp_status got;
+
+	imgp_object_init(&o);
+	got = imgp_store_head(st, bucket, key, &o, &e);
+	imgp_object_release(&o);
+	cr_assert(!got || got == IMGP_E_NOT_FOUND, "head %s: %s", key, e.msg);
+	return !got;
+}
+
+/* `imgpipe lambda` whose S3 is the proxy; two variants, two job threads. */
+static void start_lambda(void)
+{
+	const char *argv[] = { "imgpipe", "lambda", NULL };
+	char api[96], ep[96], out_path[4200], err_path[4200];
+	const char **envp;
+	size_t n = 16, k = 0;
+	int out, err;
+
+	for(char **e = environ; *e; e++)
+		n++;
+	envp = calloc(n, sizeof(*envp));
+	cr_assert_not_null(envp);
+	for(char **e = environ; *e; e++)
+		if(strncmp(*e, "IMGPIPE_", 8) && strncmp(*e, "AWS_LAMBDA_", 11) &&
+		   strncmp(*e, "AWS_ENDPOINT_URL", 16))
+			envp[k++] = *e;
+	envp[k++] = "IMGPIPE_VARIANTS=thumb=160x160,fit=cover;medium=400x,format=webp";
+	envp[k++] = "IMGPIPE_DEST_BUCKET=" DST;
+	envp[k++] = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=3538";
+	snprintf(ep, sizeof(ep), "AWS_ENDPOINT_URL_S3=http://127.0.0.1:%d", proxy.port);
+	envp[k++] = ep;
+	snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=%s", rtemu_api(emu));
+	envp[k++] = api;
+	envp[k] = NULL;
+	snprintf(out_path, sizeof(out_path), "%s/child.stdout", scratch);
+	snprintf(err_path, sizeof(err_path), "%s/child.stderr", scratch);
+	out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	cr_assert(out >= 0 && err >= 0);
+	child = fork();
+	cr_assert_geq(child, 0);
+	if(child == 0) {
+		dup2(out, 1);
+		dup2(err, 2);
+		execve(tu_bin(), (char *const *)argv, (char *const *)envp);
+		_exit(127);
+	}
+	close(out);
+	close(err);
+	free(envp);
+	cr_assert_eq(rtemu_wait_nexts(emu, 1, 30000), 0, "no /next from imgpipe lambda");
+}
+
+static char *s3_body(const char *key)
+{
+	json_t *doc = json_pack("{s:[{s:s, s:s, s:{s:{s:s}, s:{s:s}}}]}", "Records",
+	                        "eventSource", "aws:s3", "eventName", "ObjectCreated:Put",
+	                        "s3", "bucket", "name", SRC, "object", "key", key);
+	char *text = json_dumps(doc, JSON_COMPACT);
+
+	json_decref(doc);
+	return text;
+}
+
+/* An SQS batch: message "m0", "m1", ... carrying an S3 notification of keys[i]. */
+static char *sqs_body(const char *const *keys, size_t n)
+{
+	json_t *list = json_array(), *doc;
+	char *text;
+
+	for(size_t i = 0; i < n; i++) {
+		char *body = s3_body(keys[i]), id[16];
+
+		snprintf(id, sizeof(id), "m%zu", i);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "messageId", id,
+		                                      "eventSource", "aws:sqs", "body", body));
+		free(body);
+	}
+	doc = json_pack("{s:o}", "Records", list);
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return text;
+}
+
+static void invoke(char *event, struct rtemu_result *r)
+{
+	char id[RTEMU_ID_SIZE];
+
+	cr_assert_eq(rtemu_push(emu, event, strlen(event), 120000, NULL, id), 0);
+	cr_assert_eq(rtemu_wait(emu, id, 150000, r), 0, "no outcome");
+	free(event);
+}
+
+/* The S3 event's reply: OK with both variants, or an /error whose type is
+ * temporary, with no OK reported. */
+static void assert_done(const struct rtemu_result *r, const char *stem)
+{
+	char thumb[128], medium[128];
+
+	cr_assert_eq(r->kind, RTEMU_RESPONSE, "%s %s", r->error_type ? r->error_type : "", r->body);
+	cr_assert(strstr(r->body, "\"status\":\"OK\""), "%s", r->body);
+	snprintf(thumb, sizeof(thumb), "thumb/%s.jpg", stem);
+	snprintf(medium, sizeof(medium), "medium/%s.webp", stem);
+	cr_assert(exists(DST, thumb) && exists(DST, medium), "reported done, a variant missing");
+}
+
+static void assert_retry(const struct rtemu_result *r, const char *type)
+{
+	cr_assert_eq(r->kind, RTEMU_ERROR, "not an /error: %s", r->body);
+	cr_assert_str_eq(r->error_type, type, "%s", r->body);
+	cr_assert_null(strstr(r->body, "\"OK\""), "%s", r->body);
+}
+
+Test(faults, get_reset_mid_body_then_retried_writes_everything)
+{
+	struct rtemu_result r;
+
+	put_testdata("a/photo.jpg", "samples/landscape.jpg");
+	cr_assert(proxy_start_match(&proxy, srv.port, FAULT_RESET_RESPONSE_BODY, 2,
+	                            "GET /" SRC "/a/photo.jpg"));
+	start_lambda();
+	invoke(s3_body("a/photo.jpg"), &r);
+	assert_done(&r, "a/photo");
+	cr_assert_geq(atomic_load(&proxy.matched), 3, "the GET was not retried");
+	rtemu_result_release(&r);
+}
+
+Test(faults, get_reset_every_time_comes_back_for_retry)
+{
+	struct rtemu_result r;
+
+	put_testdata("a/photo.jpg", "samples/landscape.jpg");
+	cr_assert(proxy_start_match(&proxy, srv.port, FAULT_RESET_RESPONSE_BODY, -1,
+	                            "GET /" SRC "/"));
+	start_lambda();
+	invoke(s3_body("a/photo.jpg"), &r);
+	assert_retry(&r, "NetworkError");
+	cr_assert_not(exists(DST, "thumb/a/photo.jpg") || exists(DST, "medium/a/photo.webp"));
+	rtemu_result_release(&r);
+}
+
+Test(faults, put_reset_mid_body_on_one_variant_is_not_done)
+{
+	const char *keys[] = { "a/photo.jpg", "b/broken.jpg", "c/other.png" };
+	struct rtemu_result r;
+
+	put_testdata("a/photo.jpg", "samples/portrait.jpg");
+	put_testdata("b/broken.jpg", "bad/truncated.jpg");
+	put_testdata("c/other.png", "samples/logo.png");
+	/* every upload of a/photo's medium variant is cut half way */
+	cr_assert(proxy_start_match(&proxy, srv.port, FAULT_RESET_REQUEST_BODY, -1,
+	                            "PUT /" DST "/medium/a/"));
+	start_lambda();
+
+	/* S3: the invocation fails as a whole, for Lambda to retry */
+	invoke(s3_body("a/photo.jpg"), &r);
+	assert_retry(&r, "NetworkError");
+	cr_assert_not(exists(DST, "medium/a/photo.webp"));
+	rtemu_result_release(&r);
+
+	/* SQS: only that message comes back; the corrupt one is permanent and
+	 * the good one done */
+	invoke(sqs_body(keys, 3), &r);
+	cr_assert_eq(r.kind, RTEMU_RESPONSE, "%s", r.body);
+	cr_assert(strstr(r.body, "{\"batchItemFailures\":[{\"itemIdentifier\":\"m0\"}]}"),
+	          "%s", r.body);
+	cr_assert(exists(DST, "thumb/c/other.jpg") || exists(DST, "thumb/c/other.webp"));
+	cr_assert(exists(DST, "medium/c/other.webp"));
+	rtemu_result_release(&r);
+}
+
+Test(faults, put_500_on_one_variant_only_sometimes_then_done)
+{
+	struct rtemu_result r;
+
+	put_testdata("a/photo.jpg", "samples/portrait.jpg");
+	cr_assert(proxy_start_match(&proxy, srv.port, FAULT_500, 2, "PUT /" DST "/thumb/"));
+	start_lambda();
+	invoke(s3_body("a/photo.jpg"), &r);
+	assert_done(&r, "a/photo");
+	cr_assert_geq(atomic_load(&proxy.matched), 3);
+	rtemu_result_release(&r);
+}
+
+Test(faults, put_500_on_one_variant_always_comes_back)
+{
+	const char *keys[] = { "a/photo.jpg", "d/fine.jpg" };
+	struct rtemu_result r;
+
+	put_testdata("a/photo.jpg", "samples/portrait.jpg");
+	put_testdata("d/fine.jpg", "orient/orient-6.jpg");
+	cr_assert(proxy_start_match(&proxy, srv.port, FAULT_500, -1, "PUT /" DST "/thumb/a/"));
+	start_lambda();
+	invoke(s3_body("a/photo.jpg"), &r);
+	assert_retry(&r, "ServerError");
+	cr_assert_not(exists(DST, "thumb/a/photo.jpg"));
+	rtemu_result_release(&r);
+
+	invoke(sqs_body(keys, 2), &r);
+	cr_assert_eq(r.kind, RTEMU_RESPONSE, "%s", r.body);
+	cr_assert(strstr(r.body, "{\"batchItemFailures\":[{\"itemIdentifier\":\"m0\"}]}"),
+	          "%s", r.body);
+	cr_assert(exists(DST, "thumb/d/fine.jpg") && exists(DST, "medium/d/fine.webp"));
+	rtemu_result_release(&r);
+}
+
+Test(faults, slow_trickles_still_finish)
+{
+	struct rtemu_result r;
+
+	/* 40 kB in 512-byte steps every 20 ms: about 1.6 s for the source */
+	put_testdata("t/gps.jpg", "meta/exif-gps.jpg");
+	cr_assert(proxy_start_match(&proxy, srv.port, FAULT_TRICKLE, -1, " /"));
+	start_lambda();
+	invoke(s3_body("t/gps.jpg"), &r);
+	assert_done(&r, "t/gps");
+	rtemu_result_release(&r);
+}
