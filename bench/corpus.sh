@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# corpus.sh DIR: the benchmark's photographs, fetched from Debian's packages
+# and prepared here; nothing is downloaded from anywhere else.
+#
+#   apt-get download plasma-workspace-wallpapers gnome-backgrounds
+#   dpkg-deb -x both into DIR/pkg, then copy the picked files to DIR/ with
+#   plain names, and make the phone-sized JPEGs from the photos.
+#
+# What the packages hold (looked at, picture by picture, for 5.27.5 and 43.1):
+# KDE's 2560x1600 JPEGs are real photographs (a jetty, boats at sunset, a
+# forest path, a leaf, cups, a lake at dawn...); its 3840x2160 and 5120x2880
+# PNGs and JPEGs are renders and illustrations, and so are GNOME 43's
+# 4096x4096 WebPs. So the corpus is:
+#   photo-*.jpg            the real 4.1 MP photographs, as packaged
+#   photo-<name>.png/.webp two of them re-encoded as PNG and WebP (lossless
+#                          WebP would be unlike an upload: q90 lossy)
+#   phone-12mp.jpg         4000x3000, phone-24mp.jpg 6000x4000: the largest
+#                          photos cropped to 4:3 / 3:2 and enlarged with
+#                          Lanczos, saved as a camera does (q92, 4:2:0,
+#                          EXIF orientation 1); smoother than a real sensor,
+#                          so a little faster to decode than a camera file
+#   art-8mp.png            a packaged 3840x2160 PNG (Canopee)
+#   art-17mp.webp          a packaged 4096x4096 WebP (GNOME's wood-l)
+# `--quick` keeps phone-12mp, phone-24mp, one photo JPEG, the PNG and WebP.
+set -euo pipefail
+
+QUICK=0
+[ "${1:-}" = "--quick" ] && { QUICK=1; shift; }
+DIR=${1:?usage: corpus.sh [--quick] DIR}
+mkdir -p "$DIR/pkg" "$DIR/debs"
+
+PKGS=(plasma-workspace-wallpapers gnome-backgrounds)
+W=usr/share/wallpapers
+PHOTOS=(BytheWater ColdRipple ColorfulCups DarkestHour EveningGlow FallenLeaf
+        Grey Kite OneStandsOut Path summer_1am)
+
+stamp="$DIR/.corpus-$QUICK"
+[ -f "$stamp" ] && { echo "corpus: $DIR is ready"; exit 0; }
+
+need=0
+for p in "${PKGS[@]}"; do
+	ls "$DIR/debs/${p}"_*.deb >/dev/null 2>&1 || need=1
+done
+if [ $need = 1 ]; then
+	echo "corpus: apt-get download ${PKGS[*]}" >&2
+	if ! (cd "$DIR/debs" && apt-get download "${PKGS[@]}" 2>/dev/null); then
+		sudo=""
+		[ "$(id -u)" -ne 0 ] && sudo="sudo"
+		$sudo apt-get update -qq
+		(cd "$DIR/debs" && apt-get download "${PKGS[@]}")
+	fi
+fi
+for d in "$DIR"/debs/*.deb; do
+	dpkg-deb -x "$d" "$DIR/pkg"
+done
+
+pick() { cp "$DIR/pkg/$1" "$DIR/$2"; }
+
+names=()
+for p in "${PHOTOS[@]}"; do
+	n=$(echo "$p" | tr 'A-Z_' 'a-z-')
+	pick "$W/$p/contents/images/2560x1600.jpg" "photo-$n.jpg"
+	names+=("photo-$n.jpg")
+done
+pick "$W/Canopee/contents/images/3840x2160.png" art-8mp.png
+pick usr/share/backgrounds/gnome/wood-l.webp art-17mp.webp
+
+# the same photographs in the two other upload formats
+vips copy "$DIR/photo-bythewater.jpg" "$DIR/photo-bythewater.png"
+vips copy "$DIR/photo-eveningglow.jpg" "$DIR/photo-eveningglow.webp[Q=90]"
+
+# phone-sized camera JPEGs: crop to the phone's aspect, enlarge, save as a camera
+phone() { # SRC W H OUT
+	local src=$1 w=$2 h=$3 out=$4 sw sh cw ch
+	sw=$(vipsheader -f width "$src")
+	sh=$(vipsheader -f height "$src")
+	cw=$sw; ch=$(( sw * h / w ))
+	if [ "$ch" -gt "$sh" ]; then ch=$sh; cw=$(( sh * w / h )); fi
+	vips crop "$src" "$DIR/.crop.v" $(( (sw - cw) / 2 )) $(( (sh - ch) / 2 )) "$cw" "$ch"
+	vips resize "$DIR/.crop.v" "$DIR/.big.v" "$(echo "$w / $cw" | bc -l)" \
+		--vscale "$(echo "$h / $ch" | bc -l)" --kernel lanczos3
+	vips copy "$DIR/.big.v" "$DIR/$out[Q=92,optimize_coding,subsample_mode=on]"
+	rm -f "$DIR/.crop.v" "$DIR/.big.v"
+}
+phone "$DIR/photo-bythewater.jpg" 4000 3000 phone-12mp.jpg
+phone "$DIR/photo-eveningglow.jpg" 6000 4000 phone-24mp.jpg
+
+if [ $QUICK = 1 ]; then
+	keep="phone-12mp.jpg phone-24mp.jpg photo-path.jpg photo-bythewater.png photo-eveningglow.webp"
+else
+	keep="phone-12mp.jpg phone-24mp.jpg ${names[*]} photo-bythewater.png photo-eveningglow.webp art-8mp.png art-17mp.webp"
+fi
+mkdir -p "$DIR/set-$QUICK"
+rm -f "$DIR/set-$QUICK"/*
+for f in $keep; do ln -s "../$f" "$DIR/set-$QUICK/$f"; done
+touch "$stamp"
+echo "corpus: $(ls "$DIR/set-$QUICK" | wc -l) images in $DIR/set-$QUICK"

@@ -1,0 +1,409 @@
+#!/usr/bin/env python3
+"""run.py: `make bench`. imgpipe beside sharp, vipsthumbnail, ImageMagick and
+Pillow on real photographs, and what each costs on Lambda.
+
+    python3 bench/run.py [--quick] [--label host|image] [--bin build/imgpipe]
+                         [--bench-bin build/imgpipe-bench] [--price KEY=VALUE]...
+    python3 bench/run.py --report-only bench/results/DATE-LABEL.json
+
+It installs its peers (Debian: imagemagick, python3-pil; npm: sharp at the
+version bench/sharp/package-lock.json pins), prepares the corpus
+(bench/corpus.sh), runs every tool on every source in one process per
+source and thread count, interleaved so that the noise of a shared machine
+falls on all of them alike, measures cold starts against a loopback Runtime
+API, and writes bench/results/DATE-LABEL.{json,md} and two SVG plots.
+Medians everywhere; absolute milliseconds move with the machine's load,
+ratios from one run are what to read.
+"""
+import argparse
+import datetime
+import http.server
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import cost  # noqa: E402
+import report  # noqa: E402
+
+WEB = [('small', 320, 320), ('medium', 800, 800), ('large', 1600, 1600)]
+SETS = {
+    'web-jpeg': [dict(name=n, width=w, height=h, format='jpeg', q=80) for n, w, h in WEB],
+    'web-webp': [dict(name=n, width=w, height=h, format='webp', q=80) for n, w, h in WEB],
+    'web-avif': [dict(name=n, width=w, height=h, format='avif', q=50) for n, w, h in WEB],
+}
+HEADLINE_FILE, HEADLINE_SET = 'phone-12mp.jpg', 'web-jpeg'
+TOOLS = ['imgpipe', 'sharp', 'vipsthumbnail', 'convert', 'pillow']
+
+
+def log(*a):
+    print('bench:', *a, file=sys.stderr, flush=True)
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=isinstance(cmd, str), check=True, text=True,
+                          stdout=subprocess.PIPE, **kw).stdout
+
+
+def spec_string(vs):
+    return ';'.join(f"{v['name']}={v['width']}x{v['height']},format={v['format']},q={v['q']}"
+                    for v in vs)
+
+
+# --- setup --------------------------------------------------------------------
+
+def have_deb(p):
+    r = subprocess.run(['dpkg-query', '-W', '-f=${Status}', p], capture_output=True, text=True)
+    return 'install ok installed' in r.stdout
+
+
+def pillow_python():
+    for py in ('/usr/bin/python3', sys.executable):
+        if os.path.exists(py) and subprocess.run([py, '-c', 'import PIL'],
+                                                 capture_output=True).returncode == 0:
+            return py
+    return None
+
+
+def setup(args):
+    missing = [p for p in ('imagemagick', 'python3-pil', 'bc', 'libvips-tools', 'nodejs', 'npm')
+               if not have_deb(p)]
+    if missing and shutil.which('node') and shutil.which('npm'):
+        missing = [p for p in missing if p not in ('nodejs', 'npm')]
+    if missing:
+        log('installing Debian packages:', ' '.join(missing))
+        sudo = [] if os.geteuid() == 0 else ['sudo']
+        env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+        subprocess.run(sudo + ['apt-get', 'update', '-qq'], check=True, env=env)
+        subprocess.run(sudo + ['apt-get', 'install', '-y', '-qq', '--no-install-recommends']
+                       + missing, check=True, env=env, stdout=subprocess.DEVNULL)
+    sharp_dir = os.path.join(HERE, 'sharp')
+    stamp = os.path.join(sharp_dir, 'node_modules', '.package-lock.json')
+    lock = os.path.join(sharp_dir, 'package-lock.json')
+    if not os.path.exists(stamp) or os.path.getmtime(stamp) < os.path.getmtime(lock):
+        log('npm ci in bench/sharp')
+        r = subprocess.run(['npm', 'ci', '--no-audit', '--no-fund', '--loglevel=error'],
+                           cwd=sharp_dir)
+        if r.returncode:
+            log('sharp could not be installed: it is left out of this run')
+    corpus = os.path.join(ROOT, 'build', 'bench', 'corpus')
+    subprocess.run([os.path.join(HERE, 'corpus.sh')] + (['--quick'] if args.quick else [])
+                   + [corpus], check=True)
+    setdir = os.path.join(corpus, f'set-{int(args.quick)}')
+    return [os.path.join(setdir, f) for f in sorted(os.listdir(setdir))]
+
+
+def sharp_ok():
+    return subprocess.run(['node', '-e', "require('sharp')"], cwd=os.path.join(HERE, 'sharp'),
+                          capture_output=True).returncode == 0
+
+
+def versions(args, pillow_py):
+    v = {}
+    v['imgpipe'] = ', '.join(sh([args.bin, '--version']).strip().splitlines())
+    v['vipsthumbnail'] = sh(['vips', '--version']).strip()
+    v['convert'] = sh(['convert', '-version']).splitlines()[0].replace('Version: ', '')
+    if pillow_py:
+        v['pillow'] = 'Pillow ' + sh([pillow_py, '-c', 'import PIL,sys; print(PIL.__version__, "on Python", sys.version.split()[0])']).strip()
+    if sharp_ok():
+        s = json.loads(sh(['node', '-e', "const s=require('sharp');console.log(JSON.stringify(s.versions))"],
+                          cwd=os.path.join(HERE, 'sharp')))
+        v['sharp'] = (f"sharp {s['sharp']} (libvips {s['vips']}, mozjpeg {s.get('mozjpeg', '?')}, "
+                      f"libwebp {s.get('webp', '?')}, aom {s.get('aom', '?')}) on Node "
+                      + sh(['node', '--version']).strip())
+    return v
+
+
+def machine():
+    m = {'host': platform.node(), 'kernel': platform.release(), 'cpus': os.cpu_count()}
+    try:
+        for line in open('/proc/cpuinfo'):
+            if line.startswith('model name'):
+                m['cpu'] = line.split(':', 1)[1].strip()
+                break
+        for line in open('/proc/meminfo'):
+            if line.startswith('MemTotal'):
+                m['memory'] = f"{int(line.split()[1]) // 1024 // 1024} GiB"
+        for line in open('/etc/os-release'):
+            if line.startswith('PRETTY_NAME'):
+                m['os'] = line.split('=', 1)[1].strip().strip('"')
+        m['load'] = open('/proc/loadavg').read().split()[:3]
+    except OSError:
+        pass
+    return m
+
+
+# --- the runners ----------------------------------------------------------------
+
+def run_json(cmd, env=None, cwd=None):
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
+    if r.returncode:
+        raise RuntimeError(f"{' '.join(cmd[:3])}...: {r.stderr.strip()[-300:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def run_imgpipe(args, src, vs, reps, warmup, threads, outdir):
+    cmd = [args.bench_bin, '--variants', spec_string(vs), '--reps', str(reps),
+           '--warmup', str(warmup), '--threads', str(threads)]
+    if threads == 1:
+        cmd += ['--floor', '--out', outdir]
+    return run_json(cmd + [src], env=dict(os.environ, VIPS_CONCURRENCY=str(threads)))
+
+
+def run_sharp(args, src, vs, reps, warmup, threads, outdir):
+    cmd = ['node', os.path.join(HERE, 'sharp', 'bench.js'), json.dumps(vs), src,
+           str(reps), str(warmup), str(threads)] + ([outdir] if threads == 1 else [])
+    return run_json(cmd, env=dict(os.environ, UV_THREADPOOL_SIZE=str(threads)),
+                    cwd=os.path.join(HERE, 'sharp'))
+
+
+def run_pillow(args, src, vs, reps, warmup, threads, outdir):
+    if any(v['format'] == 'avif' for v in vs):
+        raise NotImplementedError('no AVIF saver in this Pillow')
+    return run_json([args.pillow_py, os.path.join(HERE, 'pillow_bench.py'), json.dumps(vs), src,
+                     str(reps), str(warmup), outdir])
+
+
+def ext(fmt):
+    return 'jpg' if fmt == 'jpeg' else fmt
+
+
+def vipsthumbnail_cmds(src, vs, outdir):
+    opts = {'jpeg': '[Q={q},optimize_coding,strip]', 'webp': '[Q={q},effort=4,strip]',
+            'avif': '[Q={q},effort=4,compression=av1,strip]'}
+    return [['vipsthumbnail', src, '-s', f"{v['width']}x{v['height']}>", '-o',
+             os.path.join(outdir, f"{v['name']}.{ext(v['format'])}") + opts[v['format']].format(**v)]
+            for v in vs]
+
+
+def convert_cmds(src, vs, outdir):
+    extra = {'jpeg': ['-define', 'jpeg:optimize-coding=true'],
+             'webp': ['-define', 'webp:method=4'], 'avif': []}
+    return [['convert', src, '-auto-orient', '-resize', f"{v['width']}x{v['height']}>",
+             '-strip', '-quality', str(v['q'])] + extra[v['format']]
+            + [os.path.join(outdir, f"{v['name']}.{ext(v['format'])}")] for v in vs]
+
+
+def run_processes(cmds_fn, env_threads):
+    """One process per variant, as a shell script runs them: wall, CPU, RSS."""
+    def runner(args, src, vs, reps, warmup, threads, outdir):
+        env = dict(os.environ, **{k: str(threads) for k in env_threads})
+        wall, cpu, rss = [], [], 0
+        for i in range(-warmup, reps):
+            t0, c = time.perf_counter(), 0.0
+            for cmd in cmds_fn(src, vs, outdir):
+                p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+                _, status, ru = os.wait4(p.pid, 0)
+                p.returncode = os.waitstatus_to_exitcode(status)
+                if p.returncode:
+                    raise RuntimeError(f"{cmd[0]}: {p.stderr.read().decode()[-300:].strip()}")
+                p.stderr.close()
+                c += (ru.ru_utime + ru.ru_stime) * 1e3
+                rss = max(rss, ru.ru_maxrss)
+            if i >= 0:
+                wall.append((time.perf_counter() - t0) * 1e3)
+                cpu.append(c)
+        outs = []
+        for v in vs:
+            f = os.path.join(outdir, f"{v['name']}.{ext(v['format'])}")
+            outs.append({'name': v['name'], 'bytes': os.path.getsize(f)})
+        return {'threads': threads, 'reps': reps, 'wall_ms': statistics.median(wall),
+                'cpu_ms': statistics.median(cpu), 'wall_min_ms': min(wall),
+                'peak_rss_kb': rss, 'outputs': outs}
+    return runner
+
+
+RUNNERS = {
+    'imgpipe': run_imgpipe,
+    'sharp': run_sharp,
+    'vipsthumbnail': run_processes(vipsthumbnail_cmds, ['VIPS_CONCURRENCY']),
+    'convert': run_processes(convert_cmds, ['MAGICK_THREAD_LIMIT', 'OMP_NUM_THREADS']),
+    'pillow': run_pillow,
+}
+
+
+# --- cold start -----------------------------------------------------------------
+
+class RuntimeAPI(http.server.ThreadingHTTPServer):
+    """Just enough of the Runtime API to see when a process asks for its first event."""
+    daemon_threads = True
+
+    def __init__(self):
+        self.seen = threading.Event()
+        self.when = None
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(h):
+                if h.path.endswith('/invocation/next') and not self.seen.is_set():
+                    self.when = time.perf_counter()
+                    self.seen.set()
+                time.sleep(0.5)
+                body = b'{}'
+                h.send_response(200)
+                h.send_header('Content-Length', str(len(body)))
+                h.send_header('Lambda-Runtime-Aws-Request-Id', 'bench')
+                h.send_header('Lambda-Runtime-Deadline-Ms', str(int(time.time() * 1000) + 60000))
+                h.end_headers()
+                h.wfile.write(body)
+
+            def do_POST(h):
+                h.rfile.read(int(h.headers.get('Content-Length') or 0))
+                h.send_response(202)
+                h.send_header('Content-Length', '0')
+                h.end_headers()
+
+            def log_message(h, *a):
+                pass
+        super().__init__(('127.0.0.1', 0), H)
+
+
+def cold_starts(args, trials):
+    api = RuntimeAPI()
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    addr = f'127.0.0.1:{api.server_address[1]}'
+    store = os.path.join(ROOT, 'build', 'bench', 'cold-store')
+    os.makedirs(store, exist_ok=True)
+    cmds = {
+        'imgpipe': ([args.bin, 'lambda'], dict(IMGPIPE_STORE=f'dir:{store}',
+                                               IMGPIPE_DEST_BUCKET='bench-variants',
+                                               AWS_REGION='us-east-1',
+                                               AWS_LAMBDA_FUNCTION_MEMORY_SIZE='1024'), None),
+    }
+    if args.has_sharp:
+        cmds['sharp'] = (['node', os.path.join(HERE, 'sharp', 'bench.js'), '--ready', addr],
+                         dict(UV_THREADPOOL_SIZE='1'), os.path.join(HERE, 'sharp'))
+    if args.pillow_py:
+        cmds['pillow'] = ([args.pillow_py, os.path.join(HERE, 'pillow_bench.py'), '--ready', addr],
+                          {}, None)
+    out = {}
+    samples = {k: [] for k in cmds}
+    for _ in range(trials):
+        for tool, (cmd, env, cwd) in cmds.items():
+            api.seen.clear()
+            e = dict(os.environ, AWS_LAMBDA_RUNTIME_API=addr, **env)
+            t0 = time.perf_counter()
+            p = subprocess.Popen(cmd, env=e, cwd=cwd, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            ok = api.seen.wait(20)
+            if ok:
+                samples[tool].append((api.when - t0) * 1e3)
+            p.kill()
+            p.wait()
+    api.shutdown()
+    for tool, s in samples.items():
+        if s:
+            out[tool] = {'median_ms': statistics.median(s), 'min_ms': min(s), 'n': len(s)}
+    return out
+
+
+# --- main -------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--quick', action='store_true', help='5 sources, fewer repetitions: < 5 min')
+    ap.add_argument('--label', default=os.environ.get('IMGPIPE_BENCH_LABEL', 'host'))
+    ap.add_argument('--bin', default=os.path.join(ROOT, 'build', 'imgpipe'))
+    ap.add_argument('--bench-bin', default=os.path.join(ROOT, 'build', 'imgpipe-bench'))
+    ap.add_argument('--prices', default=os.path.join(HERE, 'prices.json'))
+    ap.add_argument('--price', action='append', default=[], metavar='KEY=VALUE')
+    ap.add_argument('--results', default=os.path.join(HERE, 'results'))
+    ap.add_argument('--tools', default=','.join(TOOLS))
+    ap.add_argument('--report-only', metavar='JSON')
+    args = ap.parse_args()
+    args.bin = os.path.abspath(args.bin)
+    args.bench_bin = os.path.abspath(args.bench_bin)
+
+    if args.report_only:
+        data = json.load(open(args.report_only))
+        report.write(data, args.prices, args.price, os.path.dirname(os.path.abspath(args.report_only)))
+        return
+
+    started = time.time()
+    files = setup(args)
+    args.pillow_py = pillow_python()
+    args.has_sharp = sharp_ok()
+    tools = [t for t in args.tools.split(',') if t in RUNNERS]
+    if not args.has_sharp:
+        tools.remove('sharp')
+    if not args.pillow_py:
+        tools.remove('pillow')
+
+    if args.quick:
+        reps, warmup, cold_trials = 5, 1, 10
+        plan = {'web-jpeg': files,
+                'web-webp': [f for f in files if os.path.basename(f) == 'phone-12mp.jpg'],
+                'web-avif': [f for f in files if os.path.basename(f) == 'phone-12mp.jpg']}
+    else:
+        reps, warmup, cold_trials = 15, 2, 30
+        plan = {'web-jpeg': files,
+                'web-webp': files,
+                'web-avif': [f for f in files if os.path.basename(f) in
+                             ('phone-12mp.jpg', 'photo-path.jpg', 'photo-bythewater.png')]}
+    threads_for = {'imgpipe': [1, 2], 'sharp': [1, 2], 'vipsthumbnail': [1], 'convert': [1],
+                   'pillow': [1]}
+
+    data = {
+        'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+        'label': args.label, 'quick': args.quick, 'machine': machine(),
+        'versions': versions(args, args.pillow_py), 'sets': SETS,
+        'headline': {'file': HEADLINE_FILE, 'set': HEADLINE_SET},
+        'files': {}, 'results': {}, 'errors': [],
+    }
+    for f in files:
+        data['files'][os.path.basename(f)] = {
+            'bytes': os.path.getsize(f),
+            'size': sh(['vipsheader', '-f', 'width', f]).strip() + 'x' + sh(['vipsheader', '-f', 'height', f]).strip()}
+    outroot = os.path.join(ROOT, 'build', 'bench', 'out')
+    for set_name, set_files in plan.items():
+        vs = SETS[set_name]
+        r_reps = max(3, reps // 3) if set_name == 'web-avif' else reps
+        for f in set_files:
+            name = os.path.basename(f)
+            big = int(data['files'][name]['size'].split('x')[0]) * int(data['files'][name]['size'].split('x')[1]) > 20e6
+            for threads in (1, 2):
+                for tool in tools:
+                    if threads not in threads_for[tool]:
+                        continue
+                    # a process per variant costs seconds a repetition: fewer of them
+                    n = r_reps if tool in ('imgpipe', 'sharp') else max(3, r_reps // 3)
+                    n = max(3, n // 2) if big else n
+                    outdir = os.path.join(outroot, set_name, name, tool)
+                    os.makedirs(outdir, exist_ok=True)
+                    try:
+                        r = RUNNERS[tool](args, f, vs, n, warmup, threads, outdir)
+                    except NotImplementedError as e:
+                        r = {'skipped': str(e)}
+                    except Exception as e:  # a peer that fails is reported, not fatal
+                        data['errors'].append(f'{tool} {threads}t {set_name} {name}: {e}')
+                        log('error:', data['errors'][-1])
+                        continue
+                    data['results'].setdefault(set_name, {}).setdefault(name, {}) \
+                        .setdefault(tool, {})[str(threads)] = r
+                    if 'wall_ms' in r:
+                        log(f'{set_name:9} {name:24} {tool:13} {threads}t '
+                            f"{r['wall_ms']:8.1f} ms  cpu {r['cpu_ms']:8.1f}  rss {r['peak_rss_kb'] / 1024:6.1f} MB")
+    log('cold starts')
+    data['cold'] = cold_starts(args, cold_trials)
+    for tool, c in data['cold'].items():
+        log(f"cold start {tool:8} {c['median_ms']:7.1f} ms")
+    data['elapsed_s'] = round(time.time() - started)
+    os.makedirs(args.results, exist_ok=True)
+    stem = datetime.date.today().isoformat() + '-' + args.label + ('-quick' if args.quick else '')
+    path = os.path.join(args.results, stem + '.json')
+    with open(path, 'w') as f:
+        json.dump(data, f, indent=1)
+    report.write(data, args.prices, args.price, args.results)
+    log(f'done in {data["elapsed_s"]} s: {path}')
+
+
+if __name__ == '__main__':
+    main()
