@@ -160,7 +160,7 @@ static char *sqs_body(const char *const *keys, size_t n)
 	char *text;
 
 	for(size_t i = 0; i < n; i++) {
-		char *body = s3_body(keys[i]), id[16];
+		char *body = s3_body(keys[i]), id[32];
 
 		snprintf(id, sizeof(id), "m%zu", i);
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "messageId", id,
