@@ -165,7 +165,7 @@ static char *sqs_event(void)
 	char *text;
 
 	for(size_t i = 0; i < 3; i++) {
-		char *body = s3_event(keys[i]), id[16];
+		char *body = s3_event(keys[i]), id[32];
 
 		snprintf(id, sizeof(id), "msg-%zu", i);
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "messageId", id,
@@ -180,8 +180,14 @@ static char *sqs_event(void)
 
 /* ---- the child and /proc ---------------------------------------------- */
 
-static void spawn(char *out_path, char *err_path)
+/*
+ * Start the child. leakcheck: it serves max invocations and exits, with
+ * LeakSanitizer on at its exit (it must be a sanitizer build) and
+ * tests/lsan.supp hiding libvips' and glib's lifetime caches only.
+ */
+static void spawn(char *out_path, char *err_path, bool leakcheck, long max)
 {
+	static char maxenv[64], lsan[4300];
 	const char *argv[] = { "imgpipe", "lambda", NULL };
 	const char **envp;
 	char api[96];
@@ -194,14 +200,24 @@ static void spawn(char *out_path, char *err_path)
 	cr_assert_not_null(envp);
 	for(char **e = environ; *e; e++)
 		if(strncmp(*e, "IMGPIPE_", 8) && strncmp(*e, "AWS_LAMBDA_", 11) &&
-		   strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "MALLOC_", 7))
+		   strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "MALLOC_", 7) &&
+		   strncmp(*e, "ASAN_OPTIONS=", 13) && strncmp(*e, "LSAN_OPTIONS=", 13))
 			envp[k++] = *e;
 	envp[k++] = "IMGPIPE_VARIANTS=thumb=160x160,fit=cover;medium=400x,format=webp";
 	envp[k++] = "IMGPIPE_DEST_BUCKET=" DST;
 	envp[k++] = "IMGPIPE_MAX_PIXELS=40000000";
 	/* 2 vCPUs' worth: the job's threads and libvips' pool both in play */
 	envp[k++] = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=3538";
-	if(access(JEMALLOC, R_OK) == 0)
+	if(leakcheck) {
+		/* ASan brings its own allocator: no jemalloc here */
+		snprintf(maxenv, sizeof(maxenv), "IMGPIPE_MAX_INVOCATIONS=%ld", max);
+		snprintf(lsan, sizeof(lsan), "LSAN_OPTIONS=suppressions=%s/tests/lsan.supp:"
+		         "print_suppressions=0", tu_srcdir());
+		envp[k++] = maxenv;
+		envp[k++] = lsan;
+		envp[k++] = "ASAN_OPTIONS=detect_leaks=1";
+	}
+	else if(access(JEMALLOC, R_OK) == 0)
 		envp[k++] = "LD_PRELOAD=" JEMALLOC;
 	else
 		envp[k++] = "MALLOC_ARENA_MAX=2";
@@ -322,6 +338,29 @@ static void check_written(const struct soak_case *c)
 	imgp_object_release(&o);
 }
 
+/* Invocation i of the mix: push it, wait, check the reply. */
+static void invoke_case(long i, const char *sqs, const char *err_path, long *counts)
+{
+	/* a fixed, spread order: i * 7 walks every case, never two alike in a row */
+	const struct soak_case *c = &cases[(size_t)(i * 7) % NCASES];
+	char id[RTEMU_ID_SIZE], *event;
+	struct rtemu_result r;
+
+	event = c->raw ? strdup(c->raw) : c->key ? s3_event(c->key) : strdup(sqs);
+	cr_assert_eq(rtemu_push(emu, event, strlen(event), 60000, NULL, id), 0);
+	if(rtemu_wait(emu, id, 90000, &r)) {
+		size_t n;
+		char *e = tu_read(err_path, &n);
+		cr_assert_fail("#%ld %s: no outcome; child stderr:\n%s", i, c->name, e ? e : "");
+	}
+	check(c, &r, i);
+	if(c->expect == OK && counts[c - cases] == 0)
+		check_written(c);
+	counts[c - cases]++;
+	rtemu_result_release(&r);
+	free(event);
+}
+
 static long soak_count(long *warmup)
 {
 	const char *v = getenv("IMGPIPE_SOAK");
@@ -351,29 +390,14 @@ Test(soak, a_warm_sandbox_stays_flat_and_right)
 	sqs = sqs_event();
 	snprintf(out_path, sizeof(out_path), "%s/child.stdout", scratch);
 	snprintf(err_path, sizeof(err_path), "%s/child.stderr", scratch);
-	spawn(out_path, err_path);
+	spawn(out_path, err_path, false, 0);
 	cr_assert_eq(rtemu_wait_nexts(emu, 1, 30000), 0, "no /next from imgpipe lambda");
 	start = sample_child();
 	t0 = rtemu_now_ms();
 
 	for(long i = 0; i < total; i++) {
 		/* a fixed, spread order: i * 7 walks every case, never two alike in a row */
-		const struct soak_case *c = &cases[(size_t)(i * 7) % NCASES];
-		char id[RTEMU_ID_SIZE], *event;
-		struct rtemu_result r;
-
-		event = c->raw ? strdup(c->raw) : c->key ? s3_event(c->key) : strdup(sqs);
-		cr_assert_eq(rtemu_push(emu, event, strlen(event), 60000, NULL, id), 0);
-		if(rtemu_wait(emu, id, 90000, &r)) {
-			char *e = tu_read(err_path, NULL);
-			cr_assert_fail("#%ld %s: no outcome; child stderr:\n%s", i, c->name, e ? e : "");
-		}
-		check(c, &r, i);
-		if(c->expect == OK && counts[c - cases] == 0)
-			check_written(c);
-		counts[c - cases]++;
-		rtemu_result_release(&r);
-		free(event);
+		invoke_case(i, sqs, err_path, counts);
 		if(i < warmup) {
 			struct sample s = sample_child();
 
@@ -406,4 +430,63 @@ Test(soak, a_warm_sandbox_stays_flat_and_right)
 	              peak_warm.threads, end.threads);
 	/* the child is still serving */
 	cr_assert_eq(waitpid(child, NULL, WNOHANG), 0, "imgpipe lambda exited");
+}
+
+/* Is the child built with AddressSanitizer (make SANITIZE=address,...)? */
+static bool child_has_asan(void)
+{
+	char path[64], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)child);
+	f = fopen(path, "r");
+	while(f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, "libasan") != NULL;
+	if(f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * A shorter run of the same mix under LeakSanitizer: the child serves
+ * SOAK_LEAK_RUN invocations, exits, and LeakSanitizer reports at its exit.
+ * Meaningful in `make SANITIZE=address,undefined test` (the binary under
+ * test is then instrumented); skipped for a plain build.
+ */
+#define SOAK_LEAK_RUN ((long)(2 * NCASES))
+Test(soak, a_shorter_run_leaks_nothing_of_imgpipes_own)
+{
+	char out_path[4200], err_path[4200], *sqs, *text;
+	long counts[NCASES] = { 0 };
+	int status = -1;
+	size_t len;
+
+	for(size_t i = 0; i < NCASES; i++)
+		if(cases[i].rel)
+			put_testdata(cases[i].key, cases[i].rel);
+	sqs = sqs_event();
+	snprintf(out_path, sizeof(out_path), "%s/child.stdout", scratch);
+	snprintf(err_path, sizeof(err_path), "%s/child.stderr", scratch);
+	spawn(out_path, err_path, true, (long)SOAK_LEAK_RUN);
+	cr_assert_eq(rtemu_wait_nexts(emu, 1, 60000), 0, "no /next from imgpipe lambda");
+	if(!child_has_asan()) {
+		free(sqs);
+		cr_skip_test("the imgpipe under test is not a sanitizer build");
+	}
+	for(long i = 0; i < (long)SOAK_LEAK_RUN; i++)
+		invoke_case(i, sqs, err_path, counts);
+	free(sqs);
+	for(int waited = 0; waited < 600 && waitpid(child, &status, WNOHANG) != child; waited++)
+		usleep(100000);
+	cr_assert(WIFEXITED(status), "imgpipe lambda did not exit after %d invocations",
+	          (int)SOAK_LEAK_RUN);
+	child = -1;
+	text = tu_read(err_path, &len);
+	cr_assert_not_null(text);
+	cr_assert_null(strstr(text, "LeakSanitizer"), "leaks:\n%s", text);
+	cr_assert_eq(WEXITSTATUS(status), 0, "exit %d:\n%s", WEXITSTATUS(status), text);
+	fprintf(stderr, "soak: %ld invocations under LeakSanitizer, no leak reported\n",
+	        SOAK_LEAK_RUN);
+	free(text);
 }
