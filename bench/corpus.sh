@@ -21,7 +21,7 @@
 #                          so a little faster to decode than a camera file
 #   art-8mp.png            a packaged 3840x2160 PNG (Canopee)
 #   art-17mp.webp          a packaged 4096x4096 WebP (GNOME's wood-l)
-# `--quick` keeps phone-12mp, phone-24mp, one photo JPEG, the PNG and WebP.
+# `--quick` keeps phone-12mp, one photo JPEG, the PNG and the WebP.
 set -euo pipefail
 
 QUICK=0
@@ -86,7 +86,7 @@ phone "$DIR/photo-bythewater.jpg" 4000 3000 phone-12mp.jpg
 phone "$DIR/photo-eveningglow.jpg" 6000 4000 phone-24mp.jpg
 
 if [ $QUICK = 1 ]; then
-	keep="phone-12mp.jpg phone-24mp.jpg photo-path.jpg photo-bythewater.png photo-eveningglow.webp"
+	keep="phone-12mp.jpg photo-path.jpg photo-bythewater.png photo-eveningglow.webp"
 else
 	keep="phone-12mp.jpg phone-24mp.jpg ${names[*]} photo-bythewater.png photo-eveningglow.webp art-8mp.png art-17mp.webp"
 fi

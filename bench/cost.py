@@ -5,8 +5,8 @@ The model, per tool and memory size M (MB):
 - CPU share c = M / 1,769 vCPUs (lambda_mb_per_vcpu), at most 6. Below one
   vCPU the function gets that fraction of one core's time; above, more cores,
   which only a tool that runs in parallel can use.
-- Predicted duration, from what the bench measured at t threads on an idle
-  core (wall w_t, CPU time u_t): d_t = max(w_t, u_t / min(c, t)), plus io_ms;
+- Predicted duration, from what the bench measured at t threads (wall w_t,
+  the fastest repetition's; CPU time u_t, the median): d_t = max(w_t, u_t / min(c, t)), plus io_ms;
   d = the smallest d_t over the thread counts measured. A one-thread tool
   never goes faster than w_1, whatever M is.
 - Billed: d rounded up to lambda_billing_ms; GB-seconds = M/1024 x d/1000.

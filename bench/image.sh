@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# image.sh [--quick]: `make bench-image`. The bench inside the production
+# image: builds imgpipe-bench:latest from bench/Containerfile on top of
+# imgpipe:latest (run `make image` first), then runs bench/run.py in it with
+# the repository mounted, so the report lands in bench/results/ labelled
+# "image". The corpus is prepared on the host first (bench/corpus.sh).
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$here"
+ctr=scripts/ctr
+quick=()
+[ "${1:-}" = "--quick" ] && quick=(--quick)
+$ctr image inspect imgpipe:latest >/dev/null 2>&1 || {
+	echo "bench-image: no imgpipe:latest: run 'make image' first" >&2; exit 2; }
+bench/corpus.sh "${quick[@]}" build/bench/corpus
+$ctr build $(test "$($ctr --which)" = podman && echo --pull=never) --network=host \
+	-f bench/Containerfile -t imgpipe-bench:latest .
+# the repository is mounted: sharp (bench/sharp/node_modules, npm ci'd by
+# run.py when missing; its prebuilt binaries carry their own libvips), the
+# corpus and the results are shared with the host
+$ctr run --rm --network=host -v "$here:/work" -w /work \
+	-e IMGPIPE_BENCH_LABEL=image imgpipe-bench:latest \
+	python3 bench/run.py --bin /usr/local/bin/imgpipe \
+	--bench-bin /usr/local/bin/imgpipe-bench "${quick[@]}"
