@@ -560,7 +560,7 @@ out:
 /* One frame through one variant: resize, crop or letterbox, flatten. */
 static int frame_pipeline(VipsImage *in, VipsImage **out, const struct imgp_variant *v,
                           const struct geometry *g, enum imgp_format format,
-                          bool animated)
+                          bool animated, VipsImage **keep)
 {
 	static const VipsInteresting interesting[] = {
 		VIPS_INTERESTING_CENTRE, VIPS_INTERESTING_ATTENTION, VIPS_INTERESTING_ENTROPY
@@ -571,6 +571,15 @@ static int frame_pipeline(VipsImage *in, VipsImage **out, const struct imgp_vari
 
 	if(resize_to(in, &cur, g->rw, g->rh))
 		return -1;
+	if(keep) {
+		/* computed once into memory: the next smaller variant starts here */
+		if(!(next = vips_image_copy_memory(cur)))
+			goto fail;
+		g_object_unref(cur);
+		cur = next;
+		g_object_ref(cur);
+		*keep = cur;
+	}
 	if(g->cw < g->rw || g->ch < g->rh) {
 		/* a crop that moves between frames would make an animation jitter */
 		if(vips_smartcrop(cur, &next, g->cw, g->ch, "interesting",
@@ -789,10 +798,14 @@ static void copy_animation(VipsImage *from, VipsImage *to, int page_height)
 		vips_image_set_int(to, "loop", loop);
 }
 
-/* Build one variant's image from the decode, computed into memory. */
+/*
+ * Build one variant's image from `decoded` (or a larger variant's resize of
+ * it), computed into memory. keep, when not NULL, receives the resized
+ * image before any crop, for smaller variants to start from.
+ */
 static int build_variant(VipsImage *decoded, int frames, const struct imgp_variant *v,
                          const struct geometry *g, enum imgp_format format,
-                         VipsImage **out)
+                         VipsImage **out, VipsImage **keep)
 {
 	int page_h = decoded->Ysize / frames;
 	VipsImage **pieces, *joined = NULL, *copy = NULL;
@@ -818,7 +831,7 @@ static int build_variant(VipsImage *decoded, int frames, const struct imgp_varia
 
 		if(vips_crop(decoded, &frame, 0, i * page_h, decoded->Xsize, page_h, NULL))
 			goto out;
-		if(frame_pipeline(frame, &pieces[i], v, g, format, animated)) {
+		if(frame_pipeline(frame, &pieces[i], v, g, format, animated, n == 1 ? keep : NULL)) {
 			g_object_unref(frame);
 			goto out;
 		}
@@ -849,13 +862,31 @@ out:
 	return result;
 }
 
+/* Indexes of plans, largest scale first (stable: ties keep cfg's order). */
+static void order_by_scale(const struct geometry *plans, size_t n, size_t *order)
+{
+	for(size_t i = 0; i < n; i++) {
+		double si = plans[i].sx > plans[i].sy ? plans[i].sx : plans[i].sy;
+		size_t j = i;
+
+		for(; j > 0; j--) {
+			const struct geometry *p = &plans[order[j - 1]];
+			if((p->sx > p->sy ? p->sx : p->sy) >= si)
+				break;
+			order[j] = order[j - 1];
+		}
+		order[j] = i;
+	}
+}
+
 enum imgp_status imgp_render(const struct imgp_config *cfg,
                              const void *buf, size_t len,
                              struct imgp_render_result *res, char *err)
 {
 	enum imgp_status result;
 	struct geometry plans[IMGP_MAX_VARIANTS];
-	VipsImage *decoded = NULL;
+	size_t order[IMGP_MAX_VARIANTS], nbases = 0;
+	VipsImage *decoded = NULL, *bases[IMGP_MAX_VARIANTS + 1];
 	double t0 = imgp_now_ms(), s = 0;
 	int frames, dw = 0, dh = 0;
 	bool animated;
@@ -909,18 +940,38 @@ enum imgp_status imgp_render(const struct imgp_config *cfg,
 		frames = 1;
 	}
 
-	for(size_t i = 0; i < cfg->nvariants; i++) {
+	/*
+	 * Largest first, each variant resized from the smallest image already
+	 * made that still covers it (the decode, or a larger variant's resize
+	 * before its crop): 320 px comes from 800 px, not from 1600 px again.
+	 * Outputs stay in the order of cfg; unmade ones hold NULL until then.
+	 */
+	order_by_scale(plans, cfg->nvariants, order);
+	bases[nbases++] = decoded;
+	g_object_ref(decoded);
+	res->noutputs = cfg->nvariants;
+	for(size_t k = 0; k < cfg->nvariants; k++) {
+		size_t i = order[k];
 		const struct imgp_variant *v = &cfg->variants[i];
 		struct imgp_output *o = &res->outputs[i];
-		VipsImage *image = NULL;
+		const struct geometry *g = &plans[i];
+		bool cascade = frames == 1 && g->sx == g->sy;
+		VipsImage *image = NULL, *from = decoded, *keep = NULL;
 
 		o->variant = v;
 		o->format = imgp_render_format(v, &res->probe);
+		for(size_t b = 0; cascade && b < nbases; b++)
+			if(bases[b]->Xsize >= g->rw && bases[b]->Ysize >= g->rh &&
+			   bases[b]->Xsize <= from->Xsize)
+				from = bases[b];
 		t0 = imgp_now_ms();
-		if(build_variant(decoded, frames, v, &plans[i], o->format, &image)) {
+		if(build_variant(from, frames, v, g, o->format, &image,
+		                 cascade && nbases < IMGP_MAX_VARIANTS + 1 ? &keep : NULL)) {
 			result = vips_fail(err, IMGP_E_CORRUPT, "cannot resize the image");
 			goto fail;
 		}
+		if(keep)
+			bases[nbases++] = keep;
 		o->resize_ms = imgp_now_ms() - t0;
 		o->width = image->Xsize;
 		o->height = vips_image_get_page_height(image);
@@ -931,11 +982,14 @@ enum imgp_status imgp_render(const struct imgp_config *cfg,
 		g_object_unref(image);
 		if(result)
 			goto fail;
-		res->noutputs = i + 1;
 	}
+	for(size_t b = 0; b < nbases; b++)
+		g_object_unref(bases[b]);
 	g_object_unref(decoded);
 	return IMGP_OK;
 fail:
+	for(size_t b = 0; b < nbases; b++)
+		g_object_unref(bases[b]);
 	g_object_unref(decoded);
 	imgp_render_result_release(res);
 	return result;
