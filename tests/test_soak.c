@@ -10,9 +10,10 @@
  * By default a short run (SOAK_SHORT invocations) is part of `make test`;
  * IMGPIPE_SOAK=full (`make soak`) runs SOAK_FULL. IMGPIPE_SOAK=N runs N.
  *
- * The allocator is the one the container image uses (Dockerfile: jemalloc
- * through LD_PRELOAD); where libjemalloc.so.2 is missing the child runs on
- * glibc malloc with MALLOC_ARENA_MAX=2, and the test says so.
+ * The allocator is the one the container image uses (Dockerfile: glibc
+ * malloc with MALLOC_ARENA_MAX=2, chosen there by measurement). Never
+ * jemalloc through LD_PRELOAD: a sanitizer build brings its own allocator
+ * and refuses to start under another one.
  *
  * The flatness bound: after warm-up, RSS at the end may exceed the largest
  * RSS seen during warm-up by at most SOAK_RSS_SLACK_MB. Warm-up has
@@ -50,7 +51,6 @@ extern char **environ;
 #define SOAK_WARMUP_SHORT 100
 #define SOAK_WARMUP_FULL 200
 #define SOAK_RSS_SLACK_MB 16
-#define JEMALLOC "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 
 static struct rtemu *emu;
 static struct s3srv srv;
@@ -209,7 +209,6 @@ static void spawn(char *out_path, char *err_path, bool leakcheck, long max)
 	/* 2 vCPUs' worth: the job's threads and libvips' pool both in play */
 	envp[k++] = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=3538";
 	if(leakcheck) {
-		/* ASan brings its own allocator: no jemalloc here */
 		snprintf(maxenv, sizeof(maxenv), "IMGPIPE_MAX_INVOCATIONS=%ld", max);
 		snprintf(lsan, sizeof(lsan), "LSAN_OPTIONS=suppressions=%s/tests/lsan.supp:"
 		         "print_suppressions=0", tu_srcdir());
@@ -217,8 +216,6 @@ static void spawn(char *out_path, char *err_path, bool leakcheck, long max)
 		envp[k++] = lsan;
 		envp[k++] = "ASAN_OPTIONS=detect_leaks=1";
 	}
-	else if(access(JEMALLOC, R_OK) == 0)
-		envp[k++] = "LD_PRELOAD=" JEMALLOC;
 	else
 		envp[k++] = "MALLOC_ARENA_MAX=2";
 	snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=%s", rtemu_api(emu));
@@ -391,7 +388,12 @@ Test(soak, a_warm_sandbox_stays_flat_and_right)
 	snprintf(out_path, sizeof(out_path), "%s/child.stdout", scratch);
 	snprintf(err_path, sizeof(err_path), "%s/child.stderr", scratch);
 	spawn(out_path, err_path, false, 0);
-	cr_assert_eq(rtemu_wait_nexts(emu, 1, 30000), 0, "no /next from imgpipe lambda");
+	if(rtemu_wait_nexts(emu, 1, 30000)) {
+		size_t len = 0;
+		char *said = tu_read(err_path, &len);
+
+		cr_assert_fail("no /next from imgpipe lambda; it said:\n%.2000s", said ? said : "");
+	}
 	start = sample_child();
 	t0 = rtemu_now_ms();
 
@@ -417,12 +419,19 @@ Test(soak, a_warm_sandbox_stays_flat_and_right)
 	fprintf(stderr, "soak: %ld invocations in %.0f s (%s); RSS start %ld kB, after %ld "
 	        "warm-up %ld kB (peak %ld kB), end %ld kB; fds %d/%d/%d; threads %d/%d/%d\n",
 	        total, (rtemu_now_ms() - t0) / 1000,
-	        access(JEMALLOC, R_OK) == 0 ? "jemalloc" : "glibc, MALLOC_ARENA_MAX=2",
+	        "glibc, MALLOC_ARENA_MAX=2",
 	        start.rss_kb, warmup, warm.rss_kb, peak_warm.rss_kb, end.rss_kb,
 	        start.fds, warm.fds, end.fds, start.threads, warm.threads, end.threads);
+#ifdef __SANITIZE_ADDRESS__
+	/* AddressSanitizer's quarantine holds freed memory back on purpose, so
+	 * RSS says nothing here; the plain build (make test, make soak) holds
+	 * the bound, and the leak run below checks what ASan can check */
+	cr_log_info("RSS not bounded under AddressSanitizer");
+#else
 	cr_assert_leq(end.rss_kb, peak_warm.rss_kb + SOAK_RSS_SLACK_MB * 1024,
 	              "RSS grew after warm-up: peak %ld kB in warm-up, %ld kB at the end",
 	              peak_warm.rss_kb, end.rss_kb);
+#endif
 	/* connections are kept alive or closed by the server, never more of them */
 	cr_assert_leq(end.fds, peak_warm.fds, "fds: %d in warm-up, %d at the end",
 	              peak_warm.fds, end.fds);
