@@ -492,6 +492,42 @@ static void check_upload(const char *key, const char *stem, int w, int h)
 	check_variant(key, name, lw, lh, "image/jpeg");
 }
 
+/* What the image is, before it runs: its user, its entrypoint, and what
+ * it carries (one libvips module, no compiler, no -dev package). */
+static void check_image(void)
+{
+	const char *user[] = { "image", "inspect", "--format", "{{.Config.User}}", opt.image, NULL };
+	const char *entry[] = { "image", "inspect", "--format", "{{json .Config.Entrypoint}}",
+		opt.image, NULL };
+	const char *look[] = { "run", "--rm", "--network=none", "--entrypoint", "/bin/sh", opt.image,
+		"-c", "ls /usr/lib/*/vips-modules-*/; "
+		"for c in gcc cc c++ make; do command -v $c; done; "
+		"dpkg-query -W -f '${Package}\\n' | grep -- '-dev$'; true", NULL };
+	char *out = NULL;
+
+	if(ctr(user, &out))
+		fatal("%s is not in the container tool's store: run `make image` first", opt.image);
+	out[strcspn(out, "\n")] = '\0';
+	check(*out && strcmp(out, "0") && strcmp(out, "root"), "the image runs as a user who is "
+	      "not root (%s)", *out ? out : "root, by default");
+	free(out);
+	out = NULL;
+	if(ctr(entry, &out) || !out) {
+		free(out);
+		out = strdup("");
+	}
+	out[strcspn(out, "\n")] = '\0';
+	check(strstr(out, "\"/usr/local/bin/imgpipe\",\"lambda\"") != NULL,
+	      "its entrypoint is the Lambda loop (%s)", out);
+	free(out);
+	out = NULL;
+	check(!ctr(look, &out) && out && !strcmp(out, "vips-heif.so\n"),
+	      "it carries vips-heif as its only libvips module, no compiler, no -dev package%s%s",
+	      out && strcmp(out, "vips-heif.so\n") ? ":\n" : "",
+	      out && strcmp(out, "vips-heif.so\n") ? out : "");
+	free(out);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -577,6 +613,9 @@ int main(int argc, char **argv)
 		fatal("the test's S3 client: %s", err);
 	if(rtemu_start(&emu))
 		fatal("rtemu_start: %s", strerror(errno));
+
+	if(!opt.host)
+		check_image();
 
 	/* the uploads: a camera-sized JPEG, a phone's HEIC, and copies of the
 	 * JPEG under new keys for the warm runs (a redelivered key is skipped) */
