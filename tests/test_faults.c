@@ -105,7 +105,6 @@ static void start_lambda(void)
 	char api[96], ep[96], out_path[4200], err_path[4200];
 	const char **envp;
 	size_t n = 16, k = 0;
-	int out, err;
 
 	for(char **e = environ; *e; e++)
 		n++;
@@ -125,19 +124,8 @@ static void start_lambda(void)
 	envp[k] = NULL;
 	snprintf(out_path, sizeof(out_path), "%s/child.stdout", scratch);
 	snprintf(err_path, sizeof(err_path), "%s/child.stderr", scratch);
-	out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	cr_assert(out >= 0 && err >= 0);
-	child = fork();
-	cr_assert_geq(child, 0);
-	if(child == 0) {
-		dup2(out, 1);
-		dup2(err, 2);
-		execve(tu_bin(), (char *const *)argv, (char *const *)envp);
-		_exit(127);
-	}
-	close(out);
-	close(err);
+	child = tu_spawn(argv, envp, out_path, err_path);
+	cr_assert_geq(child, 0, "cannot start %s: %s", tu_bin(), strerror(errno));
 	free(envp);
 	cr_assert_eq(rtemu_wait_nexts(emu, 1, 30000), 0, "no /next from imgpipe lambda");
 }

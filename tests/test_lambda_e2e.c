@@ -131,7 +131,6 @@ static double spawn(const char *const *env)
 	const char **envp;
 	size_t n = 8, k = 0;
 	double started;
-	int out, err;
 
 	for(char **e = environ; *e; e++)
 		n++;
@@ -153,20 +152,9 @@ static double spawn(const char *const *env)
 	envp[k++] = api;
 	envp[k] = NULL;
 
-	out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	cr_assert(out >= 0 && err >= 0);
 	started = rtemu_now_ms();
-	child = fork();
-	cr_assert_geq(child, 0, "fork: %s", strerror(errno));
-	if(child == 0) {
-		dup2(out, 1);
-		dup2(err, 2);
-		execve(tu_bin(), (char *const *)argv, (char *const *)envp);
-		_exit(127);
-	}
-	close(out);
-	close(err);
+	child = tu_spawn(argv, envp, out_path, err_path);
+	cr_assert_geq(child, 0, "cannot start %s: %s", tu_bin(), strerror(errno));
 	free(envp);
 	return started;
 }

@@ -192,7 +192,6 @@ static void spawn(char *out_path, char *err_path, bool leakcheck, long max)
 	const char **envp;
 	char api[96];
 	size_t n = 16, k = 0;
-	int out, err;
 
 	for(char **e = environ; *e; e++)
 		n++;
@@ -222,19 +221,8 @@ static void spawn(char *out_path, char *err_path, bool leakcheck, long max)
 	envp[k++] = api;
 	envp[k] = NULL;
 
-	out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	cr_assert(out >= 0 && err >= 0);
-	child = fork();
-	cr_assert_geq(child, 0, "fork: %s", strerror(errno));
-	if(child == 0) {
-		dup2(out, 1);
-		dup2(err, 2);
-		execve(tu_bin(), (char *const *)argv, (char *const *)envp);
-		_exit(127);
-	}
-	close(out);
-	close(err);
+	child = tu_spawn(argv, envp, out_path, err_path);
+	cr_assert_geq(child, 0, "cannot start %s: %s", tu_bin(), strerror(errno));
 	free(envp);
 }
 
