@@ -113,16 +113,6 @@ static void usage_error(const char *reason)
 	fprintf(stderr, "imgpipe resize: %s\nsee 'imgpipe resize --help'\n", reason);
 }
 
-static int cpu_count(void)
-{
-	cpu_set_t set;
-
-	if(!sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) > 0)
-		return CPU_COUNT(&set);
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (int)n : 1;
-}
-
 /* --- planning ---------------------------------------------------------- */
 
 static enum imgp_status joblist_grow(struct joblist *list, char *err)
@@ -967,9 +957,9 @@ int imgp_cmd_resize(int argc, char **argv)
 		return IMGP_EXIT_USAGE;
 	}
 	if(!nworkers)
-		nworkers = cpu_count();
+		nworkers = imgp_cpu_count();
 	/* CPUs are shared between workers and each image's libvips threads */
-	if(imgp_render_init(argv[0], cpu_count() / nworkers > 1 ? cpu_count() / nworkers : 1, err) ||
+	if(imgp_render_init(argv[0], imgp_cpu_count() / nworkers > 1 ? imgp_cpu_count() / nworkers : 1, err) ||
 	   imgp_render_check(&cfg, err)) {
 		fprintf(stderr, "imgpipe: %s\n", err);
 		return IMGP_EXIT_USAGE;

@@ -21,20 +21,11 @@
 /* Lambda gives one vCPU per 1,769 MB of memory. */
 #define LAMBDA_MB_PER_VCPU 1769
 
-static int cpu_count(void)
-{
-	cpu_set_t set;
-
-	if(!sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) > 0)
-		return CPU_COUNT(&set);
-	return 1;
-}
-
 enum imgp_status imgp_upload_init(struct imgp_upload *u, FILE *log, char *err)
 {
 	enum imgp_status result;
 	const char *mem = getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
-	int cpus = cpu_count(), threads;
+	int cpus = imgp_cpu_count(), threads;
 
 	memset(u, 0, sizeof(*u));
 	u->log = log;

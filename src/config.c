@@ -93,14 +93,6 @@ static bool parse_int(const char *value, long long lo, long long hi, long long *
 	return true;
 }
 
-static int hexval(char c)
-{
-	if(c >= '0' && c <= '9') return c - '0';
-	c = (char)tolower((unsigned char)c);
-	if(c >= 'a' && c <= 'f') return c - 'a' + 10;
-	return -1;
-}
-
 /* "#rrggbb", "rrggbb", "#rgb", "white", "black". */
 static bool parse_colour(const char *value, unsigned char rgb[3])
 {
@@ -118,13 +110,13 @@ static bool parse_colour(const char *value, unsigned char rgb[3])
 	if(len != 3 && len != 6)
 		return false;
 	for(size_t i = 0; i < len; i++)
-		if(hexval(p[i]) < 0)
+		if(imgp_hexval(p[i]) < 0)
 			return false;
 	for(int i = 0; i < 3; i++) {
 		if(len == 6)
-			rgb[i] = (unsigned char)(hexval(p[2 * i]) * 16 + hexval(p[2 * i + 1]));
+			rgb[i] = (unsigned char)(imgp_hexval(p[2 * i]) * 16 + imgp_hexval(p[2 * i + 1]));
 		else
-			rgb[i] = (unsigned char)(hexval(p[i]) * 17);
+			rgb[i] = (unsigned char)(imgp_hexval(p[i]) * 17);
 	}
 	return true;
 }

@@ -59,14 +59,6 @@ const char *imgp_trigger_name(enum imgp_trigger trigger)
 
 /* --- bytes: hex, UTF-8, key decoding ---------------------------------- */
 
-static int hexval(char c)
-{
-	if(c >= '0' && c <= '9') return c - '0';
-	if(c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if(c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Length of the valid UTF-8 sequence at s (at most len bytes), or 0 if
  * there is none. As strict as jansson: no overlongs, surrogates or code
@@ -128,7 +120,7 @@ static enum imgp_status key_decode(const char *in, char **out)
 			*o++ = ' ';
 		else if(*s != '%')
 			*o++ = *s;
-		else if((hi = hexval(s[1])) >= 0 && (lo = hexval(s[2])) >= 0 && (hi | lo)) {
+		else if((hi = imgp_hexval(s[1])) >= 0 && (lo = imgp_hexval(s[2])) >= 0 && (hi | lo)) {
 			*o++ = (char)(hi * 16 + lo);
 			s += 2;
 		}

@@ -278,14 +278,6 @@ static long backoff_ms(struct imgp_http *h, int retry)
 	return ceiling > 0 ? (long)(h->rng % (uint64_t)(ceiling + 1)) : 0;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while(nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 /* The status and reason of a failed curl transfer. */
 static enum imgp_status curl_failure(struct imgp_http *h, CURLcode rc,
                                      const struct transfer *t, char *err)
@@ -414,14 +406,6 @@ void imgp_http_set_deadline(int64_t epoch_ms)
 	thread_deadline_ms = epoch_ms;
 }
 
-static int64_t epoch_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 enum imgp_status imgp_http_send(struct imgp_http *h,
                                 const struct imgp_http_request *req,
                                 struct imgp_http_response *resp, char *err)
@@ -433,7 +417,7 @@ enum imgp_status imgp_http_send(struct imgp_http *h,
 
 	if(thread_deadline_ms) {
 		/* a call never outlives the invocation that made it */
-		int64_t left = thread_deadline_ms - epoch_ms();
+		int64_t left = thread_deadline_ms - imgp_epoch_ms();
 
 		if(left <= 0)
 			return imgp_fail(err, IMGP_E_DEADLINE,
@@ -459,6 +443,6 @@ enum imgp_status imgp_http_send(struct imgp_http *h,
 		/* no attempt starts that could not get a fair share of the budget */
 		if(elapsed + wait >= budget)
 			return result;
-		sleep_ms(wait);
+		imgp_sleep_ms(wait);
 	}
 }

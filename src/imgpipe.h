@@ -89,5 +89,13 @@ unsigned long imgp_alloc_count(void);
 
 /* Monotonic milliseconds, for phase timings. */
 double imgp_now_ms(void);
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME), for deadlines. */
+int64_t imgp_epoch_ms(void);
+/* Sleep ms milliseconds, through signals. */
+void imgp_sleep_ms(long ms);
+/* The CPUs this process may run on (its affinity mask), at least 1. */
+int imgp_cpu_count(void);
+/* The value of one hex digit, or -1. */
+int imgp_hexval(int c);
 
 #endif

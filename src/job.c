@@ -21,14 +21,6 @@
 
 #include "naming.h"
 
-int64_t imgp_epoch_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static char *env_dup(const char *name, const char *fallback)
 {
 	const char *v = getenv(name);

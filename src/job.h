@@ -82,7 +82,4 @@ size_t imgp_variant_meta(struct imgp_meta *meta, char wh[2][16], const char *saf
  * controls, non-ASCII and '%'. malloc'd; NULL when out of memory. */
 char *imgp_meta_encode(const char *s);
 
-/* Milliseconds since the Unix epoch, for deadlines. */
-int64_t imgp_epoch_ms(void);
-
 #endif

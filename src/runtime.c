@@ -65,22 +65,11 @@ static void rt_log(const char *fmt, ...)
 	fprintf(stderr, "imgpipe: runtime: %s\n", line);
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while(nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 int64_t imgp_invocation_remaining_ms(const struct imgp_invocation *inv)
 {
-	struct timespec now;
-
 	if(!inv->deadline_ms)
 		return INT64_MAX;
-	clock_gettime(CLOCK_REALTIME, &now);
-	return inv->deadline_ms - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	return inv->deadline_ms - imgp_epoch_ms();
 }
 
 /* Forget everything about the last invocation. */
@@ -359,7 +348,7 @@ static enum imgp_status next_invocation(struct imgp_runtime *rt, char *err)
 			return imgp_fail(err, result, "%s; gave up after %d attempts",
 			                 last, NEXT_ATTEMPTS);
 		rt_log("%s; retrying in %ld ms", last, delay);
-		sleep_ms(delay);
+		imgp_sleep_ms(delay);
 		delay = delay * 2 > NEXT_MAX_DELAY_MS ? NEXT_MAX_DELAY_MS : delay * 2;
 	}
 }

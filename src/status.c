@@ -1,11 +1,16 @@
 /*
  * status.c: names and classes of imgpipe's outcomes, the error-buffer
- * helper and the monotonic clock. Nothing here allocates.
+ * helper, and the few small helpers every module shares (clocks, sleeping,
+ * the CPU count, hex digits), so no module keeps a copy of its own.
+ * Nothing here allocates.
  */
 #include "imgpipe.h"
 
+#include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 static const struct {
 	const char *name;
@@ -66,4 +71,42 @@ double imgp_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int64_t imgp_epoch_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void imgp_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while(nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+int imgp_cpu_count(void)
+{
+	cpu_set_t set;
+	long n;
+
+	if(!sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+int imgp_hexval(int c)
+{
+	if(c >= '0' && c <= '9')
+		return c - '0';
+	if(c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if(c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
