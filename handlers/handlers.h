@@ -16,31 +16,18 @@ int imgp_cmd_resize(int argc, char **argv);
 int imgp_cmd_invoke(int argc, char **argv);
 
 /*
+ * An option getopt did not know, said with the nearest real one:
+ * "imgpipe resize: unknown option --varients (did you mean --variants?)".
+ * longopts ends with a zeroed entry.
+ */
+struct option;
+void imgp_unknown_option(const char *command, const char *arg,
+                         const struct option *longopts);
+
+/*
  * `imgpipe lambda`, also run as `bootstrap` or with no subcommand while
  * AWS_LAMBDA_RUNTIME_API is set (main.c).
  */
 int imgp_cmd_lambda(int argc, char **argv);
-
-/*
- * The job behind `imgpipe lambda`. handlers/lambda.c defines weak
- * placeholders that fail every invocation ("no handler linked"); a file
- * that defines these three functions replaces them at link time, without
- * a change to lambda.c.
- *  - imgp_lambda_job_init: once per sandbox, after cfg is loaded from the
- *    environment and before the first /next; make the expensive clients
- *    here. A failure goes to /init/error with imgp_status_str(result) as
- *    its type, and the process exits.
- *  - imgp_lambda_job_handle: the imgp_runtime_handler (src/runtime.h) of
- *    every invocation; ctx is what init set.
- *  - imgp_lambda_job_release: undo init.
- */
-struct imgp_config;
-struct imgp_invocation;
-enum imgp_status imgp_lambda_job_init(const struct imgp_config *cfg,
-                                      void **ctx /* OUT */, char *err);
-char *imgp_lambda_job_handle(void *ctx, const struct imgp_invocation *inv,
-                             const char *event, size_t len,
-                             char *error_type, char *error_message);
-void imgp_lambda_job_release(void *ctx);
 
 #endif

@@ -6,6 +6,7 @@
 #include "handlers.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@
 #define MAX_EVENT (6u << 20)
 
 static const char usage_text[] =
-	"usage: imgpipe invoke [EVENT.json | -]\n"
+	"usage: imgpipe invoke [--force] [EVENT.json | -]\n"
 	"\n"
 	"Run the upload handler once on one event (a file, or - / nothing for\n"
 	"stdin): the same code Lambda runs, configured by the same environment\n"
@@ -26,6 +27,10 @@ static const char usage_text[] =
 	"\n"
 	"Events: S3 notifications, SQS, SNS, EventBridge, S3 Batch Operations,\n"
 	"or {\"bucket\": \"...\", \"key\": \"...\"}.\n"
+	"\n"
+	"  -f, --force   render and write every variant, even those the stamps\n"
+	"                of the source and the variant spec call current\n"
+	"  -h, --help    this text\n"
 	"\n"
 	"  IMGPIPE_STORE=dir:PATH imgpipe invoke testdata/events/s3-put.json\n"
 	"\n"
@@ -54,18 +59,37 @@ static char *read_all(FILE *f, size_t *len, char *err)
 
 int imgp_cmd_invoke(int argc, char **argv)
 {
-	const char *path = argc > 1 ? argv[1] : "-";
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = "-";
 	char err[IMGP_ERRSIZE], error_type[64] = "";
 	struct imgp_upload up;
 	char *event, *reply;
 	size_t len = 0;
+	bool force = false;
 	FILE *f;
-	int status = IMGP_EXIT_OK;
+	int opt, status = IMGP_EXIT_OK;
 
-	if(argc > 2 || !strcmp(path, "--help") || !strcmp(path, "-h")) {
-		fputs(usage_text, argc > 2 ? stderr : stdout);
-		return argc > 2 ? IMGP_EXIT_USAGE : IMGP_EXIT_OK;
+	opterr = 0;
+	while((opt = getopt_long(argc, argv, "+fh", longopts, NULL)) != -1) {
+		switch(opt) {
+		case 'f': force = true; break;
+		case 'h': fputs(usage_text, stdout); return IMGP_EXIT_OK;
+		default:
+			imgp_unknown_option("invoke", argv[optind - 1], longopts);
+			return IMGP_EXIT_USAGE;
+		}
 	}
+	if(argc - optind > 1) {
+		fprintf(stderr, "imgpipe invoke: one event at a time: %s and %s\n"
+		        "see 'imgpipe invoke --help'\n", argv[optind], argv[optind + 1]);
+		return IMGP_EXIT_USAGE;
+	}
+	if(optind < argc)
+		path = argv[optind];
 	f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	if(!f) {
 		fprintf(stderr, "imgpipe: %s: %s\n", path, strerror(errno));
@@ -83,6 +107,7 @@ int imgp_cmd_invoke(int argc, char **argv)
 		imgp_free(event);
 		return IMGP_EXIT_USAGE;
 	}
+	up.jc.force = force;
 	reply = imgp_upload_handle(&up, "invoke", 0, event, len, error_type, err);
 	if(reply)
 		printf("%s\n", reply);

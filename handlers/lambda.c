@@ -7,8 +7,7 @@
  * sandbox goes away. Whatever fails before the first /next is reported to
  * /init/error, so that Lambda says why the function cannot start instead
  * of timing out. It never reads an event: that is the upload handler's
- * business, behind the three imgp_lambda_job_* functions of handlers.h
- * (handlers/upload.c).
+ * business (handlers/upload.c).
  */
 #include "handlers.h"
 
@@ -16,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "runtime.h"
+#include "upload.h"
 
 static void usage(FILE *to)
 {
@@ -34,46 +33,21 @@ static void usage(FILE *to)
 		"  IMGPIPE_MAX_INVOCATIONS   exit after this many invocations (0: never)\n");
 }
 
-/* IMGPIPE_MAX_INVOCATIONS: a whole number, 0 (the default) for no limit. */
-static enum imgp_status max_invocations(long *max, char *err)
+/* The runtime's handler: every invocation through the upload handler. */
+static char *handle(void *ctx, const struct imgp_invocation *inv, const char *event,
+                    size_t len, char *error_type, char *error_message)
 {
-	const char *value = getenv("IMGPIPE_MAX_INVOCATIONS");
-	char *end;
-
-	*max = 0;
-	if(!value || !*value)
-		return IMGP_OK;
-	if(value[0] < '0' || value[0] > '9' ||
-	   (*max = strtol(value, &end, 10)) < 0 || *end)
-		return imgp_fail(err, IMGP_E_CONFIG, "IMGPIPE_MAX_INVOCATIONS=%s is not "
-		                 "a whole number of invocations", value);
-	return IMGP_OK;
-}
-
-/* Everything done once per sandbox; on failure nothing is left to release. */
-static enum imgp_status lambda_init(struct imgp_config *cfg, long *max, void **job,
-                                    char *err)
-{
-	enum imgp_status result;
-
-	imgp_config_init(cfg);
-	result = imgp_config_from_env(cfg, err);
-	if(!result)
-		result = max_invocations(max, err);
-	if(!result)
-		result = imgp_lambda_job_init(cfg, job, err);
-	return result;
+	return imgp_upload_handle(ctx, inv->request_id, inv->deadline_ms, event, len,
+	                          error_type, error_message);
 }
 
 int imgp_cmd_lambda(int argc, char **argv)
 {
 	struct imgp_runtime *rt = NULL;
-	struct imgp_config cfg;
+	struct imgp_upload up;
 	char err[IMGP_ERRSIZE], post_err[IMGP_ERRSIZE];
 	enum imgp_status result;
 	const char *api;
-	void *job = NULL;
-	long max = 0;
 
 	if(argc > 1) {
 		if(!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -96,7 +70,7 @@ int imgp_cmd_lambda(int argc, char **argv)
 	/* CloudWatch gets a line as soon as it is written */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	result = lambda_init(&cfg, &max, &job, err);
+	result = imgp_upload_init(&up, stdout, err);
 	if(result) {
 		fprintf(stderr, "imgpipe: lambda: init: %s\n", err);
 		if(imgp_runtime_init_error(rt, imgp_status_str(result), err, post_err))
@@ -105,8 +79,8 @@ int imgp_cmd_lambda(int argc, char **argv)
 		imgp_runtime_close(rt);
 		return IMGP_EXIT_USAGE;
 	}
-	result = imgp_runtime_loop(rt, imgp_lambda_job_handle, job, max, err);
-	imgp_lambda_job_release(job);
+	result = imgp_runtime_loop(rt, handle, &up, up.jc.max_invocations, err);
+	imgp_upload_release(&up);
 	imgp_runtime_close(rt);
 	if(result) {
 		fprintf(stderr, "imgpipe: lambda: %s\n", err);

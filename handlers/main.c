@@ -4,6 +4,7 @@
  */
 #include "handlers.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,64 @@ static void usage(FILE *to)
 		"\n"
 		"  imgpipe <command> --help   shows a command's options\n"
 		"  imgpipe --version          shows this build and the libvips it runs on\n");
+}
+
+/* Edit distance between a and b (insert, delete, substitute: 1 each). */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+
+	if(la >= 63 || lb >= 63)
+		return 99;
+	for(size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for(size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for(size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if(up + 1 < best)
+				best = up + 1;
+			if(row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+void imgp_unknown_option(const char *command, const char *arg,
+                         const struct option *longopts)
+{
+	const char *name = arg, *best = NULL;
+	size_t n, best_d = 99;
+	char word[64];
+
+	while(*name == '-')
+		name++;
+	n = strcspn(name, "=");
+	snprintf(word, sizeof(word), "%.*s", (int)(n < 63 ? n : 63), name);
+	for(const struct option *o = longopts; o->name; o++) {
+		size_t d = distance(word, o->name);
+
+		/* a prefix is what someone typing it short meant */
+		if(!strncmp(o->name, word, strlen(word)) && *word)
+			d = 1;
+		if(d < best_d) {
+			best_d = d;
+			best = o->name;
+		}
+	}
+	if(arg[0] == '-' && arg[1] != '-' && arg[1])
+		fprintf(stderr, "imgpipe %s: unknown option %.2s", command, arg);
+	else
+		fprintf(stderr, "imgpipe %s: unknown option %s", command, arg);
+	if(best && best_d <= 3 && (arg[1] == '-' || strlen(word) > 1))
+		fprintf(stderr, " (did you mean --%s?)", best);
+	fprintf(stderr, "\nsee 'imgpipe %s --help'\n", command);
 }
 
 /*

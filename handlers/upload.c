@@ -9,7 +9,6 @@
 #include "handlers.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,26 +23,27 @@
 enum imgp_status imgp_upload_init(struct imgp_upload *u, FILE *log, char *err)
 {
 	enum imgp_status result;
-	const char *mem = getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
-	int cpus = imgp_cpu_count(), threads;
+	int cpus = imgp_cpu_count();
 
 	memset(u, 0, sizeof(*u));
 	u->log = log;
-	if(mem && atoi(mem) > 0) {
+	result = imgp_job_config_from_env(&u->jc, NULL, err);
+	if(result)
+		return result;
+	if(u->jc.memory_mb) {
 		/* the CPU share is what the bill pays for, not what nproc says */
-		int share = atoi(mem) / LAMBDA_MB_PER_VCPU;
+		int share = u->jc.memory_mb / LAMBDA_MB_PER_VCPU;
 		cpus = share < 1 ? 1 : share < cpus ? share : cpus;
 	}
 	u->workers = cpus;
 	/* one source on a 2-vCPU function still gets both; several share them */
-	threads = cpus;
-	result = imgp_job_config_from_env(&u->jc, err);
+	result = imgp_job_config_check_trigger(&u->jc, err);
 	if(!result)
-		result = imgp_render_init("imgpipe", threads, err);
+		result = imgp_render_init("imgpipe", cpus, err);
 	if(!result)
 		result = imgp_render_check(&u->jc.render, err);
 	if(!result)
-		result = imgp_store_open(NULL, &u->store, err);
+		result = imgp_store_open(u->jc.store ? u->jc.store : "s3", &u->store, err);
 	/* credentials now: INIT pays for them, and their absence is an init error */
 	if(!result && (result = imgp_store_warm(u->store, err))) {
 		imgp_store_close(u->store);
@@ -80,8 +80,10 @@ static void *batch_worker(void *arg)
 	while((i = atomic_fetch_add(&b->next, 1)) < b->ev->nrefs) {
 		const struct imgp_ref *ref = &b->ev->refs[i];
 
-		imgp_job_run(&b->u->jc, b->u->store, ref, b->deadline_ms, &b->results[i]);
-		imgp_log_job(b->u->log, b->request_id, b->ev->trigger, ref, &b->results[i]);
+		imgp_job_run(&b->u->jc, b->u->store, b->u->store, ref, b->deadline_ms,
+		             &b->results[i]);
+		imgp_log_job(b->u->log, b->u->jc.metrics_namespace, b->request_id, b->ev->trigger,
+		             ref, &b->results[i]);
 	}
 	imgp_render_thread_done();
 	return NULL;
@@ -133,40 +135,4 @@ out:
 	imgp_free(replies);
 	imgp_event_release(&ev);
 	return reply;
-}
-
-/* --- the Lambda job hook (handlers.h) ----------------------------------- */
-
-enum imgp_status imgp_lambda_job_init(const struct imgp_config *cfg, void **ctx, char *err)
-{
-	struct imgp_upload *u = imgp_malloc(sizeof(*u));
-	enum imgp_status result;
-
-	/* cfg was read from the same environment; the job reads all of it */
-	(void)cfg;
-	if(!u)
-		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
-	result = imgp_upload_init(u, stdout, err);
-	if(result) {
-		imgp_free(u);
-		return result;
-	}
-	*ctx = u;
-	return IMGP_OK;
-}
-
-char *imgp_lambda_job_handle(void *ctx, const struct imgp_invocation *inv,
-                             const char *event, size_t len,
-                             char *error_type, char *error_message)
-{
-	return imgp_upload_handle(ctx, inv->request_id, inv->deadline_ms, event, len,
-	                          error_type, error_message);
-}
-
-void imgp_lambda_job_release(void *ctx)
-{
-	if(ctx) {
-		imgp_upload_release(ctx);
-		imgp_free(ctx);
-	}
 }

@@ -17,8 +17,9 @@ struct imgp_upload {
 };
 
 /*
- * Everything expensive, once: config from the environment, libvips, the
- * store. workers from the CPU share the function has
+ * Everything expensive, once: config from the environment (refused when
+ * it would write where the trigger listens), libvips, the store and its
+ * credentials. workers from the CPU share the function has
  * (AWS_LAMBDA_FUNCTION_MEMORY_SIZE / 1,769 MB, at least one), else the CPUs.
  */
 enum imgp_status imgp_upload_init(struct imgp_upload *u, FILE *log, char *err);

@@ -12,12 +12,17 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <limits.h>
+#include <stddef.h>
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "naming.h"
 
 static const char *const format_names[] = { "auto", "jpeg", "webp", "png", "avif" };
 static const char *const format_exts[] = { "", "jpg", "webp", "png", "avif" };
@@ -42,7 +47,62 @@ static void variant_init(struct imgp_variant *v)
 	v->compression = 6;
 	v->crop = IMGP_CROP_CENTRE;
 	v->bg[0] = v->bg[1] = v->bg[2] = 255;
+	v->enlarge = -1;
 	v->strip = true;
+}
+
+bool imgp_variant_enlarges(const struct imgp_variant *v)
+{
+	/* cover, contain and fill exist to produce the box: they enlarge
+	 * unless told not to, as sharp and vipsthumbnail do; inside keeps a
+	 * small source small */
+	if(v->enlarge >= 0)
+		return v->enlarge;
+	return v->fit != IMGP_FIT_INSIDE && v->width && v->height;
+}
+
+/* The first 64 bits of SHA-256 of text, as 16 hex digits. */
+static void fingerprint_text(const char *text, char out[IMGP_FP_SIZE])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if(!EVP_Digest(text, strlen(text), md, &n, EVP_sha256(), NULL) || n < 8)
+		memset(md, 0, 8);
+	for(int i = 0; i < 8; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+void imgp_variant_fingerprint(const struct imgp_variant *v, char out[IMGP_FP_SIZE])
+{
+	char text[512];
+
+	snprintf(text, sizeof(text),
+	         "render=%s;size=%dx%d;fit=%s;format=%s;q=%d;effort=%d;compression=%d;"
+	         "crop=%s;bg=%02x%02x%02x;enlarge=%d;lossless=%d;progressive=%d;"
+	         "strip=%d;anim=%d;palette=%d",
+	         IMGP_RENDER_VERSION, v->width, v->height, fit_names[v->fit],
+	         format_names[v->format], v->q, v->effort, v->compression,
+	         crop_names[v->crop], v->bg[0], v->bg[1], v->bg[2],
+	         imgp_variant_enlarges(v), v->lossless, v->progressive, v->strip,
+	         v->anim_keep, v->palette);
+	fingerprint_text(text, out);
+}
+
+void imgp_config_fingerprint(const struct imgp_config *cfg, char out[IMGP_FP_SIZE])
+{
+	char text[IMGP_MAX_VARIANTS * (IMGP_NAME_MAX + IMGP_FP_SIZE + 2) + 1];
+	size_t n = 0;
+
+	text[0] = '\0';
+	for(size_t i = 0; i < cfg->nvariants; i++) {
+		char fp[IMGP_FP_SIZE];
+
+		imgp_variant_fingerprint(&cfg->variants[i], fp);
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s:%s;",
+		                      cfg->variants[i].name, fp);
+	}
+	fingerprint_text(text, out);
 }
 
 void imgp_config_init(struct imgp_config *cfg)
@@ -192,7 +252,11 @@ static enum imgp_status set_option(struct imgp_variant *v, const char *key,
 	}
 	else if(!strcmp(key, "lossless")) BOOL_OPTION(lossless);
 	else if(!strcmp(key, "progressive")) BOOL_OPTION(progressive);
-	else if(!strcmp(key, "enlarge")) BOOL_OPTION(enlarge);
+	else if(!strcmp(key, "enlarge")) {
+		if((b = parse_bool(value)) < 0)
+			return BAD("yes, no");
+		v->enlarge = b;
+	}
 	else if(!strcmp(key, "strip")) BOOL_OPTION(strip);
 	else if(!strcmp(key, "palette")) BOOL_OPTION(palette);
 	else
@@ -576,18 +640,35 @@ enum imgp_status imgp_config_load_file(struct imgp_config *cfg,
 	return result;
 }
 
-enum imgp_status imgp_config_from_env(struct imgp_config *cfg, char *err)
+static const struct { const char *env, *limit; } limit_envs[] = {
+	{ "IMGPIPE_MAX_PIXELS", "max_pixels" },
+	{ "IMGPIPE_MAX_BYTES", "max_bytes" },
+	{ "IMGPIPE_MAX_FRAMES", "max_frames" },
+	{ "IMGPIPE_FAIL_ON", "fail_on" },
+};
+
+const char *imgp_limit_hint(const char *limit)
 {
-	static const struct { const char *env, *limit; } limits[] = {
-		{ "IMGPIPE_MAX_PIXELS", "max_pixels" },
-		{ "IMGPIPE_MAX_BYTES", "max_bytes" },
-		{ "IMGPIPE_MAX_FRAMES", "max_frames" },
-		{ "IMGPIPE_FAIL_ON", "fail_on" },
+	static const char *const hints[] = {
+		"IMGPIPE_MAX_PIXELS, limits.max_pixels in the config file, or --max-pixels",
+		"IMGPIPE_MAX_BYTES, limits.max_bytes in the config file, or --max-bytes",
+		"IMGPIPE_MAX_FRAMES, limits.max_frames in the config file, or --max-frames",
+		"IMGPIPE_FAIL_ON, limits.fail_on in the config file, or --fail-on",
 	};
+
+	for(size_t i = 0; i < sizeof(limit_envs) / sizeof(limit_envs[0]); i++)
+		if(!strcmp(limit_envs[i].limit, limit))
+			return hints[i];
+	return "the config file";
+}
+
+enum imgp_status imgp_config_from_env(struct imgp_config *cfg, const char *config_file,
+                                      char *err)
+{
 	enum imgp_status result;
 	const char *value;
 
-	if((value = getenv("IMGPIPE_CONFIG")) && *value) {
+	if((value = config_file) || ((value = getenv("IMGPIPE_CONFIG")) && *value)) {
 		result = imgp_config_load_file(cfg, value, err);
 		if(result)
 			return result;
@@ -597,12 +678,161 @@ enum imgp_status imgp_config_from_env(struct imgp_config *cfg, char *err)
 		if(result)
 			return result;
 	}
-	for(size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
-		if(!(value = getenv(limits[i].env)) || !*value)
+	for(size_t i = 0; i < sizeof(limit_envs) / sizeof(limit_envs[0]); i++) {
+		if(!(value = getenv(limit_envs[i].env)) || !*value)
 			continue;
-		result = imgp_config_set_limit(cfg, limits[i].limit, value, limits[i].env, err);
+		result = imgp_config_set_limit(cfg, limit_envs[i].limit, value, limit_envs[i].env, err);
 		if(result)
 			return result;
 	}
 	return IMGP_OK;
+}
+
+/* --- the job's settings ------------------------------------------------ */
+
+static const char *env_value(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+enum imgp_status imgp_job_config_set(char **field, const char *value, char *err)
+{
+	char *copy = value ? imgp_strdup(value) : NULL;
+
+	if(value && !copy)
+		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	imgp_free(*field);
+	*field = copy;
+	return IMGP_OK;
+}
+
+/* A whole number in [lo, hi] from the variable name, or a config error. */
+static enum imgp_status env_number(const char *name, long lo, long hi, long *out, char *err)
+{
+	const char *v = env_value(name);
+	long long n;
+
+	if(!v)
+		return IMGP_OK;
+	if(!parse_int(v, lo, hi, &n))
+		return imgp_fail(err, IMGP_E_CONFIG, "%s=%s is not a whole number from %ld to %ld",
+		                 name, v, lo, hi);
+	*out = (long)n;
+	return IMGP_OK;
+}
+
+enum imgp_status imgp_job_config_from_env(struct imgp_job_config *jc, const char *config_file,
+                                          char *err)
+{
+	static const struct { const char *env, *fallback; size_t offset; } strings[] = {
+		{ "IMGPIPE_STORE", NULL, offsetof(struct imgp_job_config, store) },
+		{ "IMGPIPE_DEST_BUCKET", NULL, offsetof(struct imgp_job_config, dest_bucket) },
+		{ "IMGPIPE_DEST_PREFIX", "", offsetof(struct imgp_job_config, dest_prefix) },
+		{ "IMGPIPE_OUTPUT_KEY", IMGP_DEFAULT_OUTPUT_KEY,
+		  offsetof(struct imgp_job_config, output_key) },
+		{ "IMGPIPE_CACHE_CONTROL", IMGP_DEFAULT_CACHE_CONTROL,
+		  offsetof(struct imgp_job_config, cache_control) },
+		{ "IMGPIPE_SOURCE_BUCKET", NULL, offsetof(struct imgp_job_config, source_bucket) },
+		{ "IMGPIPE_SOURCE_PREFIX", "", offsetof(struct imgp_job_config, source_prefix) },
+		{ "IMGPIPE_METRICS_NAMESPACE", "imgpipe",
+		  offsetof(struct imgp_job_config, metrics_namespace) },
+	};
+	enum imgp_status result;
+	long memory = 0;
+	const char *v;
+
+	memset(jc, 0, sizeof(*jc));
+	imgp_config_init(&jc->render);
+	jc->deadline_reserve_ms = 1000;
+	result = imgp_config_from_env(&jc->render, config_file, err);
+	for(size_t i = 0; !result && i < sizeof(strings) / sizeof(strings[0]); i++) {
+		const char *value = env_value(strings[i].env);
+
+		result = imgp_job_config_set((char **)((char *)jc + strings[i].offset),
+		                             value ? value : strings[i].fallback, err);
+	}
+	if(!result && (v = env_value("IMGPIPE_ON_DELETE"))) {
+		if(!strcmp(v, "delete"))
+			jc->delete_on_remove = true;
+		else if(strcmp(v, "ignore"))
+			result = imgp_fail(err, IMGP_E_CONFIG,
+				"IMGPIPE_ON_DELETE=%s is not one of delete, ignore", v);
+	}
+	if(!result)
+		result = env_number("IMGPIPE_DEADLINE_RESERVE_MS", 0, 900000,
+		                    &jc->deadline_reserve_ms, err);
+	if(!result)
+		result = env_number("IMGPIPE_MAX_INVOCATIONS", 0, LONG_MAX, &jc->max_invocations,
+		                    err);
+	/* Lambda sets it; anything odd there is Lambda's, not the user's */
+	if(!result && (v = env_value("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")) &&
+	   (memory = atol(v)) > 0 && memory < 1 << 20)
+		jc->memory_mb = (int)memory;
+	if(!result)
+		result = imgp_naming_check(jc->output_key, &jc->render, err);
+	if(!result && *jc->dest_prefix)
+		result = imgp_naming_check_prefix(jc->dest_prefix, "IMGPIPE_DEST_PREFIX", err);
+	if(result)
+		imgp_job_config_release(jc);
+	return result;
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+enum imgp_status imgp_job_config_check_trigger(const struct imgp_job_config *jc, char *err)
+{
+	bool same_bucket = !jc->dest_bucket ||
+	                   (jc->source_bucket && !strcmp(jc->dest_bucket, jc->source_bucket));
+
+	if(jc->delete_on_remove && imgp_naming_needs_size(jc->output_key))
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"IMGPIPE_ON_DELETE=delete cannot find the variants of a deleted source when "
+			"IMGPIPE_OUTPUT_KEY=%s uses {w} or {h} (the written size, known only from the "
+			"source): use {box}, or leave IMGPIPE_ON_DELETE unset", jc->output_key);
+	/*
+	 * Variants written where the trigger listens would fire it again, for
+	 * ever (AWS's own tutorial has users find this out on their bill).
+	 */
+	if(!same_bucket)
+		return IMGP_OK;
+	if(!*jc->dest_prefix)
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"%s, so variants would be written into the trigger's own bucket and key space: "
+			"set IMGPIPE_DEST_BUCKET to another bucket, or keep the source bucket with "
+			"IMGPIPE_DEST_PREFIX (e.g. variants/) outside IMGPIPE_SOURCE_PREFIX (the "
+			"trigger's prefix, e.g. uploads/)",
+			jc->dest_bucket ? "IMGPIPE_DEST_BUCKET is the source bucket" :
+			"IMGPIPE_DEST_BUCKET is not set");
+	if(!*jc->source_prefix)
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"IMGPIPE_DEST_PREFIX=%s is in the source bucket, and IMGPIPE_SOURCE_PREFIX is "
+			"not set, so the trigger is taken to watch the whole bucket: variants written "
+			"there would trigger imgpipe again; set IMGPIPE_SOURCE_PREFIX to the trigger's "
+			"prefix (e.g. uploads/), or IMGPIPE_DEST_BUCKET to another bucket",
+			jc->dest_prefix);
+	if(starts_with(jc->dest_prefix, jc->source_prefix) ||
+	   starts_with(jc->source_prefix, jc->dest_prefix))
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"IMGPIPE_DEST_PREFIX=%s overlaps the trigger's key space (IMGPIPE_SOURCE_PREFIX=%s): "
+			"variants written there would trigger imgpipe again; use a prefix outside it, or "
+			"IMGPIPE_DEST_BUCKET", jc->dest_prefix, jc->source_prefix);
+	return IMGP_OK;
+}
+
+void imgp_job_config_release(struct imgp_job_config *jc)
+{
+	imgp_free(jc->store);
+	imgp_free(jc->dest_bucket);
+	imgp_free(jc->dest_prefix);
+	imgp_free(jc->output_key);
+	imgp_free(jc->cache_control);
+	imgp_free(jc->source_bucket);
+	imgp_free(jc->source_prefix);
+	imgp_free(jc->metrics_namespace);
+	memset(jc, 0, sizeof(*jc));
 }

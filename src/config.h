@@ -1,10 +1,14 @@
 /*
- * config.h: what imgpipe is asked to make, and the limits it keeps.
+ * config.h: what imgpipe is asked to make, the limits it keeps, and where
+ * it writes.
  *
- * One struct, built from the variant spec (IMGPIPE_VARIANTS, --variants), a
- * JSON config file (IMGPIPE_CONFIG, --config) and the limit variables. The
- * parser is pure: it never touches libvips, so `imgp_render_check` is where
- * "this build has no AVIF encoder" is said.
+ * struct imgp_config is what render needs: built from the variant spec
+ * (IMGPIPE_VARIANTS, --variants), a JSON config file (IMGPIPE_CONFIG,
+ * --config) and the limit variables. struct imgp_job_config adds what the
+ * job needs (destination, output key template, the trigger's key space).
+ * This is the one module that reads imgpipe's environment variables; the
+ * others are handed structs. The parser is pure: it never touches libvips,
+ * so `imgp_render_check` is where "this build has no AVIF encoder" is said.
  */
 #ifndef IMGP_CONFIG_H
 #define IMGP_CONFIG_H
@@ -32,8 +36,30 @@ struct imgp_variant {
 	int compression;            /* PNG zlib level 0-9 */
 	enum imgp_crop crop;
 	unsigned char bg[3];        /* flatten and letterbox colour */
-	bool lossless, progressive, enlarge, strip, anim_keep, palette;
+	int enlarge;                /* -1: by fit (cover, contain, fill: yes;
+	                               inside: no), else 0 or 1 as asked */
+	bool lossless, progressive, strip, anim_keep, palette;
 };
+
+/*
+ * Bump when render's bytes change for the same settings (a new resampler,
+ * a changed default): every variant's fingerprint changes with it, so a
+ * reprocess renders again instead of calling old outputs current.
+ */
+#define IMGP_RENDER_VERSION "2"
+
+/* Hex digits of a fingerprint, and its size with the NUL. */
+#define IMGP_FP_SIZE 17
+
+/* Does this variant enlarge a source smaller than its box? */
+bool imgp_variant_enlarges(const struct imgp_variant *v);
+
+/*
+ * A fingerprint of everything that shapes a variant's bytes: its box and
+ * every resolved option, and IMGP_RENDER_VERSION (not its name, which
+ * shapes the key). Equal fingerprints, equal settings.
+ */
+void imgp_variant_fingerprint(const struct imgp_variant *v, char out[IMGP_FP_SIZE]);
 
 struct imgp_limits {
 	uint64_t max_pixels;        /* per frame; summed over frames when kept */
@@ -47,6 +73,9 @@ struct imgp_config {
 	size_t nvariants;
 	struct imgp_limits limits;
 };
+
+/* The fingerprint of a whole set: every variant's name and fingerprint. */
+void imgp_config_fingerprint(const struct imgp_config *cfg, char out[IMGP_FP_SIZE]);
 
 #define IMGP_DEFAULT_VARIANTS "small=320x320;medium=800x800;large=1600x1600"
 #define IMGP_DEFAULT_MAX_PIXELS 100000000ULL
@@ -73,10 +102,57 @@ enum imgp_status imgp_config_load_json(struct imgp_config *cfg,
                                        const char *origin, char *err);
 
 /*
- * Apply the environment: IMGPIPE_CONFIG, then IMGPIPE_VARIANTS, then
- * IMGPIPE_MAX_PIXELS, IMGPIPE_MAX_BYTES, IMGPIPE_MAX_FRAMES, IMGPIPE_FAIL_ON.
+ * Apply the environment: the config file (config_file, else
+ * IMGPIPE_CONFIG), then IMGPIPE_VARIANTS, then IMGPIPE_MAX_PIXELS,
+ * IMGPIPE_MAX_BYTES, IMGPIPE_MAX_FRAMES, IMGPIPE_FAIL_ON: later sources win.
  */
-enum imgp_status imgp_config_from_env(struct imgp_config *cfg, char *err);
+enum imgp_status imgp_config_from_env(struct imgp_config *cfg, const char *config_file,
+                                      char *err);
+
+/* How a limit is raised, for messages: "max_pixels" -> "IMGPIPE_MAX_PIXELS,
+ * limits.max_pixels in the config file, or imgpipe resize --max-pixels". */
+const char *imgp_limit_hint(const char *limit);
+
+#define IMGP_DEFAULT_CACHE_CONTROL "public, max-age=31536000, immutable"
+
+/* Everything the job and the front ends read from the environment. */
+struct imgp_job_config {
+	struct imgp_config render;
+	char *store;                /* IMGPIPE_STORE; NULL: S3 */
+	char *dest_bucket;          /* IMGPIPE_DEST_BUCKET; NULL: not set */
+	char *dest_prefix;          /* IMGPIPE_DEST_PREFIX; "" */
+	char *output_key;           /* IMGPIPE_OUTPUT_KEY; see naming.h */
+	char *cache_control;        /* IMGPIPE_CACHE_CONTROL */
+	char *source_bucket;        /* IMGPIPE_SOURCE_BUCKET: the trigger's bucket */
+	char *source_prefix;        /* IMGPIPE_SOURCE_PREFIX: its key space, "" all */
+	char *metrics_namespace;    /* IMGPIPE_METRICS_NAMESPACE */
+	bool delete_on_remove;      /* IMGPIPE_ON_DELETE=delete */
+	bool force;                 /* render even what the stamps call current */
+	long deadline_reserve_ms;   /* IMGPIPE_DEADLINE_RESERVE_MS */
+	long max_invocations;       /* IMGPIPE_MAX_INVOCATIONS (imgpipe lambda) */
+	int memory_mb;              /* AWS_LAMBDA_FUNCTION_MEMORY_SIZE; 0 unknown */
+};
+
+/*
+ * Everything above from the environment, each value checked (the
+ * template too). config_file, when not NULL, is read instead of
+ * IMGPIPE_CONFIG (imgpipe resize --config). On failure jc holds nothing
+ * to release.
+ */
+enum imgp_status imgp_job_config_from_env(struct imgp_job_config *jc, const char *config_file,
+                                          char *err);
+
+/*
+ * For the trigger front ends (lambda, invoke, serve): refuse a destination
+ * inside the trigger's key space, and a configuration that cannot work
+ * (delete on remove with a template that needs the written size). Says
+ * how to fix it.
+ */
+enum imgp_status imgp_job_config_check_trigger(const struct imgp_job_config *jc, char *err);
+
+/* Replace one string setting (dest_bucket, ...) with a copy of value. */
+enum imgp_status imgp_job_config_set(char **field, const char *value, char *err);
+void imgp_job_config_release(struct imgp_job_config *jc);
 
 /* Set one limit by name ("max_pixels", ...) from text; origin for errors. */
 enum imgp_status imgp_config_set_limit(struct imgp_config *cfg,

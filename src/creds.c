@@ -478,15 +478,19 @@ static enum imgp_status resolve(struct imgp_creds_provider *p,
 	if(from_imds(p, c, &result, why)) {
 		if(!result)
 			return IMGP_OK;
-		/* nothing listening there: not on EC2, so simply no credentials */
-		if(result != IMGP_E_NETWORK && result != IMGP_E_TIMEOUT)
+		/* a metadata service that is there but failing is worth a retry;
+		 * nothing listening (not on EC2), or a refusal, is no credentials */
+		if(imgp_status_temporary(result) && result != IMGP_E_NETWORK &&
+		   result != IMGP_E_TIMEOUT)
 			return imgp_fail(err, result, "%s", why);
 	}
 	return imgp_fail(err, IMGP_E_ACCESS,
 	                 "no AWS credentials: none in the environment, profile \"%s\", "
-	                 "container or instance metadata%s%s",
+	                 "container or instance metadata%s%s%s; set AWS_ACCESS_KEY_ID and "
+	                 "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (~/.aws/credentials), or "
+	                 "IMGPIPE_STORE=dir:PATH to use local folders as buckets",
 	                 env("AWS_PROFILE") ? env("AWS_PROFILE") : "default",
-	                 *why ? " (" : "", *why ? why : "");
+	                 *why ? " (" : "", *why ? why : "", *why ? ")" : "");
 }
 
 enum imgp_status imgp_creds_provider_new(struct imgp_creds_provider **out,

@@ -1,40 +1,33 @@
 /*
  * job.c: one object ref, start to end: loop guard, deadline, idempotency,
- * get, render, put every variant (the last one as the commit), or delete
- * the variants of a removed source.
+ * get, render, put the variants that are not current (the last one as the
+ * commit), or delete the variants of a removed source.
  *
  * It owns the order of writes and what "done" means: a source is done only
- * when every variant is written, and the last variant is written only after
- * all the others, so a redelivered event that finds the last variant
- * stamped with the source's ETag knows the whole set is there. It must
- * never parse events, argv or JSON config: those arrive as structs.
+ * when every variant is there, stamped with the source's identity and its
+ * own settings' fingerprint, and the last variant is written only after
+ * all the others, stamped with the whole set's fingerprint, so finding it
+ * current means the whole set is. It must never parse events, argv or
+ * JSON config: those arrive as structs.
  */
 #include "job.h"
 
-#include <ctype.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "naming.h"
-
-static char *env_dup(const char *name, const char *fallback)
-{
-	const char *v = getenv(name);
-
-	if(!v || !*v)
-		v = fallback;
-	return v ? imgp_strdup(v) : NULL;
-}
 
 /*
  * S3 calls end this long before the invocation's deadline, so that the
  * reply saying what came back for retry is still posted in time.
  */
 #define REPLY_MARGIN_MS 250
+
+/* HEAD answers kept during one ref, so no key is asked about twice. */
+#define HEAD_CACHE 4
 
 static int64_t store_deadline(int64_t deadline_ms)
 {
@@ -46,113 +39,15 @@ static bool starts_with(const char *s, const char *prefix)
 	return !strncmp(s, prefix, strlen(prefix));
 }
 
-/*
- * Refuse a destination the trigger would see: variants written there would
- * fire the trigger again, for ever (AWS's own tutorial has users find this
- * out on their bill).
- */
-static enum imgp_status check_loop_config(const struct imgp_job_config *jc, char *err)
-{
-	bool same_bucket = !jc->dest_bucket ||
-	                   (jc->source_bucket && !strcmp(jc->dest_bucket, jc->source_bucket));
-
-	if(!same_bucket)
-		return IMGP_OK;
-	if(!*jc->dest_prefix)
-		return imgp_fail(err, IMGP_E_CONFIG,
-			"variants would be written into the trigger's own bucket and key space: "
-			"set IMGPIPE_DEST_BUCKET to another bucket, or IMGPIPE_DEST_PREFIX to a "
-			"prefix outside IMGPIPE_SOURCE_PREFIX");
-	if(!*jc->source_prefix || starts_with(jc->dest_prefix, jc->source_prefix) ||
-	   starts_with(jc->source_prefix, jc->dest_prefix))
-		return imgp_fail(err, IMGP_E_CONFIG,
-			"IMGPIPE_DEST_PREFIX=%s is inside the trigger's key space (IMGPIPE_SOURCE_PREFIX=%s%s): "
-			"variants written there would trigger imgpipe again; use another prefix or "
-			"IMGPIPE_DEST_BUCKET", jc->dest_prefix, jc->source_prefix,
-			*jc->source_prefix ? "" : ", the whole bucket");
-	return IMGP_OK;
-}
-
-enum imgp_status imgp_job_config_from_env(struct imgp_job_config *jc, char *err)
-{
-	enum imgp_status result;
-	const char *v;
-
-	memset(jc, 0, sizeof(*jc));
-	imgp_config_init(&jc->render);
-	result = imgp_config_from_env(&jc->render, err);
-	if(result)
-		return result;
-	jc->dest_bucket = env_dup("IMGPIPE_DEST_BUCKET", NULL);
-	jc->source_bucket = env_dup("IMGPIPE_SOURCE_BUCKET", NULL);
-	jc->dest_prefix = env_dup("IMGPIPE_DEST_PREFIX", "");
-	jc->source_prefix = env_dup("IMGPIPE_SOURCE_PREFIX", "");
-	jc->output_key = env_dup("IMGPIPE_OUTPUT_KEY", IMGP_DEFAULT_OUTPUT_KEY);
-	jc->cache_control = env_dup("IMGPIPE_CACHE_CONTROL", IMGP_DEFAULT_CACHE_CONTROL);
-	jc->deadline_reserve_ms = 1000;
-	if(!jc->dest_prefix || !jc->source_prefix || !jc->output_key || !jc->cache_control) {
-		imgp_job_config_release(jc);
-		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
-	}
-	if((v = getenv("IMGPIPE_ON_DELETE")) && *v) {
-		if(!strcmp(v, "delete"))
-			jc->delete_on_remove = true;
-		else if(strcmp(v, "ignore")) {
-			imgp_job_config_release(jc);
-			return imgp_fail(err, IMGP_E_CONFIG,
-				"IMGPIPE_ON_DELETE=%s is not one of delete, ignore", v);
-		}
-	}
-	if((v = getenv("IMGPIPE_DEADLINE_RESERVE_MS")) && *v) {
-		char *end;
-		long n = strtol(v, &end, 10);
-
-		if(*end || n < 0 || n > 900000) {
-			imgp_job_config_release(jc);
-			return imgp_fail(err, IMGP_E_CONFIG,
-				"IMGPIPE_DEADLINE_RESERVE_MS=%s is not a number of milliseconds", v);
-		}
-		jc->deadline_reserve_ms = n;
-	}
-	if((result = imgp_naming_check(jc->output_key, jc->render.nvariants, err)) ||
-	   (result = check_loop_config(jc, err))) {
-		imgp_job_config_release(jc);
-		return result;
-	}
-	return IMGP_OK;
-}
-
-void imgp_job_config_release(struct imgp_job_config *jc)
-{
-	imgp_free(jc->dest_bucket);
-	imgp_free(jc->dest_prefix);
-	imgp_free(jc->output_key);
-	imgp_free(jc->cache_control);
-	imgp_free(jc->source_bucket);
-	imgp_free(jc->source_prefix);
-	memset(jc, 0, sizeof(*jc));
-}
-
 void imgp_job_result_release(struct imgp_job_result *res)
 {
 	imgp_free(res->detail_json);
 	res->detail_json = NULL;
-}
-
-/* ETags compare without their quotes: events give them bare, HEAD quoted. */
-static bool same_etag(const char *a, const char *b)
-{
-	size_t la, lb;
-
-	if(!a || !b)
-		return false;
-	if(*a == '"')
-		a++;
-	if(*b == '"')
-		b++;
-	la = strcspn(a, "\"");
-	lb = strcspn(b, "\"");
-	return la == lb && la && !memcmp(a, b, la);
+	for(size_t i = 0; i < res->noutputs; i++) {
+		imgp_free(res->outputs[i].key);
+		res->outputs[i].key = NULL;
+	}
+	res->noutputs = 0;
 }
 
 char *imgp_meta_encode(const char *s)
@@ -175,122 +70,289 @@ char *imgp_meta_encode(const char *s)
 	return out;
 }
 
-static const char *dest_bucket(const struct imgp_job_config *jc, const struct imgp_ref *ref)
+/* ETags compare without their quotes: events give them bare, HEAD quoted. */
+static bool same_etag(const char *a, const char *b)
 {
-	return jc->dest_bucket ? jc->dest_bucket : ref->bucket;
+	size_t la, lb;
+
+	if(*a == '"')
+		a++;
+	if(*b == '"')
+		b++;
+	la = strcspn(a, "\"");
+	lb = strcspn(b, "\"");
+	return la == lb && la && !memcmp(a, b, la);
 }
 
-/* The formats a variant may have been written in, before the source is seen. */
-static size_t candidate_formats(const struct imgp_variant *v, enum imgp_format out[2])
+/* --- one ref's working state -------------------------------------------- */
+
+struct head {
+	char *key;
+	enum imgp_status status;        /* IMGP_OK or IMGP_E_NOT_FOUND */
+	struct imgp_object obj;
+};
+
+struct plan {
+	const struct imgp_job_config *jc;
+	struct imgp_store *src, *dst;
+	const struct imgp_ref *ref;
+	const char *bucket;             /* the destination */
+	const struct imgp_config *cfg;
+	size_t last;                    /* the variant written last */
+	char *owner;                    /* the ref's key as stamped (meta-encoded) */
+	const char *etag, *version;     /* the source's identity, as far as known */
+	char set_fp[IMGP_FP_SIZE];
+	char fps[IMGP_MAX_VARIANTS][IMGP_FP_SIZE];
+	bool probed, keep_ext;
+	struct imgp_probe probe;
+	char *keys[IMGP_MAX_VARIANTS];
+	enum imgp_format formats[IMGP_MAX_VARIANTS];
+	int widths[IMGP_MAX_VARIANTS], heights[IMGP_MAX_VARIANTS];
+	bool stale[IMGP_MAX_VARIANTS];
+	struct head heads[HEAD_CACHE];
+	size_t nheads;
+	struct imgp_job_result *res;
+};
+
+static void plan_release(struct plan *p)
 {
-	if(v->format != IMGP_FMT_AUTO) {
-		out[0] = v->format;
-		return 1;
+	for(size_t i = 0; i < IMGP_MAX_VARIANTS; i++)
+		imgp_free(p->keys[i]);
+	for(size_t i = 0; i < p->nheads; i++) {
+		imgp_free(p->heads[i].key);
+		imgp_object_release(&p->heads[i].obj);
 	}
-	out[0] = IMGP_FMT_JPEG;
-	out[1] = IMGP_FMT_WEBP;
-	return 2;
+	imgp_free(p->owner);
+}
+
+/* A store error into res (temporary or not, the status says). */
+static enum imgp_status store_fail(struct imgp_job_result *res,
+                                   const struct imgp_store_error *e, const char *variant)
+{
+	char line[IMGP_ERRSIZE];
+
+	imgp_store_error_str(e, line);
+	if(variant)
+		return res->status = imgp_fail(res->message, e->status, "variant %s: %s",
+		                               variant, line);
+	return res->status = imgp_fail(res->message, e->status, "%s", line);
 }
 
 /*
- * Is this version of the source done already? The last variant is written
- * last; if it is there, stamped with this ETag (and version), so are the
- * others. A temporary failure of the store (network, 5xx, throttling) is
- * not "not done": it goes into res and the ref ends there, for the trigger
- * to retry, rather than meet the same outage again through the source's
- * GET (a second full retry cycle, which can carry a batch past its
- * deadline) or add GETs and PUTs to a throttled bucket.
+ * HEAD key in the destination, through the cache: *out the object, or
+ * NULL when there is none. Any other failure goes into res.
  */
-static bool already_done(const struct imgp_job_config *jc, struct imgp_store *store,
-                         const struct imgp_ref *ref, const char *etag,
-                         const char *version, struct imgp_job_result *res)
+static enum imgp_status head(struct plan *p, const char *key, const struct imgp_object **out)
 {
-	const struct imgp_variant *last = &jc->render.variants[jc->render.nvariants - 1];
-	enum imgp_format formats[2];
-	size_t n = candidate_formats(last, formats);
-	char err[IMGP_ERRSIZE];
+	struct imgp_store_error e;
+	struct head *h;
 
-	if(!etag)
-		return false;
-	for(size_t i = 0; i < n; i++) {
-		struct imgp_store_error e;
-		struct imgp_object head;
-		enum imgp_status got;
-		char *key;
-		bool done;
-
-		got = imgp_naming_make(jc->dest_prefix, jc->output_key, ref->key, last,
-		                       formats[i], &key, err);
-		if(got) {
-			/* out of memory ends the ref for a retry; a refused key is
-			 * said again, with its reason, when the variant is written */
-			if(imgp_status_temporary(got))
-				res->status = imgp_fail(res->message, got, "%s", err);
-			return false;
+	*out = NULL;
+	for(size_t i = 0; i < p->nheads; i++)
+		if(!strcmp(p->heads[i].key, key)) {
+			*out = p->heads[i].status ? NULL : &p->heads[i].obj;
+			return IMGP_OK;
 		}
-		imgp_object_init(&head);
-		got = imgp_store_head(store, dest_bucket(jc, ref), key, &head, &e);
-		if(got && imgp_status_temporary(got)) {
-			char line[IMGP_ERRSIZE];
-
-			res->status = imgp_fail(res->message, got, "%s",
-			                        imgp_store_error_str(&e, line));
-			imgp_object_release(&head);
-			imgp_free(key);
-			return false;
-		}
-		done = !got &&
-		       same_etag(imgp_object_meta(&head, IMGP_META_SOURCE_ETAG), etag) &&
-		       (!version || !imgp_object_meta(&head, IMGP_META_SOURCE_VERSION) ||
-		        !strcmp(version, imgp_object_meta(&head, IMGP_META_SOURCE_VERSION)));
-		imgp_object_release(&head);
-		imgp_free(key);
-		if(done)
-			return true;
+	if(p->nheads == HEAD_CACHE) {
+		imgp_free(p->heads[0].key);
+		imgp_object_release(&p->heads[0].obj);
+		memmove(&p->heads[0], &p->heads[1], (HEAD_CACHE - 1) * sizeof(p->heads[0]));
+		p->nheads--;
 	}
-	return false;
+	h = &p->heads[p->nheads];
+	memset(h, 0, sizeof(*h));
+	if(!(h->key = imgp_strdup(key)))
+		return p->res->status = imgp_fail(p->res->message, IMGP_E_NOMEM, "out of memory");
+	h->status = imgp_store_head(p->dst, p->bucket, key, &h->obj, &e);
+	if(h->status && h->status != IMGP_E_NOT_FOUND) {
+		imgp_free(h->key);
+		imgp_object_release(&h->obj);
+		return store_fail(p->res, &e, NULL);
+	}
+	p->nheads++;
+	*out = h->status ? NULL : &h->obj;
+	return IMGP_OK;
 }
+
+/* Is obj stamped with this source's identity? Every part both sides know
+ * must agree, and at least one must be known to both. */
+static bool same_source(const struct plan *p, const struct imgp_object *obj)
+{
+	const char *etag = imgp_object_meta(obj, IMGP_META_SOURCE_ETAG);
+	const char *version = imgp_object_meta(obj, IMGP_META_SOURCE_VERSION);
+	bool compared = false;
+
+	if(p->etag && etag) {
+		if(!same_etag(p->etag, etag))
+			return false;
+		compared = true;
+	}
+	if(p->version && version) {
+		if(strcmp(p->version, version))
+			return false;
+		compared = true;
+	}
+	return compared;
+}
+
+enum marker {
+	MARKER_MISSING,             /* nothing there (or not an imgpipe output) */
+	MARKER_CURRENT,             /* this source, this version, this set */
+	MARKER_OTHER_SET,           /* this source and version, another spec */
+	MARKER_OTHER_VERSION,       /* this source, another version */
+	MARKER_FOREIGN,             /* another source's variant */
+};
+
+static enum marker judge(const struct plan *p, const struct imgp_object *obj)
+{
+	const char *owner = obj ? imgp_object_meta(obj, IMGP_META_SOURCE) : NULL;
+	const char *set;
+
+	if(!owner)
+		return MARKER_MISSING;
+	if(strcmp(owner, p->owner))
+		return MARKER_FOREIGN;
+	if(!same_source(p, obj))
+		return MARKER_OTHER_VERSION;
+	set = imgp_object_meta(obj, IMGP_META_SET);
+	return set && !strcmp(set, p->set_fp) ? MARKER_CURRENT : MARKER_OTHER_SET;
+}
+
+/* The key of variant i in format f (size as planned), into *out. */
+static enum imgp_status make_key(struct plan *p, size_t i, enum imgp_format f, char **out)
+{
+	struct imgp_name nm = {
+		.prefix = p->jc->dest_prefix, .tmpl = p->jc->output_key, .key = p->ref->key,
+		.variant = &p->cfg->variants[i], .format = f, .width = p->widths[i],
+		.height = p->heights[i], .keep_ext = p->keep_ext,
+	};
+
+	return p->res->status = imgp_naming_make(&nm, out, p->res->message);
+}
+
+/* Every variant's format, size and key, now that the source's header is known. */
+static enum imgp_status make_keys(struct plan *p)
+{
+	for(size_t i = 0; i < p->cfg->nvariants; i++) {
+		const struct imgp_variant *v = &p->cfg->variants[i];
+
+		p->formats[i] = imgp_render_format(v, &p->probe);
+		imgp_render_size(v, &p->probe, &p->widths[i], &p->heights[i]);
+		imgp_free(p->keys[i]);
+		p->keys[i] = NULL;
+		if(make_key(p, i, p->formats[i], &p->keys[i]))
+			return p->res->status;
+	}
+	for(size_t i = 0; i < p->cfg->nvariants; i++)
+		for(size_t k = 0; k < i; k++)
+			if(!strcmp(p->keys[i], p->keys[k]))
+				return p->res->status = imgp_fail(p->res->message, IMGP_E_CONFIG,
+					"variants %s and %s would both be written as %s: give the output "
+					"key template {variant}", p->cfg->variants[k].name,
+					p->cfg->variants[i].name, p->keys[i]);
+	return IMGP_OK;
+}
+
+/*
+ * Before the source is read, from the identity the event gave: is the
+ * last variant current? The formats auto may have chosen are both tried.
+ */
+static enum imgp_status current_before_get(struct plan *p, bool *current)
+{
+	const struct imgp_variant *v = &p->cfg->variants[p->last];
+	enum imgp_format formats[2] = { v->format, IMGP_FMT_WEBP };
+	size_t n = v->format == IMGP_FMT_AUTO ? 2 : 1;
+
+	*current = false;
+	if(v->format == IMGP_FMT_AUTO)
+		formats[0] = IMGP_FMT_JPEG;
+	for(size_t i = 0; i < n && !*current; i++) {
+		const struct imgp_object *obj;
+		char *key;
+
+		if(make_key(p, p->last, formats[i], &key))
+			return imgp_status_temporary(p->res->status) ? p->res->status
+			       : (p->res->status = IMGP_OK);   /* said again when written */
+		if(!head(p, key, &obj))
+			*current = judge(p, obj) == MARKER_CURRENT;
+		imgp_free(key);
+		if(p->res->status)
+			return p->res->status;
+	}
+	return IMGP_OK;
+}
+
+/*
+ * With every key known: which variants need writing? The last variant
+ * decides: missing or another version, all of them; current, none;
+ * another spec, those whose own fingerprint changed, and the last. Another
+ * source's outputs are never overwritten: this source's {stem} keeps its
+ * extension instead.
+ */
+static enum imgp_status find_stale(struct plan *p, bool *none)
+{
+	const struct imgp_object *obj;
+	enum marker m;
+
+	*none = false;
+	for(size_t i = 0; i < p->cfg->nvariants; i++)
+		p->stale[i] = true;
+	if(head(p, p->keys[p->last], &obj))
+		return p->res->status;
+	if((m = judge(p, obj)) == MARKER_FOREIGN) {
+		p->keep_ext = true;
+		if(make_keys(p) || head(p, p->keys[p->last], &obj))
+			return p->res->status;
+		if((m = judge(p, obj)) == MARKER_FOREIGN)
+			return p->res->status = imgp_fail(p->res->message, IMGP_E_REQUEST,
+				"%s is a variant of %s, and so is the name with the extension kept: "
+				"use {name} in the output key template", p->keys[p->last],
+				imgp_object_meta(obj, IMGP_META_SOURCE));
+	}
+	if(p->jc->force)
+		return IMGP_OK;
+	if(m == MARKER_CURRENT) {
+		*none = true;
+		return IMGP_OK;
+	}
+	if(m != MARKER_OTHER_SET)
+		return IMGP_OK;
+	for(size_t i = 0; i < p->cfg->nvariants; i++) {
+		const char *fp;
+
+		if(i == p->last)
+			continue;
+		if(head(p, p->keys[i], &obj))
+			return p->res->status;
+		fp = obj ? imgp_object_meta(obj, IMGP_META_FINGERPRINT) : NULL;
+		/* current: this source's variant, of this version, made this way */
+		p->stale[i] = !obj || judge(p, obj) != MARKER_OTHER_SET || !fp ||
+		              strcmp(fp, p->fps[i]);
+	}
+	return IMGP_OK;
+}
+
+/* --- writing ------------------------------------------------------------ */
 
 /* One variant's upload, run on a thread of its own when it can overlap. */
 struct upload {
-	const struct imgp_job_config *jc;
-	struct imgp_store *store;
-	const struct imgp_ref *ref;
+	struct plan *p;
+	size_t i;                       /* the variant */
 	const struct imgp_output *out;
-	const char *etag, *version, *safe_key;
 	int64_t deadline_ms;
-	char *key;
 	struct imgp_store_error e;
 	double ms;
 };
 
-size_t imgp_variant_meta(struct imgp_meta *meta, char wh[2][16], const char *safe_key,
-                         const char *etag, const char *version,
-                         const struct imgp_output *out)
-{
-	size_t n = 0;
-
-	snprintf(wh[0], 16, "%d", out->width);
-	snprintf(wh[1], 16, "%d", out->height);
-	meta[n++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE, (char *)safe_key };
-	if(etag)
-		meta[n++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE_ETAG, (char *)etag };
-	if(version)
-		meta[n++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE_VERSION, (char *)version };
-	meta[n++] = (struct imgp_meta){ (char *)IMGP_META_VARIANT, (char *)out->variant->name };
-	meta[n++] = (struct imgp_meta){ (char *)IMGP_META_WIDTH, wh[0] };
-	meta[n++] = (struct imgp_meta){ (char *)IMGP_META_HEIGHT, wh[1] };
-	return n;
-}
-
 static void *upload_run(void *arg)
 {
 	struct upload *u = arg;
+	struct plan *p = u->p;
 	char wh[2][16];
-	struct imgp_meta meta[IMGP_VARIANT_META];
+	struct imgp_meta meta[8];
 	struct imgp_put_opts opts = {
 		.content_type = imgp_format_mime(u->out->format),
-		.cache_control = u->jc->cache_control,
+		.cache_control = p->jc->cache_control, .meta = meta,
 	};
 	double t0 = imgp_now_ms();
 
@@ -301,25 +363,40 @@ static void *upload_run(void *arg)
 			"not written: the invocation's deadline has passed");
 		return NULL;
 	}
-	opts.meta = meta;
-	opts.nmeta = imgp_variant_meta(meta, wh, u->safe_key, u->etag, u->version, u->out);
-	imgp_store_put(u->store, dest_bucket(u->jc, u->ref), u->key, u->out->data, u->out->len,
-	               &opts, &u->e);
+	snprintf(wh[0], 16, "%d", u->out->width);
+	snprintf(wh[1], 16, "%d", u->out->height);
+	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE, p->owner };
+	if(p->etag)
+		meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE_ETAG,
+		                                         (char *)p->etag };
+	if(p->version)
+		meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE_VERSION,
+		                                         (char *)p->version };
+	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_VARIANT,
+	                                         (char *)p->cfg->variants[u->i].name };
+	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_WIDTH, wh[0] };
+	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_HEIGHT, wh[1] };
+	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_FINGERPRINT, p->fps[u->i] };
+	if(u->i == p->last)
+		meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SET, p->set_fp };
+	imgp_store_put(p->dst, p->bucket, p->keys[u->i], u->out->data, u->out->len, &opts, &u->e);
 	u->ms = imgp_now_ms() - t0;
 	return NULL;
 }
 
-/* A short JSON list of what was written, for replies. */
-static char *describe_outputs(const struct upload *ups, size_t n, const char *bucket)
+/* A short JSON list of every variant, for replies. */
+static char *describe_outputs(const struct imgp_job_result *res, const char *bucket)
 {
 	json_t *list = json_array();
 	char *text, *copy;
 
-	for(size_t i = 0; i < n; i++)
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I}",
-			"variant", ups[i].out->variant->name, "bucket", bucket, "key", ups[i].key,
-			"width", ups[i].out->width, "height", ups[i].out->height,
-			"bytes", (json_int_t)ups[i].out->len));
+	for(size_t i = 0; i < res->noutputs; i++) {
+		const struct imgp_job_output *o = &res->outputs[i];
+
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:b}",
+			"variant", o->name, "bucket", bucket, "key", o->key, "width", o->width,
+			"height", o->height, "bytes", (json_int_t)o->bytes, "written", o->written));
+	}
 	text = json_dumps(list, JSON_COMPACT);
 	json_decref(list);
 	copy = text ? imgp_strdup(text) : NULL;
@@ -328,95 +405,170 @@ static char *describe_outputs(const struct upload *ups, size_t n, const char *bu
 }
 
 /*
- * Write every variant: all but the last at once, then the last, so that
- * the last variant existing means the whole set does.
+ * Write what was rendered: all but the last variant at once, then the
+ * last, so that the last variant existing means the whole set does.
  */
-static enum imgp_status put_all(const struct imgp_job_config *jc, struct imgp_store *store,
-                                const struct imgp_ref *ref, struct imgp_render_result *rr,
-                                const char *etag, const char *version, int64_t deadline_ms,
-                                struct imgp_job_result *res)
+static enum imgp_status put_all(struct plan *p, const struct imgp_render_result *rr,
+                                int64_t deadline_ms)
 {
-	enum imgp_status result = IMGP_OK;
+	struct imgp_job_result *res = p->res;
 	struct upload ups[IMGP_MAX_VARIANTS];
 	pthread_t threads[IMGP_MAX_VARIANTS];
 	bool started[IMGP_MAX_VARIANTS] = { false };
-	char *safe_key = imgp_meta_encode(ref->key);
-	size_t n = rr->noutputs;
+	size_t n = rr->noutputs, last = n;
 	double t0 = imgp_now_ms();
 
-	memset(ups, 0, sizeof(ups));
-	if(!safe_key)
-		return imgp_fail(res->message, IMGP_E_NOMEM, "out of memory");
-	for(size_t i = 0; i < n; i++) {
-		ups[i] = (struct upload){ jc, store, ref, &rr->outputs[i], etag, version, safe_key,
-		                          deadline_ms, NULL, { 0 }, 0 };
-		result = imgp_naming_make(jc->dest_prefix, jc->output_key, ref->key,
-		                          rr->outputs[i].variant, rr->outputs[i].format,
-		                          &ups[i].key, res->message);
-		if(result)
-			goto out;
+	for(size_t k = 0, i = 0; i < p->cfg->nvariants; i++) {
+		if(!p->stale[i])
+			continue;
+		ups[k] = (struct upload){ p, i, &rr->outputs[k], deadline_ms, { 0 }, 0 };
+		if(i == p->last)
+			last = k;
+		k++;
 	}
-	for(size_t i = 0; i + 1 < n; i++)
-		started[i] = !pthread_create(&threads[i], NULL, upload_run, &ups[i]);
-	for(size_t i = 0; i + 1 < n; i++) {
-		if(started[i])
-			pthread_join(threads[i], NULL);
-		else
-			upload_run(&ups[i]);    /* no thread to be had: write it here */
+	for(size_t k = 0; k < n; k++)
+		if(k != last)
+			started[k] = !pthread_create(&threads[k], NULL, upload_run, &ups[k]);
+	for(size_t k = 0; k < n; k++) {
+		if(started[k])
+			pthread_join(threads[k], NULL);
+		else if(k != last)
+			upload_run(&ups[k]);        /* no thread to be had: write it here */
 	}
-	for(size_t i = 0; i + 1 < n && !result; i++)
-		if(ups[i].e.status) {
-			char line[IMGP_ERRSIZE];
-			result = imgp_fail(res->message, ups[i].e.status, "variant %s: %s",
-			                   ups[i].out->variant->name, imgp_store_error_str(&ups[i].e, line));
-		}
-	if(!result) {
-		upload_run(&ups[n - 1]);
-		if(ups[n - 1].e.status) {
-			char line[IMGP_ERRSIZE];
-			result = imgp_fail(res->message, ups[n - 1].e.status, "variant %s: %s",
-			                   ups[n - 1].out->variant->name,
-			                   imgp_store_error_str(&ups[n - 1].e, line));
-		}
+	for(size_t k = 0; k < n && !res->status; k++)
+		if(k != last && ups[k].e.status)
+			store_fail(res, &ups[k].e, p->cfg->variants[ups[k].i].name);
+	if(!res->status && last < n) {
+		upload_run(&ups[last]);
+		if(ups[last].e.status)
+			store_fail(res, &ups[last].e, p->cfg->variants[p->last].name);
 	}
-	if(!result) {
-		for(size_t i = 0; i < n; i++)
-			res->bytes_out += ups[i].out->len;
-		res->variants = n;
-		res->detail_json = describe_outputs(ups, n, dest_bucket(jc, ref));
-	}
-out:
 	res->put_ms = imgp_now_ms() - t0;
-	for(size_t i = 0; i < n; i++)
-		imgp_free(ups[i].key);
-	imgp_free(safe_key);
-	return result;
+	return res->status;
 }
 
-static void run_created(const struct imgp_job_config *jc, struct imgp_store *store,
-                        const struct imgp_ref *ref, int64_t deadline_ms,
-                        struct imgp_job_result *res)
+/* What every variant came to, into res. */
+static enum imgp_status record_outputs(struct plan *p, const struct imgp_render_result *rr)
 {
+	struct imgp_job_result *res = p->res;
+
+	for(size_t k = 0, i = 0; i < p->cfg->nvariants; i++) {
+		struct imgp_job_output *o = &res->outputs[i];
+		const struct imgp_output *r = p->stale[i] && rr ? &rr->outputs[k++] : NULL;
+
+		snprintf(o->name, sizeof(o->name), "%s", p->cfg->variants[i].name);
+		o->key = p->keys[i];
+		p->keys[i] = NULL;
+		o->format = p->formats[i];
+		o->width = r ? r->width : p->widths[i];
+		o->height = r ? r->height : p->heights[i];
+		o->bytes = r ? r->len : 0;
+		o->resize_ms = r ? r->resize_ms : 0;
+		o->encode_ms = r ? r->encode_ms : 0;
+		o->written = r != NULL;
+		res->noutputs = i + 1;
+		if(r) {
+			res->variants++;
+			res->bytes_out += r->len;
+			res->resize_ms += r->resize_ms;
+			res->encode_ms += r->encode_ms;
+		}
+		else
+			res->variants_current++;
+	}
+	res->detail_json = describe_outputs(res, p->bucket);
+	if(!res->detail_json)
+		return res->status = imgp_fail(res->message, IMGP_E_NOMEM, "out of memory");
+	return IMGP_OK;
+}
+
+/*
+ * Render the stale variants (one decode, at the scale they need) and write
+ * them. The source's bytes are freed as soon as the pixels are made, before
+ * the uploads hold memory.
+ */
+static enum imgp_status render_and_put(struct plan *p, struct imgp_object *src,
+                                       int64_t deadline_ms)
+{
+	struct imgp_job_result *res = p->res;
+	struct imgp_config *sub = imgp_malloc(sizeof(*sub));
+	struct imgp_render_result rr;
+
+	if(!sub)
+		return res->status = imgp_fail(res->message, IMGP_E_NOMEM, "out of memory");
+	*sub = *p->cfg;
+	sub->nvariants = 0;
+	for(size_t i = 0; i < p->cfg->nvariants; i++)
+		if(p->stale[i])
+			sub->variants[sub->nvariants++] = p->cfg->variants[i];
+	res->status = imgp_render(sub, src->data, src->len, &rr, res->message);
+	imgp_free(sub);
+	imgp_free(src->data);
+	src->data = NULL;
+	if(res->status)
+		return res->status;
+	res->decode_ms = rr.probe_ms + rr.decode_ms;
+	res->decoded_width = rr.decoded_width;
+	res->decoded_height = rr.decoded_height;
+	/* {w} and {h} name the size written: the plan said the same, but the
+	 * render has the last word */
+	for(size_t k = 0, i = 0; i < p->cfg->nvariants && !res->status; i++) {
+		if(!p->stale[i])
+			continue;
+		if(rr.outputs[k].width != p->widths[i] || rr.outputs[k].height != p->heights[i]) {
+			p->widths[i] = rr.outputs[k].width;
+			p->heights[i] = rr.outputs[k].height;
+			imgp_free(p->keys[i]);
+			p->keys[i] = NULL;
+			make_key(p, i, p->formats[i], &p->keys[i]);
+		}
+		k++;
+	}
+	if(!res->status && !put_all(p, &rr, deadline_ms) && !record_outputs(p, &rr))
+		snprintf(res->message, sizeof(res->message), res->variants_current ?
+		         "%zu variant%s written, %zu already current" : "%zu variant%s written",
+		         res->variants, res->variants == 1 ? "" : "s", res->variants_current);
+	imgp_render_result_release(&rr);
+	return res->status;
+}
+
+static enum imgp_status mark_current(struct plan *p)
+{
+	struct imgp_job_result *res = p->res;
+
+	res->skip = IMGP_SKIP_CURRENT;
+	res->skipped = true;
+	snprintf(res->message, sizeof(res->message), "already done for this version");
+	return IMGP_OK;
+}
+
+static enum imgp_status run_created(struct plan *p, int64_t deadline_ms)
+{
+	struct imgp_job_result *res = p->res;
+	const struct imgp_ref *ref = p->ref;
 	struct imgp_store_error e;
 	struct imgp_object src;
-	struct imgp_render_result rr;
-	const char *etag, *version;
-	char line[IMGP_ERRSIZE];
+	bool current = false, none = false;
 	double t0;
 
 	imgp_object_init(&src);
-	if(ref->etag && already_done(jc, store, ref, ref->etag, ref->version_id, res)) {
-		res->skipped = true;
-		snprintf(res->message, sizeof(res->message), "already done for this version");
-		return;
+	p->etag = ref->etag;
+	p->version = ref->version_id;
+	if(!p->jc->force && (p->etag || p->version) && !imgp_naming_needs_size(p->jc->output_key)) {
+		if(current_before_get(p, &current))
+			return res->status;
+		if(current)
+			return mark_current(p);
 	}
-	if(res->status)
-		return;
 	t0 = imgp_now_ms();
-	if(imgp_store_get(store, ref->bucket, ref->key, jc->render.limits.max_bytes, &src, &e)) {
+	if(imgp_store_get(p->src, ref->bucket, ref->key, p->cfg->limits.max_bytes, &src, &e)) {
 		res->get_ms = imgp_now_ms() - t0;
-		res->status = imgp_fail(res->message, e.status, "%s", imgp_store_error_str(&e, line));
-		return;
+		store_fail(res, &e, NULL);
+		if(e.status == IMGP_E_TOO_LARGE)
+			snprintf(res->message + strlen(res->message),
+			         sizeof(res->message) - strlen(res->message), " (raise it with %s)",
+			         imgp_limit_hint("max_bytes"));
+		return res->status;
 	}
 	res->get_ms = imgp_now_ms() - t0;
 	res->bytes_in = src.len;
@@ -426,97 +578,119 @@ static void run_created(const struct imgp_job_config *jc, struct imgp_store *sto
 			imgp_object_meta(&src, IMGP_META_SOURCE));
 		goto out;
 	}
-	etag = src.etag ? src.etag : ref->etag;
-	version = src.version_id ? src.version_id : ref->version_id;
-	if(!ref->etag && already_done(jc, store, ref, etag, version, res)) {
-		res->skipped = true;
-		snprintf(res->message, sizeof(res->message), "already done for this version");
-		goto out;
-	}
+	if(src.etag)
+		p->etag = src.etag;
+	if(src.version_id)
+		p->version = src.version_id;
+	t0 = imgp_now_ms();
+	res->status = imgp_render_probe(p->cfg, src.data, src.len, &p->probe, res->message);
+	res->decode_ms = imgp_now_ms() - t0;
 	if(res->status)
 		goto out;
-	res->status = imgp_render(&jc->render, src.data, src.len, &rr, res->message);
-	if(res->status)
+	res->source = p->probe;
+	if(make_keys(p) || find_stale(p, &none))
 		goto out;
-	res->decode_ms = rr.probe_ms + rr.decode_ms;
-	for(size_t i = 0; i < rr.noutputs; i++) {
-		res->resize_ms += rr.outputs[i].resize_ms;
-		res->encode_ms += rr.outputs[i].encode_ms;
+	if(none) {
+		record_outputs(p, NULL);
+		mark_current(p);
+		goto out;
 	}
-	/* the pixels are done; free the source before the uploads hold memory */
-	imgp_free(src.data);
-	src.data = NULL;
-	res->status = put_all(jc, store, ref, &rr, etag, version, deadline_ms, res);
-	if(!res->status)
-		snprintf(res->message, sizeof(res->message), "%zu variants written", res->variants);
-	imgp_render_result_release(&rr);
+	render_and_put(p, &src, deadline_ms);
 out:
 	imgp_object_release(&src);
+	return res->status;
 }
 
-static void run_removed(const struct imgp_job_config *jc, struct imgp_store *store,
-                        const struct imgp_ref *ref, struct imgp_job_result *res)
+/* Delete this source's variants (never another source's), under either name. */
+static enum imgp_status run_removed(struct plan *p)
 {
+	struct imgp_job_result *res = p->res;
 	size_t deleted = 0;
 
-	res->skipped = !jc->delete_on_remove;
-	if(!jc->delete_on_remove) {
+	if(!p->jc->delete_on_remove) {
+		res->skip = IMGP_SKIP_KEPT;
+		res->skipped = true;
 		snprintf(res->message, sizeof(res->message),
 		         "source removed; variants kept (IMGPIPE_ON_DELETE is not delete)");
-		return;
+		return IMGP_OK;
 	}
-	for(size_t i = 0; i < jc->render.nvariants && !res->status; i++) {
-		enum imgp_format formats[2];
-		size_t n = candidate_formats(&jc->render.variants[i], formats);
+	for(size_t i = 0; i < p->cfg->nvariants; i++) {
+		const struct imgp_variant *v = &p->cfg->variants[i];
+		enum imgp_format formats[2] = { v->format, IMGP_FMT_WEBP };
 
-		for(size_t k = 0; k < n && !res->status; k++) {
+		if(v->format == IMGP_FMT_AUTO)
+			formats[0] = IMGP_FMT_JPEG;
+		for(size_t k = 0; k < (v->format == IMGP_FMT_AUTO ? 4u : 2u); k++) {
+			const struct imgp_object *obj;
 			struct imgp_store_error e;
-			char line[IMGP_ERRSIZE];
-			char *key;
+			const char *owner;
+			char *key = NULL;
 
-			res->status = imgp_naming_make(jc->dest_prefix, jc->output_key, ref->key,
-			                               &jc->render.variants[i], formats[k], &key,
-			                               res->message);
-			if(res->status)
-				break;
-			if(imgp_store_delete(store, dest_bucket(jc, ref), key, &e))
-				res->status = imgp_fail(res->message, e.status, "%s",
-				                        imgp_store_error_str(&e, line));
-			else
+			p->keep_ext = k & 1;
+			if(make_key(p, i, formats[k / 2], &key) || head(p, key, &obj)) {
+				imgp_free(key);
+				return res->status;
+			}
+			owner = obj ? imgp_object_meta(obj, IMGP_META_SOURCE) : NULL;
+			if(owner && !strcmp(owner, p->owner)) {
+				if(imgp_store_delete(p->dst, p->bucket, key, &e)) {
+					imgp_free(key);
+					return store_fail(res, &e, v->name);
+				}
 				deleted++;
+			}
 			imgp_free(key);
 		}
 	}
-	if(!res->status)
-		snprintf(res->message, sizeof(res->message), "source removed; variants deleted");
+	snprintf(res->message, sizeof(res->message), "source removed; %zu variant%s deleted",
+	         deleted, deleted == 1 ? "" : "s");
+	return IMGP_OK;
 }
 
-void imgp_job_run(const struct imgp_job_config *jc, struct imgp_store *store,
-                  const struct imgp_ref *ref, int64_t deadline_ms,
-                  struct imgp_job_result *res)
+enum imgp_status imgp_job_run(const struct imgp_job_config *jc, struct imgp_store *src,
+                              struct imgp_store *dst, const struct imgp_ref *ref,
+                              int64_t deadline_ms, struct imgp_job_result *res)
 {
+	struct plan p;
 	double t0 = imgp_now_ms();
 
 	memset(res, 0, sizeof(*res));
+	memset(&p, 0, sizeof(p));
+	p = (struct plan){ .jc = jc, .src = src, .dst = dst, .ref = ref, .res = res,
+	                   .cfg = &jc->render, .last = jc->render.nvariants - 1,
+	                   .bucket = jc->dest_bucket ? jc->dest_bucket : ref->bucket };
 	imgp_store_set_deadline(store_deadline(deadline_ms));
 	if(ref->action == IMGP_ACTION_IGNORED) {
+		res->skip = IMGP_SKIP_IGNORED;
 		res->skipped = true;
 		snprintf(res->message, sizeof(res->message), "ignored: %s",
 		         ref->event_name ? ref->event_name : "not an object event");
+		goto out;
 	}
-	else if(!strcmp(dest_bucket(jc, ref), ref->bucket) &&
-	        starts_with(ref->key, jc->dest_prefix))
+	if(src == dst && !strcmp(p.bucket, ref->bucket) && starts_with(ref->key, jc->dest_prefix)) {
 		res->status = imgp_fail(res->message, IMGP_E_LOOP,
-			"refused by the loop guard: s3://%s/%s is in the destination key space "
-			"(s3://%s/%s)", ref->bucket, ref->key, dest_bucket(jc, ref), jc->dest_prefix);
-	else if(ref->action == IMGP_ACTION_REMOVED)
-		run_removed(jc, store, ref, res);
+			"refused by the loop guard: %s/%s is in the destination key space (%s/%s)",
+			ref->bucket, ref->key, p.bucket, jc->dest_prefix);
+		goto out;
+	}
+	if(!(p.owner = imgp_meta_encode(ref->key))) {
+		res->status = imgp_fail(res->message, IMGP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	imgp_config_fingerprint(p.cfg, p.set_fp);
+	for(size_t i = 0; i < p.cfg->nvariants; i++)
+		imgp_variant_fingerprint(&p.cfg->variants[i], p.fps[i]);
+	if(ref->action == IMGP_ACTION_REMOVED)
+		run_removed(&p);
 	else if(deadline_ms && deadline_ms - imgp_epoch_ms() < jc->deadline_reserve_ms)
 		res->status = imgp_fail(res->message, IMGP_E_DEADLINE,
 			"not started: %lld ms left before the deadline, under the %ld ms reserve",
 			(long long)(deadline_ms - imgp_epoch_ms()), jc->deadline_reserve_ms);
 	else
-		run_created(jc, store, ref, deadline_ms, res);
+		run_created(&p, deadline_ms);
+out:
+	plan_release(&p);
 	imgp_store_set_deadline(0);
 	res->total_ms = imgp_now_ms() - t0;
+	return res->status;
 }

@@ -2,9 +2,21 @@
  * job.h: the use case. For one object ref: guards, get, render, put every
  * variant; or, for a deleted source, delete its variants.
  *
- * Every trigger (Lambda, imgpipe invoke) turns into refs and comes here;
- * the job never parses events or argv, and never calls libvips or libcurl
- * but through render and store.
+ * Every front end (imgpipe lambda, invoke, resize, serve) turns its input
+ * into refs and comes here; the job never parses events or argv, and never
+ * calls libvips or libcurl but through render and store.
+ *
+ * One idempotency rule for all of them. Every variant carries its source's
+ * identity (ETag and version; for local files, modification time and size)
+ * and the fingerprint of its own settings (config.h); the set's last
+ * variant is written after all the others and also carries the set's
+ * fingerprint. A source whose last variant has both unchanged is done: one
+ * HEAD. A changed source renders every variant again; a changed spec
+ * renders exactly the variants whose settings changed (and the last one,
+ * which carries the set). An output key already holding another source's
+ * variant (a.jpg and a.png under {stem}) is never overwritten: the later
+ * source's {stem} keeps its extension (a.png.jpg), so names do not change
+ * when a file is added.
  */
 #ifndef IMGP_JOB_H
 #define IMGP_JOB_H
@@ -14,8 +26,6 @@
 #include "render.h"
 #include "store.h"
 
-#define IMGP_DEFAULT_CACHE_CONTROL "public, max-age=31536000, immutable"
-
 /* Metadata names imgpipe writes on every variant (x-amz-meta-...). The
  * first is also the loop guard's marker. */
 #define IMGP_META_SOURCE "imgpipe-source"
@@ -24,59 +34,58 @@
 #define IMGP_META_VARIANT "imgpipe-variant"
 #define IMGP_META_WIDTH "imgpipe-width"
 #define IMGP_META_HEIGHT "imgpipe-height"
+#define IMGP_META_FINGERPRINT "imgpipe-fingerprint"
+#define IMGP_META_SET "imgpipe-set"           /* on the last variant only */
 
-struct imgp_job_config {
-	struct imgp_config render;
-	char *dest_bucket;          /* NULL: the source's own bucket */
-	char *dest_prefix;          /* "" */
-	char *output_key;           /* template, see naming.h */
-	char *cache_control;
-	char *source_bucket;        /* the trigger's bucket, when known */
-	char *source_prefix;        /* the trigger's key space: "" for all */
-	bool delete_on_remove;      /* IMGPIPE_ON_DELETE=delete */
-	long deadline_reserve_ms;   /* don't start a source with less left */
+/* Why a ref did nothing (and is not a failure). */
+enum imgp_skip {
+	IMGP_SKIP_NONE,
+	IMGP_SKIP_CURRENT,          /* every variant is current for this version */
+	IMGP_SKIP_IGNORED,          /* not an object event (s3:TestEvent, ...) */
+	IMGP_SKIP_KEPT,             /* source removed, variants kept */
 };
 
-/*
- * From the environment: IMGPIPE_VARIANTS / IMGPIPE_CONFIG and limits (see
- * config.h), IMGPIPE_DEST_BUCKET, IMGPIPE_DEST_PREFIX, IMGPIPE_OUTPUT_KEY,
- * IMGPIPE_CACHE_CONTROL, IMGPIPE_SOURCE_BUCKET, IMGPIPE_SOURCE_PREFIX,
- * IMGPIPE_ON_DELETE, IMGPIPE_DEADLINE_RESERVE_MS. A destination inside the
- * trigger's key space is refused here, before any event is seen.
- */
-enum imgp_status imgp_job_config_from_env(struct imgp_job_config *jc, char *err);
-void imgp_job_config_release(struct imgp_job_config *jc);
+/* One variant of one source, whether written now or found current. */
+struct imgp_job_output {
+	char name[IMGP_NAME_MAX];
+	char *key;
+	enum imgp_format format;
+	int width, height;          /* as written; 0 where not known */
+	size_t bytes;               /* written now; 0 for a current one */
+	double resize_ms, encode_ms;
+	bool written;
+};
 
 /* What one ref came to. */
 struct imgp_job_result {
 	enum imgp_status status;
 	char message[IMGP_ERRSIZE];
 	char *detail_json;          /* what was written, for replies; imgp_free */
-	bool skipped;               /* already done, or nothing to do */
-	size_t bytes_in, bytes_out, variants;
+	enum imgp_skip skip;
+	bool skipped;               /* skip != IMGP_SKIP_NONE */
+	struct imgp_probe source;   /* the source's header, once it was read */
+	int decoded_width, decoded_height;
+	size_t bytes_in, bytes_out;
+	size_t variants;            /* written now */
+	size_t variants_current;    /* found current and left alone */
+	struct imgp_job_output outputs[IMGP_MAX_VARIANTS];
+	size_t noutputs;
 	double get_ms, decode_ms, resize_ms, encode_ms, put_ms, total_ms;
 };
 
 /*
- * Run one ref. deadline_ms is a CLOCK_REALTIME epoch in ms (0: none): a
- * source is not started with less than the reserve left, and a write is not
- * started past the deadline; both give IMGP_E_DEADLINE so it comes back.
- * Nothing is reported done unless every variant was written.
+ * Run one ref: read it from src, write its variants to dst (the same
+ * store for the trigger), into jc->dest_bucket (NULL: the ref's own
+ * bucket). deadline_ms is a CLOCK_REALTIME epoch in ms (0: none): a
+ * source is not started with less than the reserve left, and a write is
+ * not started past the deadline; both give IMGP_E_DEADLINE so it comes
+ * back. Nothing is reported done unless every variant is there. Returns
+ * res->status; release res with imgp_job_result_release.
  */
-void imgp_job_run(const struct imgp_job_config *jc, struct imgp_store *store,
-                  const struct imgp_ref *ref, int64_t deadline_ms,
-                  struct imgp_job_result *res /* OUT */);
+enum imgp_status imgp_job_run(const struct imgp_job_config *jc, struct imgp_store *src,
+                              struct imgp_store *dst, const struct imgp_ref *ref,
+                              int64_t deadline_ms, struct imgp_job_result *res /* OUT */);
 void imgp_job_result_release(struct imgp_job_result *res);
-
-/* The metadata every variant carries, whoever writes it (the Lambda job,
- * or a backfill by imgpipe resize): into meta (room for
- * IMGP_VARIANT_META), values borrowed from the arguments and from wh, a
- * scratch buffer of the caller's. safe_key is imgp_meta_encode'd; etag and
- * version may be NULL. Returns how many entries were filled. */
-#define IMGP_VARIANT_META 6
-size_t imgp_variant_meta(struct imgp_meta *meta, char wh[2][16], const char *safe_key,
-                         const char *etag, const char *version,
-                         const struct imgp_output *out);
 
 /* s percent-encoded where an HTTP header (S3 metadata) cannot carry it:
  * controls, non-ASCII and '%'. malloc'd; NULL when out of memory. */

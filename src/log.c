@@ -67,10 +67,9 @@ static const struct { const char *name, *unit; } metrics[] = {
 	{ "Failed", "Count" },
 };
 
-void imgp_log_job(FILE *to, const char *request_id, enum imgp_trigger trigger,
+void imgp_log_job(FILE *to, const char *ns, const char *request_id, enum imgp_trigger trigger,
                   const struct imgp_ref *ref, const struct imgp_job_result *res)
 {
-	const char *ns = getenv("IMGPIPE_METRICS_NAMESPACE");
 	double values[] = {
 		res->get_ms, res->decode_ms, res->resize_ms, res->encode_ms, res->put_ms,
 		res->total_ms, (double)res->bytes_in, (double)res->bytes_out,
@@ -89,7 +88,7 @@ void imgp_log_job(FILE *to, const char *request_id, enum imgp_trigger trigger,
 		"Trigger", imgp_trigger_name(trigger),
 		"skipped", res->skipped,
 		"_aws", "Timestamp", (json_int_t)imgp_epoch_ms(),
-		"CloudWatchMetrics", "Namespace", ns && *ns ? ns : IMGP_METRICS_NAMESPACE,
+		"CloudWatchMetrics", "Namespace", ns && *ns ? ns : "imgpipe",
 		"Dimensions", "Trigger", "Metrics", defs);
 	if(!line)
 		return;

@@ -11,14 +11,12 @@
 #include "event.h"
 #include "job.h"
 
-/* Namespace of the EMF metrics (IMGPIPE_METRICS_NAMESPACE overrides). */
-#define IMGP_METRICS_NAMESPACE "imgpipe"
-
 /* Peak resident set size of this process so far, in MB. */
 double imgp_peak_rss_mb(void);
 
-/* Write the line for one ref to `to`, flushed. Thread-safe. */
-void imgp_log_job(FILE *to, const char *request_id, enum imgp_trigger trigger,
+/* Write the line for one ref to `to`, flushed. Thread-safe. ns: the EMF
+ * namespace (jc->metrics_namespace). */
+void imgp_log_job(FILE *to, const char *ns, const char *request_id, enum imgp_trigger trigger,
                   const struct imgp_ref *ref, const struct imgp_job_result *res);
 
 /* A plain JSON log line: {"level", "msg"} plus request id when given. */

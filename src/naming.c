@@ -30,34 +30,51 @@ static void puts_(struct sbuf *b, const char *s)
 	put(b, s, strlen(s));
 }
 
-/* Append the value of placeholder name[0..n) or return false if unknown. */
-static bool expand_one(struct sbuf *b, const char *name, size_t n, const char *key,
-                       const struct imgp_variant *v, enum imgp_format format)
+static void put_int(struct sbuf *b, int n)
 {
+	char num[16];
+
+	if(n > 0) {
+		snprintf(num, sizeof(num), "%d", n);
+		puts_(b, num);
+	}
+}
+
+/*
+ * Append the value of placeholder word[0..n) or return false if unknown.
+ * check: the template is being checked, not expanded: {w} and {h} stand
+ * for a size every variant may share, {ext} for the configured format.
+ */
+static bool expand_one(struct sbuf *b, const char *word, size_t n, const struct imgp_name *nm,
+                       bool check)
+{
+	const char *key = nm->key;
 	const char *slash = strrchr(key, '/');
 	const char *base = slash ? slash + 1 : key;
 	const char *dot = strrchr(base, '.');
-	char num[16];
 
-#define IS(word) (n == strlen(word) && !memcmp(name, word, n))
+#define IS(w) (n == strlen(w) && !memcmp(word, w, n))
 	if(IS("dir"))
 		put(b, key, (size_t)(base - key));
 	else if(IS("stem"))
-		put(b, base, dot && dot != base ? (size_t)(dot - base) : strlen(base));
+		put(b, base, dot && dot != base && !nm->keep_ext ? (size_t)(dot - base)
+		                                               : strlen(base));
 	else if(IS("name"))
 		puts_(b, base);
 	else if(IS("key"))
 		puts_(b, key);
 	else if(IS("variant"))
-		puts_(b, v ? v->name : "");
+		puts_(b, nm->variant->name);
 	else if(IS("ext"))
-		puts_(b, imgp_format_ext(format));
-	else if(IS("w") || IS("h")) {
-		int side = v ? (IS("w") ? v->width : v->height) : 0;
-		if(side) {
-			snprintf(num, sizeof(num), "%d", side);
-			puts_(b, num);
-		}
+		puts_(b, check ? imgp_format_name(nm->format) : imgp_format_ext(nm->format));
+	else if(IS("w"))
+		check ? puts_(b, "W") : put_int(b, nm->width);
+	else if(IS("h"))
+		check ? puts_(b, "H") : put_int(b, nm->height);
+	else if(IS("box")) {
+		put_int(b, nm->variant->width);
+		puts_(b, "x");
+		put_int(b, nm->variant->height);
 	}
 	else
 		return false;
@@ -65,12 +82,11 @@ static bool expand_one(struct sbuf *b, const char *name, size_t n, const char *k
 #undef IS
 }
 
-/* Walk the template; with key NULL only check it. */
-static enum imgp_status walk(struct sbuf *b, const char *tmpl, const char *key,
-                             const struct imgp_variant *v, enum imgp_format format,
-                             bool *distinct, char *err)
+/* Walk the template into b. */
+static enum imgp_status walk(struct sbuf *b, const struct imgp_name *nm, bool check,
+                             char *err)
 {
-	static const struct imgp_variant probe_variant = { .name = "v", .width = 1, .height = 1 };
+	const char *tmpl = nm->tmpl;
 
 	for(const char *p = tmpl; *p;) {
 		if(p[0] == '{' && p[1] == '{') {
@@ -89,13 +105,10 @@ static enum imgp_status walk(struct sbuf *b, const char *tmpl, const char *key,
 				return imgp_fail(err, IMGP_E_CONFIG,
 					"output key template \"%s\": unclosed \"{\"", tmpl);
 			n = (size_t)(end - p - 1);
-			if(!expand_one(b, p + 1, n, key ? key : "a/b.c", key ? v : &probe_variant,
-			               format))
+			if(!expand_one(b, p + 1, n, nm, check))
 				return imgp_fail(err, IMGP_E_CONFIG,
 					"output key template \"%s\": unknown placeholder {%.*s} (known: "
-					"dir, stem, name, key, variant, ext, w, h)", tmpl, (int)n, p + 1);
-			if((n == 7 && !memcmp(p + 1, "variant", 7)) || n == 1)
-				*distinct = true;
+					"dir, stem, name, key, variant, ext, w, h, box)", tmpl, (int)n, p + 1);
 			p = end + 1;
 		}
 		else if(*p == '}')
@@ -107,54 +120,101 @@ static enum imgp_status walk(struct sbuf *b, const char *tmpl, const char *key,
 	return IMGP_OK;
 }
 
-enum imgp_status imgp_naming_check(const char *tmpl, size_t nvariants, char *err)
+/*
+ * Why a path would not stay inside its folder, or NULL: a leading "/", a
+ * "." or ".." segment, an empty one ("//"; a trailing "/" too unless
+ * allowed, as it is for a prefix).
+ */
+static const char *escapes(const char *path, bool trailing_slash)
 {
-	struct sbuf b = { .len = 0 };
-	bool distinct = false;
-	enum imgp_status result;
+	if(path[0] == '/')
+		return "starts with /: keys are relative (S3 keys do not start with /, and a "
+		       "local folder's would leave it)";
+	for(const char *seg = path; *seg;) {
+		size_t n = strcspn(seg, "/");
 
-	result = walk(&b, tmpl, NULL, NULL, IMGP_FMT_JPEG, &distinct, err);
-	if(result)
-		return result;
-	if(!*tmpl)
-		return imgp_fail(err, IMGP_E_CONFIG, "the output key template is empty");
-	if(nvariants > 1 && !distinct)
-		return imgp_fail(err, IMGP_E_CONFIG,
-			"output key template \"%s\" gives every variant the same key: "
-			"use {variant} (or {w} and {h})", tmpl);
-	return IMGP_OK;
+		if((n == 1 && seg[0] == '.') || (n == 2 && !strncmp(seg, "..", 2)))
+			return "has a \".\" or \"..\" segment, which would leave the destination";
+		if(n == 0 || (!seg[n + (seg[n] != 0)] && seg[n] && !trailing_slash))
+			return n ? "ends in \"/\"" : "has an empty segment (\"//\")";
+		seg += n;
+		if(*seg)
+			seg++;
+	}
+	return NULL;
 }
 
-enum imgp_status imgp_naming_make(const char *prefix, const char *tmpl, const char *key,
-                                  const struct imgp_variant *v, enum imgp_format format,
-                                  char **out, char *err)
+enum imgp_status imgp_naming_check_prefix(const char *prefix, const char *origin, char *err)
+{
+	const char *why = escapes(prefix, true);
+
+	return why ? imgp_fail(err, IMGP_E_CONFIG, "%s=%s %s", origin, prefix, why) : IMGP_OK;
+}
+
+bool imgp_naming_needs_size(const char *tmpl)
+{
+	return strstr(tmpl, "{w}") || strstr(tmpl, "{h}");
+}
+
+/* The template as checked for one variant, into b. */
+static enum imgp_status check_one(struct sbuf *b, const char *tmpl,
+                                  const struct imgp_variant *v, char *err)
+{
+	struct imgp_name nm = { .tmpl = tmpl, .key = "dir/stem.ext", .variant = v,
+	                        .format = v->format };
+
+	b->len = 0;
+	b->data[0] = '\0';
+	return walk(b, &nm, true, err);
+}
+
+enum imgp_status imgp_naming_check(const char *tmpl, const struct imgp_config *cfg,
+                                   char *err)
+{
+	static const struct imgp_variant probe = { .name = "v", .width = 1, .height = 1 };
+	struct sbuf *keys;
+	enum imgp_status result;
+	const char *why;
+
+	if(!*tmpl)
+		return imgp_fail(err, IMGP_E_CONFIG, "the output key template is empty");
+	keys = imgp_calloc(cfg && cfg->nvariants ? cfg->nvariants : 1, sizeof(*keys));
+	if(!keys)
+		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	result = check_one(&keys[0], tmpl, cfg && cfg->nvariants ? &cfg->variants[0] : &probe,
+	                   err);
+	if(!result && (why = escapes(keys[0].data, false)))
+		result = imgp_fail(err, IMGP_E_CONFIG, "output key template \"%s\" %s", tmpl, why);
+	for(size_t i = 1; !result && cfg && i < cfg->nvariants; i++) {
+		result = check_one(&keys[i], tmpl, &cfg->variants[i], err);
+		for(size_t k = 0; !result && k < i; k++)
+			if(!strcmp(keys[i].data, keys[k].data))
+				result = imgp_fail(err, IMGP_E_CONFIG,
+					"output key template \"%s\" gives variants \"%s\" and \"%s\" the "
+					"same key: use {variant} (or {box})", tmpl,
+					cfg->variants[k].name, cfg->variants[i].name);
+	}
+	imgp_free(keys);
+	return result;
+}
+
+enum imgp_status imgp_naming_make(const struct imgp_name *nm, char **out, char *err)
 {
 	struct sbuf b = { .len = 0 };
-	bool distinct = false;
 	enum imgp_status result;
 
 	*out = NULL;
 	b.data[0] = '\0';
-	puts_(&b, prefix ? prefix : "");
-	result = walk(&b, tmpl, key, v, format, &distinct, err);
+	puts_(&b, nm->prefix ? nm->prefix : "");
+	result = walk(&b, nm, false, err);
 	if(result)
 		return result;
 	if(b.overflow)
 		return imgp_fail(err, IMGP_E_REQUEST,
 		                 "the output key is over 1,024 bytes (source key %.80s%s)",
-		                 key, strlen(key) > 80 ? "..." : "");
+		                 nm->key, strlen(nm->key) > 80 ? "..." : "");
 	*out = imgp_strdup(b.data);
 	if(!*out)
 		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
 	return IMGP_OK;
-}
-
-char *imgp_naming_expand(const char *prefix, const char *tmpl, const char *key,
-                         const struct imgp_variant *v, enum imgp_format format,
-                         char *err)
-{
-	char *out;
-
-	(void)imgp_naming_make(prefix, tmpl, key, v, format, &out, err);
-	return out;
 }

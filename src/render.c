@@ -186,6 +186,9 @@ static enum imgp_status describe_refused(const void *buf, size_t len,
 		if(starts(p, len, kinds[i].magic, kinds[i].n))
 			return imgp_fail(err, kinds[i].image ? IMGP_E_UNSUPPORTED : IMGP_E_NOT_IMAGE,
 			                 "looks like %s", kinds[i].what);
+	if(len >= 12 && !memcmp(p + 4, "ftyp", 4) && vips_type_find("VipsOperation", "heifload_buffer"))
+		return imgp_fail(err, IMGP_E_NOT_IMAGE,
+			"looks like a video or other ISO media file (ftyp %.4s), not an image", p + 8);
 	if(len >= 12 && !memcmp(p + 4, "ftyp", 4))
 		return imgp_fail(err, IMGP_E_UNSUPPORTED,
 			"looks like a HEIF/AVIF or MP4 file, which this build cannot decode");
@@ -262,8 +265,8 @@ enum imgp_status imgp_render_probe(const struct imgp_config *cfg,
 		return describe_refused(buf, len, NULL, err);
 	if(len > lim->max_bytes)
 		return imgp_fail(err, IMGP_E_TOO_LARGE,
-			"%zu bytes is over the limit of %llu bytes (max_bytes)",
-			len, (unsigned long long)lim->max_bytes);
+			"%zu bytes is over the limit of %llu bytes (raise it with %s)",
+			len, (unsigned long long)lim->max_bytes, imgp_limit_hint("max_bytes"));
 	loader = vips_foreign_find_load_buffer(buf, len);
 	vips_error_clear();
 	if(!loader || !(format = loader_format(loader)))
@@ -289,28 +292,47 @@ enum imgp_status imgp_render_probe(const struct imgp_config *cfg,
 	pixels = (uint64_t)probe->width * (uint64_t)probe->height;
 	if(pixels > lim->max_pixels)
 		return imgp_fail(err, IMGP_E_TOO_LARGE,
-			"%dx%d is %.1f megapixels, over the limit of %.1f (max_pixels)",
-			probe->width, probe->height, pixels / 1e6, lim->max_pixels / 1e6);
+			"%dx%d is %.1f megapixels, over the limit of %.1f (raise it with %s)",
+			probe->width, probe->height, pixels / 1e6, lim->max_pixels / 1e6,
+			imgp_limit_hint("max_pixels"));
 	if(probe->frames > 1 && wants_animation(cfg)) {
 		if(probe->frames > lim->max_frames)
 			return imgp_fail(err, IMGP_E_TOO_LARGE,
-				"%d frames is over the limit of %d (max_frames)",
-				probe->frames, lim->max_frames);
+				"%d frames is over the limit of %d (raise it with %s)",
+				probe->frames, lim->max_frames, imgp_limit_hint("max_frames"));
 		if(pixels * (uint64_t)probe->frames > lim->max_pixels)
 			return imgp_fail(err, IMGP_E_TOO_LARGE,
-				"%d frames of %dx%d are %.1f megapixels, over the limit of %.1f (max_pixels)",
-				probe->frames, probe->width, probe->height,
-				pixels * probe->frames / 1e6, lim->max_pixels / 1e6);
+				"%d frames of %dx%d are %.1f megapixels, over the limit of %.1f "
+				"(raise it with %s)", probe->frames, probe->width, probe->height,
+				pixels * probe->frames / 1e6, lim->max_pixels / 1e6,
+				imgp_limit_hint("max_pixels"));
 	}
 	return IMGP_OK;
 }
 
-bool imgp_render_sniff_file(const char *path)
+enum imgp_status imgp_render_sniff(const void *buf, size_t len, char *err)
 {
-	const char *loader = vips_foreign_find_load(path);
+	/* the magic numbers of the allowed loaders: a TIFF's header may sit at
+	 * its end, so its loader cannot tell from the first bytes alone */
+	static const struct { const char *magic; size_t n; } images[] = {
+		{ "\xFF\xD8\xFF", 3 }, { "\x89PNG\r\n\x1A\n", 8 }, { "GIF8", 4 },
+		{ "II*\0", 4 }, { "MM\0*", 4 },
+	};
+	const unsigned char *p = buf;
 
+	for(size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++)
+		if(starts(p, len, images[i].magic, images[i].n))
+			return IMGP_OK;
+	if(len >= 12 && starts(p, len, "RIFF", 4) && !memcmp(p + 8, "WEBP", 4))
+		return IMGP_OK;
+	if(len >= 12 && !memcmp(p + 4, "ftyp", 4) &&
+	   vips_type_find("VipsOperation", "heifload_buffer") &&
+	   vips_foreign_find_load_buffer(buf, len)) {
+		vips_error_clear();
+		return IMGP_OK;
+	}
 	vips_error_clear();
-	return loader && loader_format(loader);
+	return describe_refused(buf, len, NULL, err);
 }
 
 void imgp_render_thread_done(void)
@@ -343,7 +365,7 @@ static int scaled(int n, double s)
 	return r < 1 ? 1 : r > IMGP_MAX_DIMENSION * 8 ? IMGP_MAX_DIMENSION * 8 : (int)r;
 }
 
-/* sharp's meanings of fit; never enlarge unless asked. W x H as displayed. */
+/* sharp's meanings of fit; enlarge as imgp_variant_enlarges says. W x H as displayed. */
 static struct geometry plan_variant(const struct imgp_variant *v, int W, int H)
 {
 	double bw = v->width ? (double)v->width / W : HUGE_VAL;
@@ -360,7 +382,7 @@ static struct geometry plan_variant(const struct imgp_variant *v, int W, int H)
 		sx = sy = bw > bh ? bw : bh;
 	else
 		sx = sy = bw < bh ? bw : bh;
-	if(!v->enlarge) {
+	if(!imgp_variant_enlarges(v)) {
 		sx = sx > 1 ? 1 : sx;
 		sy = sy > 1 ? 1 : sy;
 	}
@@ -379,6 +401,15 @@ static struct geometry plan_variant(const struct imgp_variant *v, int W, int H)
 		g.ch = v->height;
 	}
 	return g;
+}
+
+void imgp_render_size(const struct imgp_variant *v, const struct imgp_probe *probe,
+                      int *width, int *height)
+{
+	struct geometry g = plan_variant(v, probe->width, probe->height);
+
+	*width = g.cw;
+	*height = g.ch;
 }
 
 /* --- pixels ------------------------------------------------------------ */

@@ -52,9 +52,13 @@ const char *imgp_render_version(void);
  * build lacks (AVIF without an AV1 encoder, for example). */
 enum imgp_status imgp_render_check(const struct imgp_config *cfg, char *err);
 
-/* Do a file's first bytes look like an image an allowed loader reads?
- * Reads a few bytes only; for planning, not a promise. */
-bool imgp_render_sniff_file(const char *path);
+/*
+ * Do these first bytes of a file look like an image an allowed loader
+ * reads? IMGP_OK, or IMGP_E_NOT_IMAGE / IMGP_E_UNSUPPORTED with what they
+ * look like ("looks like a PDF document, not an image"). For planning:
+ * a few KB are enough; the decode still decides.
+ */
+enum imgp_status imgp_render_sniff(const void *buf, size_t len, char *err);
 
 /* A thread that rendered is about to end: let libvips free its buffers. */
 void imgp_render_thread_done(void);
@@ -69,6 +73,11 @@ enum imgp_status imgp_render_probe(const struct imgp_config *cfg,
  * animation. */
 enum imgp_format imgp_render_format(const struct imgp_variant *v,
                                     const struct imgp_probe *probe);
+
+/* The size one variant of a source with this probe is written at (one
+ * frame, as displayed), before any pixel is decoded. */
+void imgp_render_size(const struct imgp_variant *v, const struct imgp_probe *probe,
+                      int *width, int *height);
 
 /*
  * Render every variant of cfg from one source. On success res holds one

@@ -163,6 +163,14 @@ enum imgp_status imgp_store_open(const char *spec, struct imgp_store **out,
 	return imgp_store_open_opts(spec, NULL, out, err);
 }
 
+enum imgp_status imgp_store_open_folders(struct imgp_store **out, char *err)
+{
+	struct imgp_store_opts o = { 0 };
+
+	opts_defaults(&o);
+	return imgp_store_dir_open(NULL, &o, out, err);
+}
+
 void imgp_store_close(struct imgp_store *st)
 {
 	if(st)
@@ -265,6 +273,36 @@ enum imgp_status imgp_store_list(struct imgp_store *st, const char *bucket,
 	if(result)
 		return result;
 	return st->ops->list(st, bucket, prefix ? prefix : "", cb, ud, e);
+}
+
+enum imgp_status imgp_store_peek(struct imgp_store *st, const char *bucket,
+                                 const char *key, void *buf, size_t n, size_t *len,
+                                 struct imgp_store_error *e)
+{
+	struct imgp_store_error scratch;
+	enum imgp_status result;
+
+	if(!e)
+		e = &scratch;
+	*len = 0;
+	result = check_args("peek", bucket, key ? key : "", e);
+	if(result || !n)
+		return result;
+	return st->ops->peek(st, bucket, key, buf, n, len, e);
+}
+
+enum imgp_status imgp_store_check_bucket(struct imgp_store *st, const char *bucket,
+                                         bool write, struct imgp_store_error *e)
+{
+	struct imgp_store_error scratch;
+	enum imgp_status result;
+
+	if(!e)
+		e = &scratch;
+	result = check_args("check", bucket, NULL, e);
+	if(result)
+		return result;
+	return st->ops->check_bucket(st, bucket, write, e);
 }
 
 enum imgp_status imgp_store_delete(struct imgp_store *st, const char *bucket,

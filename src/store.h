@@ -16,6 +16,14 @@
  *               and metadata live in an extended attribute (user.imgpipe)
  *               set before the atomic rename, or in a sidecar tree
  *               PATH/.imgpipe-meta/ where the file system has no user xattrs.
+ *   folders     (imgp_store_open_folders) the local files themselves: every
+ *               folder is a bucket, named by its path (relative or
+ *               absolute), and a key a file below it: "photos/2024/cat.jpg"
+ *               is bucket ".", key "photos/2024/cat.jpg". Hidden files are
+ *               not listed. A file's version is its modification time and
+ *               size (as rsync's quick check), so a changed file is a new
+ *               version without its bytes being read; metadata lives in the
+ *               same extended attribute (sidecars under BUCKET/.imgpipe-meta/).
  *
  * Errors: every call fills a struct imgp_store_error: the status (whose
  * class, imgp_status_temporary(), says permanent or temporary), the S3
@@ -93,7 +101,8 @@ struct imgp_put_opts {
 struct imgp_list_entry {
 	const char *key;
 	uint64_t size;
-	const char *etag;
+	const char *etag;            /* NULL where the store cannot say cheaply */
+	const char *version_id;      /* NULL but for the folders store */
 	const char *last_modified;   /* ISO 8601 as the store gives it */
 };
 
@@ -126,6 +135,9 @@ enum imgp_status imgp_store_open_opts(const char *spec,
                                       char *err);
 void imgp_store_close(struct imgp_store *st);
 
+/* The folders store (above): local files, any folder a bucket. */
+enum imgp_status imgp_store_open_folders(struct imgp_store **out /* OUT */, char *err);
+
 /*
  * Resolve now what the first request would otherwise resolve (S3: the
  * credentials), so a Lambda sandbox pays for it during INIT rather than in
@@ -142,7 +154,7 @@ enum imgp_status imgp_store_warm(struct imgp_store *st, char *err);
  */
 void imgp_store_set_deadline(int64_t epoch_ms);
 
-/* "s3" or "dir". */
+/* "s3", "dir" or "folders". */
 const char *imgp_store_kind(const struct imgp_store *st);
 
 /*
@@ -171,6 +183,24 @@ enum imgp_status imgp_store_head(struct imgp_store *st, const char *bucket,
 enum imgp_status imgp_store_list(struct imgp_store *st, const char *bucket,
                                  const char *prefix, imgp_store_list_cb cb,
                                  void *ud, struct imgp_store_error *e);
+
+/*
+ * The first bytes of an object, at most n, into buf (*len: how many), for
+ * a look at its magic numbers without reading the rest (S3: a Range GET).
+ */
+enum imgp_status imgp_store_peek(struct imgp_store *st, const char *bucket,
+                                 const char *key, void *buf, size_t n,
+                                 size_t *len /* OUT */, struct imgp_store_error *e);
+
+/*
+ * Say now whether a bucket is there to be used: S3 asks for it (HEAD
+ * bucket; the credentials are resolved on the way, so their absence is
+ * said here too; a 403 means it exists but may not be listed, which is
+ * fine); dir:PATH looks for its folder; the folders store makes the
+ * folder (mkdir -p) when it is to be written and checks that it can.
+ */
+enum imgp_status imgp_store_check_bucket(struct imgp_store *st, const char *bucket,
+                                         bool write, struct imgp_store_error *e);
 
 /* Remove the object; removing a missing key is not an error (as in S3). */
 enum imgp_status imgp_store_delete(struct imgp_store *st, const char *bucket,

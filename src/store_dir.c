@@ -1,6 +1,8 @@
 /*
  * store_dir.c: the local-folder store, "dir:PATH". Bucket B is the folder
- * PATH/B (made on first put); key K is the file PATH/B/K.
+ * PATH/B (made on first put); key K is the file PATH/B/K. The same code
+ * serves the folders store (no PATH): bucket B is the folder B itself,
+ * any path, and its files' versions are their mtime and size.
  *
  * It owns the mapping of keys to paths and refuses every key that could
  * leave the bucket's folder: absolute, "..", ".", empty segments ("//"),
@@ -38,13 +40,22 @@
 
 struct dir_store {
 	struct imgp_store base;
-	char *root;
+	char *root;                 /* NULL: the folders store */
 };
+
+static bool folders(const struct dir_store *d)
+{
+	return !d->root;
+}
 
 /* --- names --------------------------------------------------------------- */
 
-static enum imgp_status check_bucket(const char *bucket, struct imgp_store_error *e)
+static enum imgp_status check_bucket(const struct dir_store *d, const char *bucket,
+                                     struct imgp_store_error *e)
 {
+	if(folders(d))
+		return strlen(bucket) < PATH_MAX ? IMGP_OK : imgp_store_fail(e, IMGP_E_REQUEST,
+		                                   "folder \"%.100s...\" is too long", bucket);
 	if(strchr(bucket, '/') || bucket[0] == '.' || strlen(bucket) > NAME_MAX)
 		return imgp_store_fail(e, IMGP_E_REQUEST,
 		                       "bucket name \"%.100s\" is not a plain folder name "
@@ -85,26 +96,45 @@ static enum imgp_status check_key(const char *key, struct imgp_store_error *e)
 	}
 }
 
-static enum imgp_status check_names(const char *bucket, const char *key,
-                                    struct imgp_store_error *e)
+static enum imgp_status check_names(const struct dir_store *d, const char *bucket,
+                                    const char *key, struct imgp_store_error *e)
 {
-	enum imgp_status result = check_bucket(bucket, e);
+	enum imgp_status result = check_bucket(d, bucket, e);
 
 	if(!result && key)
 		result = check_key(key, e);
 	return result;
 }
 
+/* "/" ends a bucket's path but for "/" itself and names that end in it */
+static const char *sep(const char *bucket)
+{
+	size_t n = strlen(bucket);
+
+	return n && bucket[n - 1] == '/' ? "" : "/";
+}
+
 static char *object_path(const struct dir_store *d, const char *bucket,
                          const char *key)
 {
-	return imgp_asprintf("%s/%s/%s", d->root, bucket, key);
+	if(folders(d))
+		return imgp_asprintf("%s%s%s", bucket, sep(bucket), key ? key : "");
+	return imgp_asprintf("%s/%s/%s", d->root, bucket, key ? key : "");
 }
 
 static char *sidecar_path(const struct dir_store *d, const char *bucket,
                           const char *key)
 {
+	if(folders(d))
+		return imgp_asprintf("%s%s" SIDECAR_DIR "/%s", bucket, sep(bucket), key);
 	return imgp_asprintf("%s/" SIDECAR_DIR "/%s/%s", d->root, bucket, key);
+}
+
+/* A file's version in the folders store: mtime (to the nanosecond) and size. */
+static char *file_version(const struct stat *sb)
+{
+	return imgp_asprintf("%lld.%09ld-%lld", (long long)sb->st_mtim.tv_sec,
+	                     (long)sb->st_mtim.tv_nsec, (long long)sb->st_size);
 }
 
 static enum imgp_status errno_status(int err)
@@ -128,12 +158,15 @@ static enum imgp_status not_found(const struct dir_store *d, const char *op,
                                   const char *bucket, const char *key,
                                   struct imgp_store_error *e)
 {
-	char *bpath = imgp_asprintf("%s/%s", d->root, bucket);
+	char *bpath = object_path(d, bucket, NULL);
 	struct stat sb;
 	bool bucket_there = bpath && stat(bpath, &sb) == 0 && S_ISDIR(sb.st_mode);
 
 	imgp_free(bpath);
 	snprintf(e->code, sizeof(e->code), "%s", bucket_there ? "NoSuchKey" : "NoSuchBucket");
+	if(folders(d))
+		return imgp_store_fail(e, IMGP_E_NOT_FOUND, "%s%s%s: no such %s", bucket,
+		                       sep(bucket), key, bucket_there ? "file" : "folder");
 	if(!bucket_there)
 		return imgp_store_fail(e, IMGP_E_NOT_FOUND, "%s %s/%s: no such bucket (folder %s/%s)",
 		                       op, bucket, key, d->root, bucket);
@@ -406,7 +439,7 @@ static enum imgp_status dir_put(struct imgp_store *st, const char *bucket,
 	struct dir_store *d = (struct dir_store *)st;
 	char etag[35], *path = NULL, *json = NULL, *tmp;
 	bool refused = false;
-	enum imgp_status result = check_names(bucket, key, e);
+	enum imgp_status result = check_names(d, bucket, key, e);
 
 	if(result)
 		return result;
@@ -463,7 +496,7 @@ static enum imgp_status dir_open_object(struct dir_store *d, const char *op,
 {
 	char *path, *attrs;
 	size_t alen = 0;
-	enum imgp_status result = check_names(bucket, key, e);
+	enum imgp_status result = check_names(d, bucket, key, e);
 	int fd;
 
 	*fd_out = -1;
@@ -493,6 +526,8 @@ static enum imgp_status dir_open_object(struct dir_store *d, const char *op,
 	   !(out->content_type = imgp_strdup("application/octet-stream")))
 		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
 	if(!result && !(out->last_modified = http_date(sb->st_mtime)))
+		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	if(!result && folders(d) && !(out->version_id = file_version(sb)))
 		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
 	if(result) {
 		close(fd);
@@ -582,7 +617,7 @@ static enum imgp_status dir_delete(struct imgp_store *st, const char *bucket,
 {
 	struct dir_store *d = (struct dir_store *)st;
 	char *path, *stop;
-	enum imgp_status result = check_names(bucket, key, e);
+	enum imgp_status result = check_names(d, bucket, key, e);
 
 	if(result)
 		return result;
@@ -594,7 +629,7 @@ static enum imgp_status dir_delete(struct imgp_store *st, const char *bucket,
 		                         bucket, key, strerror(errno));
 	sidecar_remove(d, bucket, key);
 	/* S3 has no folders: drop the ones the key made, up to the bucket */
-	stop = path + strlen(d->root) + 1 + strlen(bucket);
+	stop = path + (folders(d) ? strlen(bucket) : strlen(d->root) + 1 + strlen(bucket));
 	for(char *s = strrchr(path, '/'); !result && s && s > stop; s = strrchr(path, '/')) {
 		*s = '\0';
 		if(rmdir(path))
@@ -628,8 +663,71 @@ static char *iso8601(time_t t)
 	return imgp_strdup(buf);
 }
 
-static enum imgp_status walk(struct imgp_dbuf *path, size_t base, const char *prefix,
-                             struct key_list *kl, struct imgp_store_error *e)
+/* The etag imgpipe stored with a file it wrote, or NULL (not computed here). */
+static char *stored_etag(const char *path)
+{
+	char buf[ATTR_MAX];
+	ssize_t n = getxattr(path, XATTR_NAME, buf, sizeof(buf) - 1);
+	json_t *root;
+	char *etag = NULL;
+
+	if(n <= 0)
+		return NULL;
+	root = json_loadb(buf, (size_t)n, 0, NULL);
+	if(json_is_string(json_object_get(root, "etag")))
+		etag = imgp_strdup(json_string_value(json_object_get(root, "etag")));
+	json_decref(root);
+	return etag;
+}
+
+static void entry_release(struct imgp_list_entry *it)
+{
+	imgp_free((char *)it->key);
+	imgp_free((char *)it->etag);
+	imgp_free((char *)it->version_id);
+	imgp_free((char *)it->last_modified);
+}
+
+static enum imgp_status add_entry(const struct dir_store *d, struct key_list *kl,
+                                  const char *path, const char *key, const struct stat *sb,
+                                  struct imgp_store_error *e)
+{
+	struct imgp_list_entry *it;
+
+	if(kl->count == kl->cap) {
+		size_t cap = kl->cap ? kl->cap * 2 : 64;
+		struct imgp_list_entry *grown = imgp_realloc(kl->items, cap * sizeof(*grown));
+
+		if(!grown)
+			return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+		kl->items = grown;
+		kl->cap = cap;
+	}
+	it = &kl->items[kl->count++];
+	memset(it, 0, sizeof(*it));
+	it->key = imgp_strdup(key);
+	it->size = (uint64_t)sb->st_size;
+	it->etag = stored_etag(path);
+	it->last_modified = iso8601(sb->st_mtime);
+	if(folders(d))
+		it->version_id = file_version(sb);
+	if(!it->key || !it->last_modified || (folders(d) && !it->version_id))
+		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	return IMGP_OK;
+}
+
+/* Skipped by every listing: ., .., our temporaries; all hidden names in folders. */
+static bool unlisted(const struct dir_store *d, const char *name)
+{
+	if(name[0] != '.')
+		return false;
+	return folders(d) || !name[1] || !strcmp(name, "..") ||
+	       !strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX));
+}
+
+static enum imgp_status walk(const struct dir_store *d, struct imgp_dbuf *path, size_t base,
+                             const char *prefix, int depth, struct key_list *kl,
+                             struct imgp_store_error *e)
 {
 	DIR *dir = opendir(imgp_dbuf_str(path));
 	struct dirent *de;
@@ -645,8 +743,7 @@ static enum imgp_status walk(struct imgp_dbuf *path, size_t base, const char *pr
 		const char *key;
 		size_t plen = strlen(prefix), klen;
 
-		if(de->d_name[0] == '.' && (!de->d_name[1] || !strcmp(de->d_name, "..") ||
-		                            !strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX))))
+		if(unlisted(d, de->d_name))
 			continue;
 		path->len = keep;
 		if(imgp_dbuf_addf(path, "/%s", de->d_name)) {
@@ -655,34 +752,23 @@ static enum imgp_status walk(struct imgp_dbuf *path, size_t base, const char *pr
 		}
 		if(lstat(imgp_dbuf_str(path), &sb))
 			continue;
+		/* the folders store takes a link to a file as the file (never a
+		 * link to a folder: links can loop) */
+		if(folders(d) && S_ISLNK(sb.st_mode) &&
+		   (stat(imgp_dbuf_str(path), &sb) || !S_ISREG(sb.st_mode)))
+			continue;
 		key = imgp_dbuf_str(path) + base;
 		klen = strlen(key);
-		/* a folder is worth entering only if the prefix can be under it */
+		/* a folder is worth entering only if the prefix can be under it;
+		 * bind mounts can loop even without links */
 		if(S_ISDIR(sb.st_mode)) {
-			if(strncmp(key, prefix, klen < plen ? klen : plen) == 0)
-				result = walk(path, base, prefix, kl, e);
+			if(depth < 64 && strncmp(key, prefix, klen < plen ? klen : plen) == 0)
+				result = walk(d, path, base, prefix, depth + 1, kl, e);
 			continue;
 		}
 		if(!S_ISREG(sb.st_mode) || strncmp(key, prefix, plen))
 			continue;
-		if(kl->count == kl->cap) {
-			size_t cap = kl->cap ? kl->cap * 2 : 64;
-			struct imgp_list_entry *grown = imgp_realloc(kl->items, cap * sizeof(*grown));
-
-			if(!grown) {
-				result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
-				break;
-			}
-			kl->items = grown;
-			kl->cap = cap;
-		}
-		kl->items[kl->count].key = imgp_strdup(key);
-		kl->items[kl->count].size = (uint64_t)sb.st_size;
-		kl->items[kl->count].etag = NULL;
-		kl->items[kl->count].last_modified = iso8601(sb.st_mtime);
-		kl->count++;
-		if(!kl->items[kl->count - 1].key || !kl->items[kl->count - 1].last_modified)
-			result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+		result = add_entry(d, kl, imgp_dbuf_str(path), key, &sb, e);
 	}
 	path->len = keep;
 	closedir(dir);
@@ -697,23 +783,27 @@ static enum imgp_status dir_list(struct imgp_store *st, const char *bucket,
 	struct key_list kl = { NULL, 0, 0 };
 	struct imgp_dbuf path;
 	struct stat sb;
-	enum imgp_status result = check_bucket(bucket, e);
+	char *bpath = NULL;
+	enum imgp_status result = check_bucket(d, bucket, e);
 
 	imgp_dbuf_init(&path, 64 * 1024);
 	if(result)
 		return result;
-	if(imgp_dbuf_addf(&path, "%s/%s", d->root, bucket)) {
+	bpath = object_path(d, bucket, NULL);
+	/* the path without its last "/" ("" for "/"): the walk adds one before
+	 * each name, and keys start after it */
+	if(!bpath || imgp_dbuf_add(&path, bpath, strlen(bpath) - 1)) {
 		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if(stat(imgp_dbuf_str(&path), &sb) || !S_ISDIR(sb.st_mode)) {
+	if(stat(bpath, &sb) || !S_ISDIR(sb.st_mode)) {
 		snprintf(e->code, sizeof(e->code), "NoSuchBucket");
-		result = imgp_store_fail(e, IMGP_E_NOT_FOUND,
-		                         "list %s: no such bucket (folder %s)", bucket,
+		result = imgp_store_fail(e, IMGP_E_NOT_FOUND, "list %s: no such %s (folder %s)",
+		                         bucket, folders(d) ? "folder" : "bucket",
 		                         imgp_dbuf_str(&path));
 		goto out;
 	}
-	result = walk(&path, path.len + 1, prefix, &kl, e);
+	result = walk(d, &path, path.len + 1, prefix, 0, &kl, e);
 	if(result)
 		goto out;
 	qsort(kl.items, kl.count, sizeof(*kl.items), entry_cmp);
@@ -721,12 +811,74 @@ static enum imgp_status dir_list(struct imgp_store *st, const char *bucket,
 		if(!cb(ud, &kl.items[i]))
 			break;
 out:
-	for(size_t i = 0; i < kl.count; i++) {
-		imgp_free((char *)kl.items[i].key);
-		imgp_free((char *)kl.items[i].last_modified);
-	}
+	for(size_t i = 0; i < kl.count; i++)
+		entry_release(&kl.items[i]);
 	imgp_free(kl.items);
+	imgp_free(bpath);
 	imgp_dbuf_release(&path);
+	return result;
+}
+
+static enum imgp_status dir_peek(struct imgp_store *st, const char *bucket, const char *key,
+                                 void *buf, size_t n, size_t *len, struct imgp_store_error *e)
+{
+	struct dir_store *d = (struct dir_store *)st;
+	enum imgp_status result = check_names(d, bucket, key, e);
+	char *path;
+	ssize_t got = 0;
+	int fd;
+
+	if(result)
+		return result;
+	if(!(path = object_path(d, bucket, key)))
+		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	imgp_free(path);
+	if(fd < 0)
+		return errno_status(errno) == IMGP_E_NOT_FOUND ? not_found(d, "peek", bucket, key, e)
+		       : imgp_store_fail(e, errno_status(errno), "peek %s%s%s: %s", bucket,
+		                         sep(bucket), key, strerror(errno));
+	while(*len < n && (got = read(fd, (char *)buf + *len, n - *len)) != 0) {
+		if(got < 0 && errno == EINTR)
+			continue;
+		if(got < 0) {
+			result = imgp_store_fail(e, errno_status(errno), "peek %s%s%s: %s", bucket,
+			                         sep(bucket), key, strerror(errno));
+			break;
+		}
+		*len += (size_t)got;
+	}
+	close(fd);
+	return result;
+}
+
+static enum imgp_status dir_check_bucket(struct imgp_store *st, const char *bucket,
+                                         bool write, struct imgp_store_error *e)
+{
+	struct dir_store *d = (struct dir_store *)st;
+	char *path = folders(d) ? imgp_strdup(bucket) : imgp_asprintf("%s/%s", d->root, bucket);
+	char *probe = path ? imgp_asprintf("%s/.", path) : NULL;
+	enum imgp_status result = IMGP_OK;
+	struct stat sb;
+
+	if(!probe)
+		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	/* make_parents makes every folder above a file to come */
+	else if(folders(d) && write)
+		result = make_parents(probe, e);
+	if(!result && stat(path, &sb)) {
+		if(!folders(d))
+			snprintf(e->code, sizeof(e->code), "NoSuchBucket");
+		result = imgp_store_fail(e, errno_status(errno), "%s: %s", path,
+		                         folders(d) ? strerror(errno) : "no such bucket");
+	}
+	else if(!result && !S_ISDIR(sb.st_mode))
+		result = imgp_store_fail(e, IMGP_E_REQUEST, "%s is not a folder", path);
+	else if(!result && write && access(path, W_OK | X_OK))
+		result = imgp_store_fail(e, errno_status(errno), "cannot write into %s: %s", path,
+		                         strerror(errno));
+	imgp_free(probe);
+	imgp_free(path);
 	return result;
 }
 
@@ -739,7 +891,13 @@ static void dir_close(struct imgp_store *st)
 }
 
 static const struct imgp_store_ops dir_ops = {
-	"dir", dir_get, dir_put, dir_head, dir_list, dir_delete, dir_close, NULL,
+	"dir", dir_get, dir_put, dir_head, dir_list, dir_delete, dir_peek, dir_check_bucket,
+	dir_close, NULL,
+};
+
+static const struct imgp_store_ops folders_ops = {
+	"folders", dir_get, dir_put, dir_head, dir_list, dir_delete, dir_peek,
+	dir_check_bucket, dir_close, NULL,
 };
 
 enum imgp_status imgp_store_dir_open(const char *root,
@@ -748,13 +906,19 @@ enum imgp_status imgp_store_dir_open(const char *root,
 {
 	struct dir_store *d;
 	struct stat sb;
-	size_t n = strlen(root);
+	size_t n = root ? strlen(root) : 0;
 
-	if(stat(root, &sb) || !S_ISDIR(sb.st_mode))
+	if(root && (stat(root, &sb) || !S_ISDIR(sb.st_mode)))
 		return imgp_fail(err, IMGP_E_CONFIG, "store dir:%s: not a folder", root);
 	d = imgp_calloc(1, sizeof(*d));
 	if(!d)
 		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	d->base.opts = *opts;
+	if(!root) {
+		d->base.ops = &folders_ops;
+		*out = &d->base;
+		return IMGP_OK;
+	}
 	while(n > 1 && root[n - 1] == '/')
 		n--;
 	d->root = imgp_strndup(root, n);
@@ -763,7 +927,6 @@ enum imgp_status imgp_store_dir_open(const char *root,
 		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
 	}
 	d->base.ops = &dir_ops;
-	d->base.opts = *opts;
 	*out = &d->base;
 	return IMGP_OK;
 }

@@ -25,6 +25,11 @@ struct imgp_store_ops {
 	                         void *ud, struct imgp_store_error *e);
 	enum imgp_status (*del)(struct imgp_store *st, const char *bucket,
 	                        const char *key, struct imgp_store_error *e);
+	enum imgp_status (*peek)(struct imgp_store *st, const char *bucket,
+	                         const char *key, void *buf, size_t n, size_t *len,
+	                         struct imgp_store_error *e);
+	enum imgp_status (*check_bucket)(struct imgp_store *st, const char *bucket,
+	                                 bool write, struct imgp_store_error *e);
 	void (*close)(struct imgp_store *st);
 	/* optional: resolve now what the first request would need */
 	enum imgp_status (*warm)(struct imgp_store *st, char *err);
@@ -36,6 +41,7 @@ struct imgp_store {
 	struct imgp_store_opts opts;        /* defaults filled in */
 };
 
+/* root NULL: the folders store, where a bucket is a folder's path */
 enum imgp_status imgp_store_dir_open(const char *root,
                                      const struct imgp_store_opts *opts,
                                      struct imgp_store **out, char *err);

@@ -467,6 +467,58 @@ static enum imgp_status s3_head(struct imgp_store *st, const char *bucket,
 	return s3_get_or_head(st, "head", bucket, key, 0, out, e);
 }
 
+static enum imgp_status s3_peek(struct imgp_store *st, const char *bucket, const char *key,
+                                void *buf, size_t n, size_t *len, struct imgp_store_error *e)
+{
+	struct imgp_http_response resp;
+	char range[64], *what = describe("peek", bucket, key);
+	struct imgp_sigv4_pair extra[1] = { { "range", range } };
+	enum imgp_status result;
+
+	imgp_http_response_init(&resp);
+	if(!what)
+		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	snprintf(range, sizeof(range), "bytes=0-%zu", n - 1);
+	result = s3_send((struct s3_store *)st, what, "GET", bucket, key, NULL, NULL, 0,
+	                 n + 1, extra, 1, &resp, e);
+	/* an empty object has no byte 0: S3 answers 416 */
+	if(result && e->http_status == 416) {
+		imgp_store_error_clear(e);
+		result = IMGP_OK;
+	}
+	else if(!result) {
+		*len = resp.body.len < n ? resp.body.len : n;
+		memcpy(buf, imgp_dbuf_str(&resp.body), *len);
+	}
+	imgp_http_response_release(&resp);
+	imgp_free(what);
+	return result;
+}
+
+static enum imgp_status s3_check_bucket(struct imgp_store *st, const char *bucket,
+                                        bool write, struct imgp_store_error *e)
+{
+	struct imgp_http_response resp;
+	char *what = imgp_asprintf("s3://%s", bucket);
+	enum imgp_status result;
+
+	imgp_http_response_init(&resp);
+	if(!what)
+		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	result = s3_send((struct s3_store *)st, what, "HEAD", bucket, NULL, NULL, NULL, 0,
+	                 SMALL_BODY_MAX, NULL, 0, &resp, e);
+	if(result == IMGP_E_NOT_FOUND)
+		imgp_store_fail(e, result, "%s: no such bucket", what);
+	/* there, but this role may not list it: writing may still be allowed */
+	else if(result == IMGP_E_ACCESS && e->http_status == 403) {
+		imgp_store_error_clear(e);
+		result = IMGP_OK;
+	}
+	imgp_http_response_release(&resp);
+	imgp_free(what);
+	return result;
+}
+
 static enum imgp_status s3_put(struct imgp_store *st, const char *bucket,
                                const char *key, const void *data, size_t len,
                                const struct imgp_put_opts *opts,
@@ -575,7 +627,7 @@ static enum imgp_status list_page(const struct imgp_dbuf *body, imgp_store_list_
 		child_text(c, "Size", size, sizeof(size));
 		child_text(c, "ETag", etag, sizeof(etag));
 		child_text(c, "LastModified", modified, sizeof(modified));
-		entry = (struct imgp_list_entry){ k, strtoull(size, NULL, 10), etag, modified };
+		entry = (struct imgp_list_entry){ k, strtoull(size, NULL, 10), etag, NULL, modified };
 		if(!cb(ud, &entry))
 			*stop = true;
 	}
@@ -708,7 +760,8 @@ static enum imgp_status s3_warm(struct imgp_store *st, char *err)
 }
 
 static const struct imgp_store_ops s3_ops = {
-	"s3", s3_get, s3_put, s3_head, s3_list, s3_delete, s3_close, s3_warm,
+	"s3", s3_get, s3_put, s3_head, s3_list, s3_delete, s3_peek, s3_check_bucket,
+	s3_close, s3_warm,
 };
 
 /* --- opening ------------------------------------------------------------------- */

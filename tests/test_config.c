@@ -260,13 +260,13 @@ Test(config, environment)
 	setenv("IMGPIPE_VARIANTS", "only=100x100,format=png", 1);
 	setenv("IMGPIPE_MAX_PIXELS", "1234", 1);
 	setenv("IMGPIPE_FAIL_ON", "truncated", 1);
-	cr_assert_eq(imgp_config_from_env(&cfg, err), IMGP_OK, "%s", err);
+	cr_assert_eq(imgp_config_from_env(&cfg, NULL, err), IMGP_OK, "%s", err);
 	cr_assert_eq(cfg.nvariants, 1);
 	cr_assert_eq(cfg.variants[0].format, IMGP_FMT_PNG);
 	cr_assert_eq(cfg.limits.max_pixels, 1234);
 	cr_assert_eq(cfg.limits.fail_on, IMGP_FAIL_TRUNCATED);
 	setenv("IMGPIPE_MAX_FRAMES", "lots", 1);
-	cr_assert_eq(imgp_config_from_env(&cfg, err), IMGP_E_CONFIG);
+	cr_assert_eq(imgp_config_from_env(&cfg, NULL, err), IMGP_E_CONFIG);
 	cr_assert(strstr(err, "IMGPIPE_MAX_FRAMES: max_frames=lots"), "%s", err);
 }
 

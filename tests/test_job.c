@@ -23,7 +23,9 @@ struct name_case {
 static struct name_case name_cases[] = {
 	{ "{variant}/{dir}{stem}.{ext}", "photos/2024/cat.jpg", "out/thumb/photos/2024/cat.webp" },
 	{ "{variant}/{dir}{stem}.{ext}", "cat.jpg", "out/thumb/cat.webp" },
-	{ "{dir}{stem}_{w}x{h}.{ext}", "a/b c.png", "out/a/b c_320x200.webp" },
+	/* {w} and {h}: the size written, not the box */
+	{ "{dir}{stem}_{w}x{h}.{ext}", "a/b c.png", "out/a/b c_320x213.webp" },
+	{ "{dir}{stem}-{box}.{ext}", "a/b.png", "out/a/b-320x200.webp" },
 	{ "{key}/{variant}", "a/b.tar.gz", "out/a/b.tar.gz/thumb" },
 	{ "{name}-{variant}.{ext}", "x/noext", "out/noext-thumb.webp" },
 	{ "{stem}.{variant}.{ext}", "x/.hidden", "out/.hidden.thumb.webp" },
@@ -39,38 +41,85 @@ ParameterizedTestParameters(naming, expand)
 ParameterizedTest(struct name_case *c, naming, expand)
 {
 	struct imgp_variant v = { .name = "thumb", .width = 320, .height = 200 };
-	char err[IMGP_ERRSIZE] = "";
-	char *got = imgp_naming_expand("out/", c->tmpl, c->key, &v, IMGP_FMT_WEBP, err);
+	struct imgp_name nm = { .prefix = "out/", .tmpl = c->tmpl, .key = c->key, .variant = &v,
+	                        .format = IMGP_FMT_WEBP, .width = 320, .height = 213 };
+	char err[IMGP_ERRSIZE] = "", *got;
 
-	cr_assert(got, "%s: %s", c->tmpl, err);
+	cr_assert_eq(imgp_naming_make(&nm, &got, err), IMGP_OK, "%s: %s", c->tmpl, err);
 	cr_assert_str_eq(got, c->want, "template %s on %s", c->tmpl, c->key);
+	imgp_free(got);
+}
+
+Test(naming, a_box_with_one_free_side_and_the_extension_kept)
+{
+	struct imgp_variant v = { .name = "large", .width = 1600 };
+	struct imgp_name nm = { .tmpl = "{stem}-{box}-{w}x{h}.{ext}", .key = "d/a.png",
+	                        .variant = &v, .format = IMGP_FMT_JPEG, .width = 640,
+	                        .height = 480, .keep_ext = true };
+	char err[IMGP_ERRSIZE] = "", *got;
+
+	cr_assert_eq(imgp_naming_make(&nm, &got, err), IMGP_OK, "%s", err);
+	cr_assert_str_eq(got, "a.png-1600x-640x480.jpg");
 	imgp_free(got);
 }
 
 Test(naming, check)
 {
+	struct imgp_config three, one;
 	char err[IMGP_ERRSIZE] = "";
 
-	cr_assert_eq(imgp_naming_check(IMGP_DEFAULT_OUTPUT_KEY, 3, err), IMGP_OK, "%s", err);
-	cr_assert_eq(imgp_naming_check("{dir}{stem}.{ext}", 3, err), IMGP_E_CONFIG);
-	cr_assert(strstr(err, "gives every variant the same key"), "%s", err);
-	cr_assert_eq(imgp_naming_check("{dir}{stem}.{ext}", 1, err), IMGP_OK);
-	cr_assert_eq(imgp_naming_check("{variant}/{base}", 2, err), IMGP_E_CONFIG);
+	imgp_config_init(&three);
+	imgp_config_init(&one);
+	cr_assert_eq(imgp_config_parse_spec(&one, "t=100x100", err), IMGP_OK);
+	cr_assert_eq(imgp_naming_check(IMGP_DEFAULT_OUTPUT_KEY, &three, err), IMGP_OK, "%s", err);
+	cr_assert_eq(imgp_naming_check("{dir}{stem}.{ext}", &three, err), IMGP_E_CONFIG);
+	cr_assert(strstr(err, "gives variants \"small\" and \"medium\" the same key"), "%s", err);
+	/* {w} and {h} are written sizes, which two variants can share */
+	cr_assert_eq(imgp_naming_check("{dir}{stem}_{w}x{h}.{ext}", &three, err), IMGP_E_CONFIG);
+	cr_assert_eq(imgp_naming_check("{dir}{stem}_{box}.{ext}", &three, err), IMGP_OK, "%s", err);
+	cr_assert_eq(imgp_naming_check("{dir}{stem}.{ext}", &one, err), IMGP_OK);
+	cr_assert_eq(imgp_naming_check("{variant}/{base}", &three, err), IMGP_E_CONFIG);
 	cr_assert(strstr(err, "unknown placeholder {base}"), "%s", err);
-	cr_assert_eq(imgp_naming_check("{variant", 2, err), IMGP_E_CONFIG);
+	cr_assert_eq(imgp_naming_check("{variant", &three, err), IMGP_E_CONFIG);
 	cr_assert(strstr(err, "unclosed"), "%s", err);
-	cr_assert_eq(imgp_naming_check("{variant}}x", 2, err), IMGP_E_CONFIG);
-	cr_assert_eq(imgp_naming_check("", 1, err), IMGP_E_CONFIG);
+	cr_assert_eq(imgp_naming_check("{variant}}x", &three, err), IMGP_E_CONFIG);
+	cr_assert_eq(imgp_naming_check("", &one, err), IMGP_E_CONFIG);
+}
+
+/* Found by a tester: an absolute template was accepted at start and every
+ * object then failed with RequestRefused. */
+Test(naming, templates_that_leave_their_folder_are_refused_at_start)
+{
+	static const char *const bad[] = {
+		"/img/{variant}/{key}.{ext}", "../{variant}/{key}", "{variant}/../{key}",
+		"{variant}//{key}", "{variant}/./{stem}", "{variant}/{stem}/",
+	};
+	struct imgp_config cfg;
+	char err[IMGP_ERRSIZE] = "";
+
+	imgp_config_init(&cfg);
+	for(size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(imgp_naming_check(bad[i], &cfg, err), IMGP_E_CONFIG, "%s accepted", bad[i]);
+		cr_assert(strstr(err, bad[i]), "%s: the message does not name it: %s", bad[i], err);
+	}
+	cr_assert_eq(imgp_naming_check_prefix("/v/", "IMGPIPE_DEST_PREFIX", err), IMGP_E_CONFIG);
+	cr_assert(strstr(err, "IMGPIPE_DEST_PREFIX=/v/ starts with /"), "%s", err);
+	cr_assert_eq(imgp_naming_check_prefix("a/../b/", "-o", err), IMGP_E_CONFIG);
+	cr_assert_eq(imgp_naming_check_prefix("variants/", "-o", err), IMGP_OK, "%s", err);
+	cr_assert_eq(imgp_naming_check_prefix("v", "-o", err), IMGP_OK, "%s", err);
 }
 
 Test(naming, keys_over_1024_bytes_are_refused)
 {
 	struct imgp_variant v = { .name = "t" };
-	char key[1100], err[IMGP_ERRSIZE] = "";
+	struct imgp_name nm = { .tmpl = "{variant}/{key}", .variant = &v, .format = IMGP_FMT_JPEG };
+	char key[1100], err[IMGP_ERRSIZE] = "", *got;
 
 	memset(key, 'k', sizeof(key) - 1);
 	key[sizeof(key) - 1] = '\0';
-	cr_assert_null(imgp_naming_expand("", "{variant}/{key}", key, &v, IMGP_FMT_JPEG, err));
+	nm.key = key;
+	cr_assert_eq(imgp_naming_make(&nm, &got, err), IMGP_E_REQUEST);
+	cr_assert_null(got);
 	cr_assert(strstr(err, "over 1,024 bytes"), "%s", err);
 }
 
@@ -105,7 +154,7 @@ static void setup(void)
 	free(spec);
 	setenv("IMGPIPE_VARIANTS", "thumb=100x100,fit=cover;big=400x", 1);
 	setenv("IMGPIPE_DEST_BUCKET", "sink", 1);
-	cr_assert_eq(imgp_job_config_from_env(&jc, err), IMGP_OK, "%s", err);
+	cr_assert_eq(imgp_job_config_from_env(&jc, NULL, err), IMGP_OK, "%s", err);
 }
 
 static void teardown(void)
@@ -147,7 +196,7 @@ Test(job, writes_every_variant_with_type_cache_control_and_metadata)
 	struct imgp_object head;
 
 	upload("samples/landscape.jpg", "uploads", ref.key);
-	imgp_job_run(&jc, store, &ref, 0, &res);
+	imgp_job_run(&jc, store, store, &ref, 0, &res);
 	cr_assert_eq(res.status, IMGP_OK, "%s", res.message);
 	cr_assert_eq(res.variants, 2);
 	cr_assert_gt(res.bytes_in, 100000);
@@ -175,7 +224,7 @@ Test(job, a_redelivered_event_does_no_work_twice)
 	struct imgp_object head;
 
 	upload("formats/rgb.tif", "uploads", "a.jpg");
-	imgp_job_run(&jc, store, &ref, 0, &res);
+	imgp_job_run(&jc, store, store, &ref, 0, &res);
 	cr_assert_eq(res.status, IMGP_OK, "%s", res.message);
 	cr_assert_not(res.skipped);
 	imgp_job_result_release(&res);
@@ -184,7 +233,7 @@ Test(job, a_redelivered_event_does_no_work_twice)
 	imgp_object_init(&head);
 	cr_assert_eq(imgp_store_head(store, "uploads", "a.jpg", &head, &e), IMGP_OK);
 	ref.etag = head.etag;
-	imgp_job_run(&jc, store, &ref, 0, &res);
+	imgp_job_run(&jc, store, store, &ref, 0, &res);
 	cr_assert_eq(res.status, IMGP_OK);
 	cr_assert(res.skipped, "redelivery did the work again: %s", res.message);
 	cr_assert_eq(res.get_ms, 0, "the source was downloaded again");
@@ -193,7 +242,7 @@ Test(job, a_redelivered_event_does_no_work_twice)
 	/* a new version of the source is new work */
 	upload("formats/rgb.gif", "uploads", "a.jpg");
 	ref.etag = NULL;
-	imgp_job_run(&jc, store, &ref, 0, &res);
+	imgp_job_run(&jc, store, store, &ref, 0, &res);
 	cr_assert_eq(res.status, IMGP_OK, "%s", res.message);
 	cr_assert_not(res.skipped, "a changed source was taken as done");
 	imgp_job_result_release(&res);
@@ -206,7 +255,7 @@ Test(job, loop_guard_per_event)
 	struct imgp_job_result res;
 
 	/* an event for the destination itself */
-	imgp_job_run(&jc, store, &ref, 0, &res);
+	imgp_job_run(&jc, store, store, &ref, 0, &res);
 	cr_assert_eq(res.status, IMGP_E_LOOP, "%s", res.message);
 	cr_assert(strstr(res.message, "refused by the loop guard"), "%s", res.message);
 	cr_assert_not(imgp_status_temporary(res.status));
@@ -215,7 +264,7 @@ Test(job, loop_guard_per_event)
 	/* a variant copied back into the uploads: its marker gives it away */
 	struct imgp_ref first = ref_of("uploads", "p.jpg");
 	upload("formats/rgb.tif", "uploads", "p.jpg");
-	imgp_job_run(&jc, store, &first, 0, &res);
+	imgp_job_run(&jc, store, store, &first, 0, &res);
 	cr_assert_eq(res.status, IMGP_OK, "%s", res.message);
 	imgp_job_result_release(&res);
 	struct imgp_object obj;
@@ -228,7 +277,7 @@ Test(job, loop_guard_per_event)
 	             IMGP_OK);
 	imgp_object_release(&obj);
 	struct imgp_ref copied = ref_of("uploads", "copied.jpg");
-	imgp_job_run(&jc, store, &copied, 0, &res);
+	imgp_job_run(&jc, store, store, &copied, 0, &res);
 	cr_assert_eq(res.status, IMGP_E_LOOP, "%s", res.message);
 	cr_assert(strstr(res.message, "is an imgpipe variant"), "%s", res.message);
 	cr_assert_eq(tu_count_files(root, "copied"), 1, "the loop guard let a write through");
@@ -270,15 +319,17 @@ ParameterizedTest(struct loop_config *c, job_config, loop_guard_at_init)
 	for(int i = 0; i < 4; i++)
 		if(*values[i])
 			setenv(names[i], values[i], 1);
-	enum imgp_status got = imgp_job_config_from_env(&cfg, err);
-	if(c->ok) {
+	cr_assert_eq(imgp_job_config_from_env(&cfg, NULL, err), IMGP_OK, "%s", err);
+	enum imgp_status got = imgp_job_config_check_trigger(&cfg, err);
+	imgp_job_config_release(&cfg);
+	if(c->ok)
 		cr_assert_eq(got, IMGP_OK, "refused: %s", err);
-		imgp_job_config_release(&cfg);
-	}
 	else {
 		cr_assert_eq(got, IMGP_E_CONFIG, "dest %s/%s, trigger %s/%s was accepted",
 		             c->dest_bucket, c->dest_prefix, c->source_bucket, c->source_prefix);
 		cr_assert(strstr(err, "trigger"), "%s", err);
+		/* the refusal says how to fix it */
+		cr_assert(strstr(err, "IMGPIPE_DEST_BUCKET") && strstr(err, "PREFIX"), "%s", err);
 	}
 }
 
@@ -288,14 +339,14 @@ Test(job, bad_sources_are_permanent_missing_ones_too)
 	struct imgp_ref ref = ref_of("uploads", "broken.jpg");
 
 	upload("bad/truncated.jpg", "uploads", "broken.jpg");
-	imgp_job_run(&jc, store, &ref, 0, &res);
+	imgp_job_run(&jc, store, store, &ref, 0, &res);
 	cr_assert_eq(res.status, IMGP_E_CORRUPT, "%s", res.message);
 	cr_assert_not(imgp_status_temporary(res.status));
 	cr_assert_eq(tu_count_files(root, "broken"), 1, "a corrupt source wrote output");
 	imgp_job_result_release(&res);
 
 	ref = ref_of("uploads", "never-uploaded.jpg");
-	imgp_job_run(&jc, store, &ref, 0, &res);
+	imgp_job_run(&jc, store, store, &ref, 0, &res);
 	cr_assert_eq(res.status, IMGP_E_NOT_FOUND, "%s", res.message);
 	imgp_job_result_release(&res);
 }
@@ -306,7 +357,7 @@ Test(job, deadline_too_close_is_temporary_and_writes_nothing)
 	struct imgp_ref ref = ref_of("uploads", "late.jpg");
 
 	upload("formats/rgb.tif", "uploads", "late.jpg");
-	imgp_job_run(&jc, store, &ref, imgp_epoch_ms() + 300, &res);
+	imgp_job_run(&jc, store, store, &ref, imgp_epoch_ms() + 300, &res);
 	cr_assert_eq(res.status, IMGP_E_DEADLINE, "%s", res.message);
 	cr_assert(imgp_status_temporary(res.status));
 	cr_assert(strstr(res.message, "not started"), "%s", res.message);
@@ -322,21 +373,21 @@ Test(job, removed_sources_delete_variants_when_asked)
 	char err[IMGP_ERRSIZE];
 
 	upload("formats/rgb.tif", "uploads", "gone.jpg");
-	imgp_job_run(&jc, store, &ref, 0, &res);
+	imgp_job_run(&jc, store, store, &ref, 0, &res);
 	cr_assert_eq(res.status, IMGP_OK, "%s", res.message);
 	imgp_job_result_release(&res);
 	cr_assert_eq(tu_count_files(root, "gone"), 3);
 
 	ref.action = IMGP_ACTION_REMOVED;
-	imgp_job_run(&jc, store, &ref, 0, &res);   /* default: keep them */
+	imgp_job_run(&jc, store, store, &ref, 0, &res);   /* default: keep them */
 	cr_assert_eq(res.status, IMGP_OK);
 	cr_assert(res.skipped);
 	cr_assert_eq(tu_count_files(root, "gone"), 3);
 	imgp_job_result_release(&res);
 
 	setenv("IMGPIPE_ON_DELETE", "delete", 1);
-	cr_assert_eq(imgp_job_config_from_env(&del, err), IMGP_OK, "%s", err);
-	imgp_job_run(&del, store, &ref, 0, &res);
+	cr_assert_eq(imgp_job_config_from_env(&del, NULL, err), IMGP_OK, "%s", err);
+	imgp_job_run(&del, store, store, &ref, 0, &res);
 	cr_assert_eq(res.status, IMGP_OK, "%s", res.message);
 	cr_assert_eq(tu_count_files(root, "gone"), 1, "variants were not deleted");
 	imgp_job_result_release(&res);

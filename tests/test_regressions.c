@@ -23,12 +23,15 @@
 Test(regressions, naming_says_out_of_memory)
 {
 	struct imgp_variant v = { .name = "thumb", .width = 320, .height = 320 };
+	struct imgp_name nm = { .prefix = "out/", .tmpl = IMGP_DEFAULT_OUTPUT_KEY, .key = "a/b.jpg",
+	                        .variant = &v, .format = IMGP_FMT_JPEG };
 	char err[IMGP_ERRSIZE] = "", *key;
+	enum imgp_status got;
 
 	imgp_alloc_fail_after(0);
-	key = imgp_naming_expand("out/", IMGP_DEFAULT_OUTPUT_KEY, "a/b.jpg", &v,
-	                         IMGP_FMT_JPEG, err);
+	got = imgp_naming_make(&nm, &key, err);
 	imgp_alloc_fail_after(-1);
+	cr_assert_eq(got, IMGP_E_NOMEM);
 	cr_assert_null(key);
 	cr_assert_str_eq(err, "out of memory");
 }

@@ -325,15 +325,21 @@ static struct fit_case fit_cases[] = {
 	{ "f=100x100,fit=fill", 100, 100 },
 	{ "f=150x", 150, 100 },
 	{ "f=x50", 75, 50 },
+	/* inside never enlarges unless asked; cover, contain and fill produce
+	 * their box unless told not to */
 	{ "f=600x600", 300, 200 },
 	{ "f=600x600,enlarge=yes", 600, 400 },
 	{ "f=600x", 300, 200 },
 	{ "f=600x,enlarge=yes", 600, 400 },
-	{ "f=600x100,fit=cover", 300, 100 },
-	{ "f=600x600,fit=cover,enlarge=yes", 600, 600 },
+	{ "f=600x100,fit=cover", 600, 100 },
+	{ "f=600x100,fit=cover,enlarge=no", 300, 100 },
+	{ "f=600x600,fit=cover", 600, 600 },
+	{ "f=600x600,fit=cover,enlarge=no", 300, 200 },
 	{ "f=600x600,fit=contain", 600, 600 },
-	{ "f=600x50,fit=fill", 300, 50 },
-	{ "f=30x90,fit=fill,enlarge=yes", 30, 90 },
+	{ "f=600x50,fit=fill", 600, 50 },
+	{ "f=600x50,fit=fill,enlarge=no", 300, 50 },
+	{ "f=30x90,fit=fill", 30, 90 },
+	{ "f=600x,fit=cover", 300, 200 },       /* one side free: nothing to cover */
 	{ "f=1x1", 1, 1 },
 	{ "f=1x1,fit=cover", 1, 1 },
 };
@@ -510,7 +516,7 @@ Test(render, animation_first_frame_by_default_all_with_keep)
 Test(render, frame_limit)
 {
 	render_fails("anim/many-frames.gif", "a=16x16,anim=keep", IMGP_E_TOO_LARGE,
-	             "300 frames is over the limit of 100 (max_frames)");
+	             "300 frames is over the limit of 100 (raise it with IMGPIPE_MAX_FRAMES");
 	/* only the first frame is wanted: the frame count does not matter */
 	struct imgp_config cfg;
 	struct imgp_render_result res;
@@ -589,7 +595,8 @@ Test(render, byte_and_pixel_limits_are_configurable)
 	imgp_config_init(&cfg);
 	cr_assert_eq(imgp_config_set_limit(&cfg, "max_bytes", "100", "test", err), IMGP_OK);
 	cr_assert_eq(imgp_render(&cfg, data, len, &res, err), IMGP_E_TOO_LARGE);
-	cr_assert(strstr(err, "over the limit of 100 bytes (max_bytes)"), "%s", err);
+	cr_assert(strstr(err, "over the limit of 100 bytes (raise it with IMGPIPE_MAX_BYTES, "
+	                      "limits.max_bytes in the config file, or --max-bytes)"), "%s", err);
 	imgp_config_init(&cfg);
 	cr_assert_eq(imgp_config_set_limit(&cfg, "max_pixels", "59999", "test", err), IMGP_OK);
 	cr_assert_eq(imgp_render(&cfg, data, len, &res, err), IMGP_E_TOO_LARGE);

@@ -130,7 +130,7 @@ static bool run_once(long n, int *failures)
 	empty_sink();
 	memset(&res, 0, sizeof(res));
 	imgp_alloc_fail_after(n);
-	status = imgp_job_config_from_env(&jc, err);
+	status = imgp_job_config_from_env(&jc, NULL, err);
 	if(status) {
 		reached = imgp_alloc_count() > (unsigned long)n;
 		imgp_alloc_fail_after(-1);
@@ -150,7 +150,7 @@ static bool run_once(long n, int *failures)
 		return false;
 	}
 	cr_assert_eq(ev.nrefs, 1);
-	imgp_job_run(&jc, store, &ev.refs[0], 0, &res);
+	imgp_job_run(&jc, store, store, &ev.refs[0], 0, &res);
 	reply_in = (struct imgp_ref_result){ res.status, res.message, res.detail_json };
 	reply = imgp_event_reply(&ev, &reply_in, &fail_status, err);
 	reached = imgp_alloc_count() > (unsigned long)n;
