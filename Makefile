@@ -29,10 +29,15 @@ SAN_FLAGS =
 endif
 
 PKGS = vips lcms2 libcurl jansson libcrypto libxml-2.0
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs $(PKGS))
-TEST_PKG_CFLAGS := $(shell pkg-config --cflags criterion)
-TEST_PKG_LIBS := $(shell pkg-config --libs criterion)
+# pkg-config is asked the first time a recipe needs the answer, then
+# remembered: `make test` and `make demo` on a fresh machine install the
+# packages (scripts/deps.sh) before anything asks, so the first thing a
+# newcomer sees is what is being installed, not pkg-config's complaints.
+lazy = $(eval $1 := $$(shell $2))$($1)
+PKG_CFLAGS = $(call lazy,PKG_CFLAGS,pkg-config --cflags $(PKGS))
+PKG_LIBS = $(call lazy,PKG_LIBS,pkg-config --libs $(PKGS))
+TEST_PKG_CFLAGS = $(call lazy,TEST_PKG_CFLAGS,pkg-config --cflags criterion)
+TEST_PKG_LIBS = $(call lazy,TEST_PKG_LIBS,pkg-config --libs criterion)
 
 FINAL_CFLAGS = $(STD) $(WARN) $(OPTIMIZATION) -g $(SAN_FLAGS) -MMD -MP \
                -Isrc $(PKG_CFLAGS) $(CFLAGS)

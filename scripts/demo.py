@@ -16,10 +16,12 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BUILD", "build")
-BIN = os.path.join(ROOT, BUILD, "imgpipe")
-SAMPLES = os.path.join(ROOT, BUILD, "testdata", "samples")
+# the tests run the demo on their own build and into a scratch folder
+BIN = os.environ.get("IMGPIPE_BIN") or os.path.join(ROOT, BUILD, "imgpipe")
+SAMPLES = os.path.join(os.environ.get("IMGPIPE_TESTDATA") or os.path.join(ROOT, BUILD, "testdata"),
+                       "samples")
 EVENTS = os.path.join(ROOT, "testdata", "events")
-OUT = os.path.join(ROOT, "demo-out")
+OUT = os.environ.get("DEMO_OUT") or os.path.join(ROOT, "demo-out")
 STORE = os.path.join(OUT, "store")
 SOURCE, DEST = "imgpipe-uploads", "imgpipe-variants"
 
@@ -145,12 +147,29 @@ def main():
     print("\ncontact sheet: %s" % os.path.join(OUT, "index.html"))
 
 
+def variant_meta(path):
+    """The metadata imgpipe stamped on a variant (the dir store keeps it in
+    the user.imgpipe extended attribute, or a sidecar file)."""
+    try:
+        attrs = json.loads(os.getxattr(path, "user.imgpipe"))
+    except OSError:
+        rel = os.path.relpath(path, STORE)
+        with open(os.path.join(STORE, ".imgpipe-meta", rel)) as f:
+            attrs = json.load(f)
+    return attrs.get("meta", {})
+
+
 def write_sheet(rows, timings):
-    parts = ["<!doctype html><meta charset=utf-8><title>imgpipe demo</title>",
-             "<style>body{font:14px system-ui;margin:2em}figure{display:inline-block;"
-             "margin:0 1em 1em 0;vertical-align:top}img{max-width:320px;max-height:320px;"
-             "border:1px solid #ccc}figcaption{color:#555}</style>",
-             "<h1>imgpipe demo</h1><p>Each upload beside the variants the handler wrote.</p>"]
+    """Each upload, then every variant at its real size (scaled down only
+    when wider than the page), with its width x height and bytes."""
+    parts = ["<!doctype html><meta charset=utf-8>"
+             "<meta name=viewport content='width=device-width'><title>imgpipe demo</title>",
+             "<style>body{font:14px system-ui;margin:2em;max-width:1700px}"
+             "figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top;max-width:100%}"
+             "img{max-width:100%;height:auto;border:1px solid #ccc;display:block}"
+             "figcaption{color:#555}.original img{max-width:480px}</style>",
+             "<h1>imgpipe demo</h1><p>Each upload, then the variants the handler wrote, "
+             "drawn at their real size (scaled down only when wider than the page).</p>"]
     for key in UPLOADS:
         variants = [(k, s) for k, s in rows
                     if k.split("/", 1)[1].rsplit(".", 1)[0] == key.rsplit(".", 1)[0]]
@@ -164,13 +183,19 @@ def write_sheet(rows, timings):
                          "put %.0f ms; %d bytes in, %d bytes out</p>" % (
                              log["GetMs"], log["DecodeMs"], log["ResizeMs"],
                              log["EncodeMs"], log["PutMs"], log["BytesIn"], log["BytesOut"]))
-        parts.append("<figure><img src='%s'><figcaption>original, %d bytes"
-                     "</figcaption></figure>" % (html.escape(src),
-                                                 os.path.getsize(os.path.join(OUT, src))))
-        for k, size in variants:
-            parts.append("<figure><img src='%s'><figcaption>%s, %d bytes</figcaption>"
-                         "</figure>" % (html.escape(os.path.join("store", DEST, k)),
-                                        html.escape(k), size))
+        size = ("%d &times; %d, " % (log["source_width"], log["source_height"])
+                if "source_width" in log else "")
+        parts.append("<figure class=original><img src='%s'><figcaption>original, %s%d bytes"
+                     "</figcaption></figure><br>" % (
+                         html.escape(src), size, os.path.getsize(os.path.join(OUT, src))))
+        for k, nbytes in variants:
+            path = os.path.join(STORE, DEST, k)
+            meta = variant_meta(path)
+            w, h = int(meta["imgpipe-width"]), int(meta["imgpipe-height"])
+            parts.append("<figure><img src='%s' width=%d height=%d>"
+                         "<figcaption>%s: %d &times; %d, %d bytes</figcaption></figure>" % (
+                             html.escape(os.path.join("store", DEST, k)), w, h,
+                             html.escape(k), w, h, nbytes))
     with open(os.path.join(OUT, "index.html"), "w") as f:
         f.write("\n".join(parts))
 

@@ -96,6 +96,11 @@ void imgp_log_job(FILE *to, const char *ns, const char *request_id, enum imgp_tr
 		json_object_set_new(line, "request_id", json_string(request_id));
 	if(ref->version_id)
 		json_object_set_new(line, "version_id", json_string(ref->version_id));
+	if(res->source.width) {
+		json_object_set_new(line, "source_format", json_string(res->source.format));
+		json_object_set_new(line, "source_width", json_integer(res->source.width));
+		json_object_set_new(line, "source_height", json_integer(res->source.height));
+	}
 	for(size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
 		json_object_set_new(line, metrics[i].name,
 		                    json_real((double)(long long)(values[i] * 10 + 0.5) / 10));

@@ -144,8 +144,6 @@ enum imgp_status imgp_store_open_opts(const char *spec,
 	if(opts)
 		o = *opts;
 	opts_defaults(&o);
-	if(!spec)
-		spec = getenv("IMGPIPE_STORE");
 	if(!spec || !*spec || !strcmp(spec, "s3"))
 		return imgp_store_s3_open(&o, out, err);
 	if(!strncmp(spec, "dir:", 4)) {

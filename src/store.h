@@ -122,9 +122,9 @@ struct imgp_store_opts {
 };
 
 /*
- * Open a store from spec: "dir:PATH", "s3", or NULL for the environment's
- * IMGPIPE_STORE (unset or empty: "s3"). Nothing is contacted yet:
- * credentials are resolved on the first S3 request.
+ * Open a store from spec: "dir:PATH", or "s3" (also NULL or "": the
+ * environment's IMGPIPE_STORE is config's, in jc->store). Nothing is
+ * contacted yet: credentials are resolved on the first S3 request.
  */
 enum imgp_status imgp_store_open(const char *spec,
                                  struct imgp_store **out /* OUT */, char *err);

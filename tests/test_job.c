@@ -393,3 +393,145 @@ Test(job, removed_sources_delete_variants_when_asked)
 	imgp_job_result_release(&res);
 	imgp_job_config_release(&del);
 }
+
+/* Parse spec into a fresh config like jc (same destination). */
+static void config_with(struct imgp_job_config *out, const char *spec)
+{
+	char err[IMGP_ERRSIZE];
+
+	setenv("IMGPIPE_VARIANTS", spec, 1);
+	cr_assert_eq(imgp_job_config_from_env(out, NULL, err), IMGP_OK, "%s", err);
+}
+
+static char *etag_of(const char *bucket, const char *key)
+{
+	struct imgp_store_error e;
+	struct imgp_object head;
+	char *etag;
+
+	imgp_object_init(&head);
+	cr_assert_eq(imgp_store_head(store, bucket, key, &head, &e), IMGP_OK, "%s: %s", key, e.msg);
+	etag = strdup(head.etag);
+	imgp_object_release(&head);
+	return etag;
+}
+
+Test(job, a_changed_spec_renders_exactly_the_changed_variants)
+{
+	struct imgp_job_config a, b;
+	struct imgp_job_result res;
+	struct imgp_ref ref = ref_of("uploads", "s.jpg");
+	char *small, *mid;
+
+	upload("formats/rgb.tif", "uploads", "s.jpg");
+	config_with(&a, "small=50x;mid=100x;big=150x");
+	cr_assert_eq(imgp_job_run(&a, store, store, &ref, 0, &res), IMGP_OK, "%s", res.message);
+	cr_assert_eq(res.variants, 3);
+	imgp_job_result_release(&res);
+	small = etag_of("sink", "small/s.jpg");
+	mid = etag_of("sink", "mid/s.jpg");
+
+	/* the event's ETag and the same spec: one HEAD, nothing else */
+	ref.etag = etag_of("uploads", "s.jpg");
+	cr_assert_eq(imgp_job_run(&a, store, store, &ref, 0, &res), IMGP_OK, "%s", res.message);
+	cr_assert_eq(res.skip, IMGP_SKIP_CURRENT, "%s", res.message);
+	cr_assert_eq(res.get_ms, 0, "the source was read again");
+	imgp_job_result_release(&res);
+
+	/* mid's quality: mid, and big (the set's last) are written */
+	config_with(&b, "small=50x;mid=100x,q=20;big=150x");
+	cr_assert_eq(imgp_job_run(&b, store, store, &ref, 0, &res), IMGP_OK, "%s", res.message);
+	cr_assert_eq(res.variants, 2, "%s", res.message);
+	cr_assert_eq(res.variants_current, 1);
+	cr_assert_str_eq(res.message, "2 variants written, 1 already current");
+	cr_assert_not(res.outputs[0].written);
+	cr_assert(res.outputs[1].written && res.outputs[2].written);
+	cr_assert(res.detail_json && strstr(res.detail_json, "\"written\":false"), "%s",
+	          res.detail_json);
+	imgp_job_result_release(&res);
+	cr_assert_str_eq(etag_of("sink", "small/s.jpg"), small, "small was written again");
+	cr_assert_str_neq(etag_of("sink", "mid/s.jpg"), mid, "mid was not written");
+
+	/* and now all current again, under the new spec; the old spec finds
+	 * its set changed and renders mid back */
+	cr_assert_eq(imgp_job_run(&b, store, store, &ref, 0, &res), IMGP_OK);
+	cr_assert(res.skipped, "%s", res.message);
+	imgp_job_result_release(&res);
+	cr_assert_eq(imgp_job_run(&a, store, store, &ref, 0, &res), IMGP_OK);
+	cr_assert_eq(res.variants, 2, "%s", res.message);
+	imgp_job_result_release(&res);
+	cr_assert_str_eq(etag_of("sink", "mid/s.jpg"), mid, "mid at q 80 again, the same bytes");
+	imgp_job_config_release(&a);
+	imgp_job_config_release(&b);
+	free(small);
+	free(mid);
+	free(ref.etag);
+}
+
+Test(job, another_sources_outputs_are_never_overwritten)
+{
+	struct imgp_job_config del;
+	struct imgp_job_result res;
+	struct imgp_ref jpg = ref_of("uploads", "d/a.jpg"), png = ref_of("uploads", "d/a.png");
+	char err[IMGP_ERRSIZE], *red;
+
+	upload("collide/a.jpg", "uploads", "d/a.jpg");
+	upload("collide/a.png", "uploads", "d/a.png");
+	cr_assert_eq(imgp_job_run(&jc, store, store, &jpg, 0, &res), IMGP_OK, "%s", res.message);
+	imgp_job_result_release(&res);
+	red = etag_of("sink", "big/d/a.jpg");
+	cr_assert_eq(imgp_job_run(&jc, store, store, &png, 0, &res), IMGP_OK, "%s", res.message);
+	cr_assert_str_eq(res.outputs[1].key, "big/d/a.png.jpg");
+	imgp_job_result_release(&res);
+	cr_assert_str_eq(etag_of("sink", "big/d/a.jpg"), red, "a.png overwrote a.jpg's variant");
+	cr_assert_eq(tu_count_files(root, "a.png.jpg"), 2);
+
+	/* both stay current under their own names */
+	cr_assert_eq(imgp_job_run(&jc, store, store, &png, 0, &res), IMGP_OK);
+	cr_assert(res.skipped, "%s", res.message);
+	imgp_job_result_release(&res);
+	cr_assert_eq(imgp_job_run(&jc, store, store, &jpg, 0, &res), IMGP_OK);
+	cr_assert(res.skipped, "%s", res.message);
+	imgp_job_result_release(&res);
+
+	/* removing a.png deletes a.png's variants, never a.jpg's */
+	setenv("IMGPIPE_ON_DELETE", "delete", 1);
+	cr_assert_eq(imgp_job_config_from_env(&del, NULL, err), IMGP_OK, "%s", err);
+	png.action = IMGP_ACTION_REMOVED;
+	cr_assert_eq(imgp_job_run(&del, store, store, &png, 0, &res), IMGP_OK, "%s", res.message);
+	cr_assert_str_eq(res.message, "source removed; 2 variants deleted");
+	imgp_job_result_release(&res);
+	cr_assert_eq(tu_count_files(root, "a.png.jpg"), 0);
+	cr_assert_str_eq(etag_of("sink", "big/d/a.jpg"), red);
+	cr_assert_eq(tu_count_files(root, "a.jpg"), 3, "a.jpg or its variants went too");
+	imgp_job_config_release(&del);
+	free(red);
+}
+
+Test(job, w_and_h_name_the_size_written)
+{
+	struct imgp_job_config cfg;
+	struct imgp_job_result res;
+	struct imgp_ref ref = ref_of("uploads", "p/x.tif");
+	char err[IMGP_ERRSIZE];
+
+	upload("formats/rgb.tif", "uploads", "p/x.tif");     /* 300x200 */
+	setenv("IMGPIPE_OUTPUT_KEY", "{dir}{stem}-{w}x{h}.{ext}", 1);
+	config_with(&cfg, "large=1600x");
+	cr_assert_eq(imgp_job_run(&cfg, store, store, &ref, 0, &res), IMGP_OK, "%s", res.message);
+	cr_assert_str_eq(res.outputs[0].key, "p/x-300x200.jpg");
+	imgp_job_result_release(&res);
+	ref.etag = etag_of("uploads", "p/x.tif");
+	cr_assert_eq(imgp_job_run(&cfg, store, store, &ref, 0, &res), IMGP_OK, "%s", res.message);
+	cr_assert(res.skipped, "%s", res.message);
+	imgp_job_result_release(&res);
+	/* a trigger that deletes cannot find {w}x{h} names of a deleted source */
+	setenv("IMGPIPE_ON_DELETE", "delete", 1);
+	imgp_job_config_release(&cfg);
+	config_with(&cfg, "large=1600x");
+	cr_assert_eq(imgp_job_config_check_trigger(&cfg, err), IMGP_E_CONFIG);
+	cr_assert(strstr(err, "{w} or {h}"), "%s", err);
+	imgp_job_config_release(&cfg);
+	free(ref.etag);
+	unsetenv("IMGPIPE_OUTPUT_KEY");
+}

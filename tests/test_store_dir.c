@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/testutil.h"
+#include "config.h"
 #include "store.h"
 
 /* put borrows metadata; a literal needs the cast */
@@ -377,16 +378,105 @@ Test(store_dir, spec_errors)
 
 Test(store_dir, spec_from_environment)
 {
+	struct imgp_job_config jc;
 	struct imgp_store *s = NULL;
 	char spec[4200], err[IMGP_ERRSIZE];
 
 	snprintf(spec, sizeof(spec), "dir:%s", root);
 	setenv("IMGPIPE_STORE", spec, 1);
-	cr_assert_eq(imgp_store_open(NULL, &s, err), IMGP_OK, "%s", err);
+	setenv("IMGPIPE_DEST_BUCKET", "sink", 1);
+	cr_assert_eq(imgp_job_config_from_env(&jc, NULL, err), IMGP_OK, "%s", err);
+	cr_assert_eq(imgp_store_open(jc.store, &s, err), IMGP_OK, "%s", err);
 	cr_expect_str_eq(imgp_store_kind(s), "dir");
 	imgp_store_close(s);
+	imgp_job_config_release(&jc);
 	unsetenv("IMGPIPE_STORE");
-	cr_assert_eq(imgp_store_open(NULL, &s, err), IMGP_OK, "%s", err);
+	cr_assert_eq(imgp_job_config_from_env(&jc, NULL, err), IMGP_OK, "%s", err);
+	cr_assert_null(jc.store);
+	cr_assert_eq(imgp_store_open(jc.store, &s, err), IMGP_OK, "%s", err);
 	cr_expect_str_eq(imgp_store_kind(s), "s3");
 	imgp_store_close(s);
+	imgp_job_config_release(&jc);
+}
+
+/* --- the folders store: local files, any folder a bucket ---------------- */
+
+Test(store_dir, folders_any_folder_is_a_bucket_and_a_file_has_a_version)
+{
+	struct imgp_store *f;
+	struct imgp_store_error e;
+	struct imgp_object o, again;
+	char err[IMGP_ERRSIZE], *bucket, head[8];
+	size_t len = 0;
+
+	cr_assert_eq(imgp_store_open_folders(&f, err), IMGP_OK, "%s", err);
+	cr_expect_str_eq(imgp_store_kind(f), "folders");
+	cr_assert(asprintf(&bucket, "%s/my photos/", root) > 0);
+	/* a folder to be written is made, a file is not a folder */
+	cr_assert_eq(imgp_store_check_bucket(f, bucket, true, &e), IMGP_OK, "%s", e.msg);
+	cr_assert(tu_write("plain", "x", 1));
+	cr_assert_eq(imgp_store_check_bucket(f, "plain", true, &e), IMGP_E_REQUEST);
+	cr_assert_str_eq(e.msg, "plain is not a folder");
+	unlink("plain");
+	cr_assert_eq(imgp_store_put(f, bucket, "2024/a.jpg", "\xFF\xD8\xFF" "abc", 6, NULL, &e), IMGP_OK,
+	             "%s", e.msg);
+	imgp_object_init(&o);
+	cr_assert_eq(imgp_store_head(f, bucket, "2024/a.jpg", &o, &e), IMGP_OK, "%s", e.msg);
+	cr_assert(o.version_id && strstr(o.version_id, "-6"), "version %s", o.version_id);
+	cr_assert_eq(imgp_store_peek(f, bucket, "2024/a.jpg", head, sizeof(head), &len, &e), IMGP_OK);
+	cr_assert_eq(len, 6);
+	cr_assert_eq(memcmp(head, "\xFF\xD8\xFF", 3), 0);
+	/* a rewrite is a new version, even of the same size */
+	usleep(2000);
+	cr_assert_eq(imgp_store_put(f, bucket, "2024/a.jpg", "\xFF\xD8\xFF" "abd", 6, NULL, &e), IMGP_OK);
+	imgp_object_init(&again);
+	cr_assert_eq(imgp_store_head(f, bucket, "2024/a.jpg", &again, &e), IMGP_OK, "%s", e.msg);
+	cr_assert_str_neq(o.version_id, again.version_id);
+	imgp_object_release(&o);
+	imgp_object_release(&again);
+	/* messages name the file as a path: no doubled slash */
+	imgp_object_init(&o);
+	cr_assert_eq(imgp_store_get(f, bucket, "2024/nope.jpg", 100, &o, &e), IMGP_E_NOT_FOUND);
+	cr_assert(strstr(e.msg, "my photos/2024/nope.jpg: no such file"), "%s", e.msg);
+	cr_assert_null(strstr(e.msg, "//"), "%s", e.msg);
+	imgp_store_close(f);
+	free(bucket);
+}
+
+struct seen { char keys[8][64]; char versions[8][64]; int n; };
+
+static bool collect_versions(void *ud, const struct imgp_list_entry *entry)
+{
+	struct seen *s = ud;
+
+	if(s->n < 8) {
+		snprintf(s->keys[s->n], 64, "%s", entry->key);
+		snprintf(s->versions[s->n], 64, "%s", entry->version_id ? entry->version_id : "");
+		s->n++;
+	}
+	return true;
+}
+
+Test(store_dir, folders_list_hidden_files_out_with_versions)
+{
+	struct imgp_store *f;
+	struct imgp_store_error e;
+	struct seen s = { .n = 0 };
+	char err[IMGP_ERRSIZE], *path;
+
+	cr_assert_eq(imgp_store_open_folders(&f, err), IMGP_OK, "%s", err);
+	cr_assert(asprintf(&path, "%s/in/a/b.jpg", root) > 0 && tu_write(path, "b", 1));
+	free(path);
+	cr_assert(asprintf(&path, "%s/in/.hidden/c.jpg", root) > 0 && tu_write(path, "c", 1));
+	free(path);
+	cr_assert(asprintf(&path, "%s/in/.d.jpg", root) > 0 && tu_write(path, "d", 1));
+	free(path);
+	cr_assert(asprintf(&path, "%s/in/e.jpg", root) > 0 && tu_write(path, "e", 1));
+	free(path);
+	cr_assert_eq(imgp_store_list(f, root, "in/", collect_versions, &s, &e), IMGP_OK, "%s", e.msg);
+	cr_assert_eq(s.n, 2, "hidden files listed");
+	cr_assert_str_eq(s.keys[0], "in/a/b.jpg");
+	cr_assert_str_eq(s.keys[1], "in/e.jpg");
+	cr_assert(strstr(s.versions[1], "-1"), "no version: %s", s.versions[1]);
+	imgp_store_close(f);
 }
