@@ -35,7 +35,6 @@ static const char *const fail_names[] = { "none", "truncated", "error", "warning
 const char *imgp_format_name(enum imgp_format format) { return format_names[format]; }
 const char *imgp_format_ext(enum imgp_format format) { return format_exts[format]; }
 const char *imgp_format_mime(enum imgp_format format) { return format_mimes[format]; }
-const char *imgp_fit_name(enum imgp_fit fit) { return fit_names[fit]; }
 
 static void variant_init(struct imgp_variant *v)
 {

@@ -162,6 +162,5 @@ enum imgp_status imgp_config_set_limit(struct imgp_config *cfg,
 const char *imgp_format_name(enum imgp_format format);   /* "jpeg" */
 const char *imgp_format_ext(enum imgp_format format);    /* "jpg" */
 const char *imgp_format_mime(enum imgp_format format);   /* "image/jpeg" */
-const char *imgp_fit_name(enum imgp_fit fit);
 
 #endif

@@ -72,14 +72,17 @@ static const char *env(const char *name)
 
 /* --- 1. environment ------------------------------------------------- */
 
-static bool from_env(struct imgp_creds *c, enum imgp_status *result)
+/*
+ * Each source below returns IMGP_OK with c filled, IMGP_E_NOT_FOUND when
+ * it has nothing to offer (not configured here), or why it failed.
+ */
+static enum imgp_status from_env(struct imgp_creds *c)
 {
 	const char *ak = env("AWS_ACCESS_KEY_ID"), *sk = env("AWS_SECRET_ACCESS_KEY");
 
 	if(!ak || !sk)
-		return false;
-	*result = creds_set(c, ak, sk, env("AWS_SESSION_TOKEN"), 0, "env");
-	return true;
+		return IMGP_E_NOT_FOUND;
+	return creds_set(c, ak, sk, env("AWS_SESSION_TOKEN"), 0, "env");
 }
 
 /* --- 2. shared credentials and config files ----------------------------- */
@@ -199,18 +202,16 @@ char *imgp_creds_profile_region(void)
 	return region;
 }
 
-static bool from_profile(struct imgp_creds *c, enum imgp_status *result)
+static enum imgp_status from_profile(struct imgp_creds *c)
 {
 	struct profile p = { 0 };
-	bool found;
+	enum imgp_status result = IMGP_E_NOT_FOUND;
 
 	profile_load(&p);
-	found = p.access_key && p.secret_key;
-	if(found)
-		*result = creds_set(c, p.access_key, p.secret_key, p.session_token,
-		                    0, "profile");
+	if(p.access_key && p.secret_key)
+		result = creds_set(c, p.access_key, p.secret_key, p.session_token, 0, "profile");
 	profile_release(&p);
-	return found;
+	return result;
 }
 
 /* --- 3 and 4. metadata services ------------------------------------------ */
@@ -372,43 +373,45 @@ static char *container_token(void)
 	return imgp_strdup(trim(buf));
 }
 
-static bool from_container(struct imgp_creds_provider *p, struct imgp_creds *c,
-                           enum imgp_status *result, char *err)
+static enum imgp_status from_container(struct imgp_creds_provider *p, struct imgp_creds *c,
+                                       char *err)
 {
 	char *url = imgp_creds_container_url(), *token = NULL, *body = NULL;
 	struct header_set hs = { { NULL }, { NULL } };
+	enum imgp_status result;
 
 	if(!url)
-		return false;
+		return IMGP_E_NOT_FOUND;
 	if(!loopback_or_ecs_host(url)) {
-		*result = imgp_fail(err, IMGP_E_CONFIG,
+		result = imgp_fail(err, IMGP_E_CONFIG,
 		                    "container credentials: AWS_CONTAINER_CREDENTIALS_FULL_URI "
 		                    "must be https or a loopback or ECS/EKS address");
 		goto out;
 	}
 	token = container_token();
 	if(token && strpbrk(token, "\r\n")) {
-		*result = imgp_fail(err, IMGP_E_CONFIG,
-		                    "container credentials: authorization token has a line break");
+		result = imgp_fail(err, IMGP_E_CONFIG,
+		                   "container credentials: authorization token has a line break");
 		goto out;
 	}
 	if(token) {
 		hs.name[0] = "Authorization";
 		hs.value[0] = token;
 	}
-	*result = metadata_call(p, "GET", url, &hs, "container credentials", &body, err);
-	if(!*result)
-		*result = parse_creds_json(body, "container", c, err);
+	result = metadata_call(p, "GET", url, &hs, "container credentials", &body, err);
+	if(!result)
+		result = parse_creds_json(body, "container", c, err);
 out:
 	imgp_free(url);
 	wipe_free(token);
 	wipe_free(body);
-	return true;
+	return result;
 }
 
-static bool from_imds(struct imgp_creds_provider *p, struct imgp_creds *c,
-                      enum imgp_status *result, char *err)
+static enum imgp_status from_imds(struct imgp_creds_provider *p, struct imgp_creds *c,
+                                  char *err)
 {
+	enum imgp_status result;
 	const char *disabled = env("AWS_EC2_METADATA_DISABLED");
 	const char *base = env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
 	char *token = NULL, *role = NULL, *body = NULL, *url = NULL;
@@ -416,7 +419,7 @@ static bool from_imds(struct imgp_creds_provider *p, struct imgp_creds *c,
 	size_t blen;
 
 	if(disabled && !strcasecmp(disabled, "true"))
-		return false;
+		return IMGP_E_NOT_FOUND;
 	if(!base)
 		base = IMDS_DEFAULT;
 	blen = strlen(base);
@@ -425,8 +428,8 @@ static bool from_imds(struct imgp_creds_provider *p, struct imgp_creds *c,
 	url = imgp_asprintf("%.*s/latest/api/token", (int)blen, base);
 	if(!url)
 		goto nomem;
-	*result = metadata_call(p, "PUT", url, &hs, "instance metadata token", &token, err);
-	if(*result)
+	result = metadata_call(p, "PUT", url, &hs, "instance metadata token", &token, err);
+	if(result)
 		goto out;
 	hs.name[0] = "X-aws-ec2-metadata-token";
 	hs.value[0] = trim(token);
@@ -435,12 +438,12 @@ static bool from_imds(struct imgp_creds_provider *p, struct imgp_creds *c,
 	                    (int)blen, base);
 	if(!url)
 		goto nomem;
-	*result = metadata_call(p, "GET", url, &hs, "instance metadata role", &role, err);
-	if(*result)
+	result = metadata_call(p, "GET", url, &hs, "instance metadata role", &role, err);
+	if(result)
 		goto out;
 	role[strcspn(role, "\r\n")] = '\0';
 	if(!*trim(role) || strchr(role, '/')) {
-		*result = imgp_fail(err, IMGP_E_ACCESS,
+		result = imgp_fail(err, IMGP_E_ACCESS,
 		                    "instance metadata: no IAM role attached");
 		goto out;
 	}
@@ -449,41 +452,41 @@ static bool from_imds(struct imgp_creds_provider *p, struct imgp_creds *c,
 	                    (int)blen, base, trim(role));
 	if(!url)
 		goto nomem;
-	*result = metadata_call(p, "GET", url, &hs, "instance metadata credentials",
+	result = metadata_call(p, "GET", url, &hs, "instance metadata credentials",
 	                        &body, err);
-	if(!*result)
-		*result = parse_creds_json(body, "imds", c, err);
+	if(!result)
+		result = parse_creds_json(body, "imds", c, err);
 	goto out;
 nomem:
-	*result = imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	result = imgp_fail(err, IMGP_E_NOMEM, "out of memory");
 out:
 	imgp_free(url);
 	wipe_free(token);
 	imgp_free(role);
 	wipe_free(body);
-	return true;
+	return result;
 }
 
 /* The first source that has credentials, or the reason none had. */
 static enum imgp_status resolve(struct imgp_creds_provider *p,
                                 struct imgp_creds *c, char *err)
 {
-	enum imgp_status result = IMGP_OK;
+	enum imgp_status result;
 	char why[IMGP_ERRSIZE] = "";
 
-	if(from_env(c, &result) || from_profile(c, &result))
+	if((result = from_env(c)) != IMGP_E_NOT_FOUND ||
+	   (result = from_profile(c)) != IMGP_E_NOT_FOUND)
 		return result ? imgp_fail(err, result, "out of memory") : IMGP_OK;
-	if(from_container(p, c, &result, err))
+	if((result = from_container(p, c, err)) != IMGP_E_NOT_FOUND)
 		return result;
-	if(from_imds(p, c, &result, why)) {
-		if(!result)
-			return IMGP_OK;
-		/* a metadata service that is there but failing is worth a retry;
-		 * nothing listening (not on EC2), or a refusal, is no credentials */
-		if(imgp_status_temporary(result) && result != IMGP_E_NETWORK &&
-		   result != IMGP_E_TIMEOUT)
-			return imgp_fail(err, result, "%s", why);
-	}
+	result = from_imds(p, c, why);
+	if(!result)
+		return IMGP_OK;
+	/* a metadata service that is there but failing is worth a retry;
+	 * nothing listening (not on EC2), or a refusal, is no credentials */
+	if(imgp_status_temporary(result) && result != IMGP_E_NETWORK &&
+	   result != IMGP_E_TIMEOUT)
+		return imgp_fail(err, result, "%s", why);
 	return imgp_fail(err, IMGP_E_ACCESS,
 	                 "no AWS credentials: none in the environment, profile \"%s\", "
 	                 "container or instance metadata%s%s%s; set AWS_ACCESS_KEY_ID and "

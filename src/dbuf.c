@@ -42,11 +42,6 @@ enum imgp_status imgp_dbuf_add(struct imgp_dbuf *b, const void *data, size_t len
 	return IMGP_OK;
 }
 
-enum imgp_status imgp_dbuf_adds(struct imgp_dbuf *b, const char *s)
-{
-	return imgp_dbuf_add(b, s, strlen(s));
-}
-
 enum imgp_status imgp_dbuf_addf(struct imgp_dbuf *b, const char *fmt, ...)
 {
 	char small[256];

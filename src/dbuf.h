@@ -20,7 +20,6 @@ struct imgp_dbuf {
 void imgp_dbuf_init(struct imgp_dbuf *b, size_t toobig);
 /* IMGP_E_NOMEM, or IMGP_E_TOO_LARGE when the ceiling would be passed. */
 enum imgp_status imgp_dbuf_add(struct imgp_dbuf *b, const void *data, size_t len);
-enum imgp_status imgp_dbuf_adds(struct imgp_dbuf *b, const char *s);
 enum imgp_status imgp_dbuf_addf(struct imgp_dbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* The bytes so far ("" when empty, never NULL). */

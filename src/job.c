@@ -50,7 +50,9 @@ void imgp_job_result_release(struct imgp_job_result *res)
 	res->noutputs = 0;
 }
 
-char *imgp_meta_encode(const char *s)
+/* s percent-encoded where an HTTP header (S3 metadata) cannot carry it:
+ * controls, non-ASCII and '%'. malloc'd; NULL when out of memory. */
+static char *meta_encode(const char *s)
 {
 	size_t n = 0;
 	char *out, *p;
@@ -673,7 +675,7 @@ enum imgp_status imgp_job_run(const struct imgp_job_config *jc, struct imgp_stor
 			ref->bucket, ref->key, p.bucket, jc->dest_prefix);
 		goto out;
 	}
-	if(!(p.owner = imgp_meta_encode(ref->key))) {
+	if(!(p.owner = meta_encode(ref->key))) {
 		res->status = imgp_fail(res->message, IMGP_E_NOMEM, "out of memory");
 		goto out;
 	}

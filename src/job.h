@@ -87,8 +87,4 @@ enum imgp_status imgp_job_run(const struct imgp_job_config *jc, struct imgp_stor
                               int64_t deadline_ms, struct imgp_job_result *res /* OUT */);
 void imgp_job_result_release(struct imgp_job_result *res);
 
-/* s percent-encoded where an HTTP header (S3 metadata) cannot carry it:
- * controls, non-ASCII and '%'. malloc'd; NULL when out of memory. */
-char *imgp_meta_encode(const char *s);
-
 #endif

@@ -17,7 +17,8 @@
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
-double imgp_peak_rss_mb(void)
+/* Peak resident set size of this process so far, in MB. */
+static double peak_rss_mb(void)
 {
 	struct rusage ru;
 
@@ -73,7 +74,7 @@ void imgp_log_job(FILE *to, const char *ns, const char *request_id, enum imgp_tr
 	double values[] = {
 		res->get_ms, res->decode_ms, res->resize_ms, res->encode_ms, res->put_ms,
 		res->total_ms, (double)res->bytes_in, (double)res->bytes_out,
-		(double)res->variants, imgp_peak_rss_mb(), res->status ? 1 : 0,
+		(double)res->variants, peak_rss_mb(), res->status ? 1 : 0,
 	};
 	json_t *line, *defs = json_array();
 

@@ -11,8 +11,6 @@
 #include "event.h"
 #include "job.h"
 
-/* Peak resident set size of this process so far, in MB. */
-double imgp_peak_rss_mb(void);
 
 /* Write the line for one ref to `to`, flushed. Thread-safe. ns: the EMF
  * namespace (jc->metrics_namespace). */

@@ -85,8 +85,8 @@ const char *imgp_object_meta(const struct imgp_object *o, const char *name)
  * printable ASCII (S3 would RFC 2047-encode anything else, and a line
  * break would be header injection).
  */
-enum imgp_status imgp_store_check_meta(const struct imgp_put_opts *opts,
-                                       struct imgp_store_error *e)
+static enum imgp_status check_meta(const struct imgp_put_opts *opts,
+                                   struct imgp_store_error *e)
 {
 	for(size_t i = 0; opts && i < opts->nmeta; i++) {
 		const char *n = opts->meta[i].name, *v = opts->meta[i].value;
@@ -236,7 +236,7 @@ enum imgp_status imgp_store_put(struct imgp_store *st, const char *bucket,
 	if(!result && !data && len)
 		result = imgp_store_fail(e, IMGP_E_INTERNAL, "put: no data");
 	if(!result)
-		result = imgp_store_check_meta(opts, e);
+		result = check_meta(opts, e);
 	if(result)
 		return result;
 	return st->ops->put(st, bucket, key, data, len, opts, e);

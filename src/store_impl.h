@@ -53,8 +53,4 @@ enum imgp_status imgp_store_fail(struct imgp_store_error *e,
                                  enum imgp_status status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Metadata names and values a store accepts: see store.c. */
-enum imgp_status imgp_store_check_meta(const struct imgp_put_opts *opts,
-                                       struct imgp_store_error *e);
-
 #endif
