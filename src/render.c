@@ -1,9 +1,10 @@
 /*
  * render.c: the libvips pipeline. Bytes in, encoded variants out.
  *
- * It owns: sniffing and the loader allow-list, header limits, the single
- * decode per source, per-variant geometry, colour, alpha, metadata and the
- * savers. It must never do I/O (a libvips saver writing to a path, a curl
+ * It owns the single decode per source, colour, alpha, metadata and the
+ * savers; sniffing, the loader allow-list and the header's limits are
+ * probe.c's, each variant's size geometry.c's, the surgery on saved bytes
+ * strip.c's. It must never do I/O (a libvips saver writing to a path, a curl
  * call) and never keep state between sources but the read-only profile
  * made at init.
  *
@@ -13,6 +14,7 @@
  * variant is resized from that. N variants cost one decode, not N.
  */
 #include "render.h"
+#include "render_impl.h"
 
 #include <lcms2.h>
 #include <math.h>
@@ -22,16 +24,6 @@
 #include <unistd.h>
 #include <vips/vips.h>
 
-#define VIPS_AT_LEAST(major, minor) \
-	(VIPS_MAJOR_VERSION > (major) || \
-	 (VIPS_MAJOR_VERSION == (major) && VIPS_MINOR_VERSION >= (minor)))
-
-/* The loaders imgpipe trusts with untrusted bytes (class names). */
-static const char *const allowed_loaders[] = {
-	"VipsForeignLoadJpeg", "VipsForeignLoadPng", "VipsForeignLoadWebp",
-	"VipsForeignLoadNsgif", "VipsForeignLoadGif", "VipsForeignLoadTiff",
-	"VipsForeignLoadHeif",
-};
 
 /*
  * A compact (588 byte) ICC v4 sRGB profile made by lcms2 at init: libvips'
@@ -42,7 +34,7 @@ static size_t srgb_icc_len;
 static char version_text[160];
 
 /* Copy libvips' (process-wide) error buffer into err and clear it. */
-static enum imgp_status vips_fail(char *err, enum imgp_status status, const char *what)
+enum imgp_status imgp_vips_fail(char *err, enum imgp_status status, const char *what)
 {
 	char msg[IMGP_ERRSIZE];
 	const char *buf = vips_error_buffer();
@@ -91,7 +83,7 @@ enum imgp_status imgp_render_init(const char *argv0, int concurrency, char *err)
 		return IMGP_OK;
 	}
 	if(VIPS_INIT(argv0 ? argv0 : "imgpipe"))
-		return vips_fail(err, IMGP_E_INTERNAL, "libvips failed to start");
+		return imgp_vips_fail(err, IMGP_E_INTERNAL, "libvips failed to start");
 	if(!getenv("IMGPIPE_DEBUG"))
 		g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, drop_warning, NULL);
 	/* one-shot work: a cache only holds memory */
@@ -99,9 +91,7 @@ enum imgp_status imgp_render_init(const char *argv0, int concurrency, char *err)
 	vips_cache_set_max_mem(0);
 	/* block every loader, then allow ours back: an allow-list, not a deny-list */
 	vips_block_untrusted_set(TRUE);
-	vips_operation_block_set("VipsForeignLoad", TRUE);
-	for(size_t i = 0; i < sizeof(allowed_loaders) / sizeof(allowed_loaders[0]); i++)
-		vips_operation_block_set(allowed_loaders[i], FALSE);
+	imgp_probe_allow_loaders();
 	if(concurrency > 0)
 		vips_concurrency_set(concurrency);
 	snprintf(version_text, sizeof(version_text), "libvips %s (%s%s%s)",
@@ -124,292 +114,9 @@ const char *imgp_render_version(void)
 	return version_text[0] ? version_text : "libvips (not started)";
 }
 
-/* --- sniffing ---------------------------------------------------------- */
-
-static bool starts(const unsigned char *p, size_t len, const char *magic, size_t n)
-{
-	return len >= n && !memcmp(p, magic, n);
-}
-
-/* Skip a UTF-8 BOM and white space: text formats may start with either. */
-static const unsigned char *skip_space(const unsigned char *p, size_t *len)
-{
-	if(starts(p, *len, "\xEF\xBB\xBF", 3)) {
-		p += 3;
-		*len -= 3;
-	}
-	while(*len && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
-		p++;
-		(*len)--;
-	}
-	return p;
-}
-
-static bool looks_like_text(const unsigned char *p, size_t len)
-{
-	size_t n = len < 512 ? len : 512;
-
-	for(size_t i = 0; i < n; i++)
-		if(p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t')
-			return false;
-	return true;
-}
-
-/*
- * No allowed loader took these bytes: say what they look like, so a person
- * can tell a PDF uploaded by mistake from a damaged photo.
- */
-static enum imgp_status describe_refused(const void *buf, size_t len,
-                                        const char *loader, char *err)
-{
-	static const struct { const char *magic; size_t n; const char *what; bool image; } kinds[] = {
-		{ "\xFF\xD8\xFF", 3, "a JPEG, but its header is damaged", true },
-		{ "\x89PNG\r\n\x1A\n", 8, "a PNG, but its header is damaged", true },
-		{ "GIF8", 4, "a GIF, but its header is damaged", true },
-		{ "II*\0", 4, "a TIFF, but its header is damaged", true },
-		{ "MM\0*", 4, "a TIFF, but its header is damaged", true },
-		{ "BM", 2, "a BMP image, a format imgpipe does not accept", true },
-		{ "%PDF", 4, "a PDF document, not an image", false },
-		{ "PK\x03\x04", 4, "a ZIP archive, not an image", false },
-		{ "\x1F\x8B", 2, "gzip-compressed data, not an image", false },
-		{ "\xFF\x0A", 2, "a JPEG XL image, a format imgpipe does not accept", true },
-		{ "\0\0\0\x0CJXL ", 8, "a JPEG XL image, a format imgpipe does not accept", true },
-		{ "8BPS", 4, "a Photoshop document, a format imgpipe does not accept", true },
-		{ "\0\0\1\0", 4, "a Windows icon, a format imgpipe does not accept", true },
-	};
-	const unsigned char *p = buf;
-	size_t n = len;
-
-	if(!len)
-		return imgp_fail(err, IMGP_E_NOT_IMAGE, "not an image: the file is empty (0 bytes)");
-	for(size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if(starts(p, len, kinds[i].magic, kinds[i].n))
-			return imgp_fail(err, kinds[i].image ? IMGP_E_UNSUPPORTED : IMGP_E_NOT_IMAGE,
-			                 "looks like %s", kinds[i].what);
-	if(len >= 12 && !memcmp(p + 4, "ftyp", 4) && vips_type_find("VipsOperation", "heifload_buffer"))
-		return imgp_fail(err, IMGP_E_NOT_IMAGE,
-			"looks like a video or other ISO media file (ftyp %.4s), not an image", p + 8);
-	if(len >= 12 && !memcmp(p + 4, "ftyp", 4))
-		return imgp_fail(err, IMGP_E_UNSUPPORTED,
-			"looks like a HEIF/AVIF or MP4 file, which this build cannot decode");
-	if(starts(p, len, "RIFF", 4) && len >= 12 && !memcmp(p + 8, "WEBP", 4))
-		return imgp_fail(err, IMGP_E_UNSUPPORTED, "looks like a WebP, but its header is damaged");
-	p = skip_space(p, &n);
-	if(starts(p, n, "<svg", 4) || (starts(p, n, "<?xml", 5) &&
-	                               memmem(p, n < 1024 ? n : 1024, "<svg", 4)))
-		return imgp_fail(err, IMGP_E_UNSUPPORTED,
-			"looks like an SVG drawing, a format imgpipe does not accept");
-	if(n && *p == '<' && looks_like_text(p, n))
-		return imgp_fail(err, IMGP_E_NOT_IMAGE, "not an image: looks like HTML or XML text");
-	if(n && (*p == '{' || *p == '[') && looks_like_text(p, n))
-		return imgp_fail(err, IMGP_E_NOT_IMAGE, "not an image: looks like JSON text");
-	if(looks_like_text(buf, len))
-		return imgp_fail(err, IMGP_E_NOT_IMAGE, "not an image: looks like plain text");
-	if(loader)
-		return imgp_fail(err, IMGP_E_UNSUPPORTED,
-			"looks like an image libvips reads with %s, a format imgpipe does not accept",
-			loader);
-	p = buf;
-	return imgp_fail(err, IMGP_E_NOT_IMAGE,
-		"not an image: unknown binary data starting %02x %02x %02x %02x",
-		p[0], len > 1 ? p[1] : 0, len > 2 ? p[2] : 0, len > 3 ? p[3] : 0);
-}
-
-/* "VipsForeignLoadJpegBuffer" -> "jpeg"; NULL when not on our list. */
-static const char *loader_format(const char *loader)
-{
-	static const struct { const char *prefix, *format; } map[] = {
-		{ "VipsForeignLoadJpeg", "jpeg" }, { "VipsForeignLoadPng", "png" },
-		{ "VipsForeignLoadWebp", "webp" }, { "VipsForeignLoadNsgif", "gif" },
-		{ "VipsForeignLoadGif", "gif" }, { "VipsForeignLoadTiff", "tiff" },
-		{ "VipsForeignLoadHeif", "heif" },
-	};
-
-	for(size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if(vips_isprefix(map[i].prefix, loader))
-			return map[i].format;
-	return NULL;
-}
-
-static bool format_animates(const char *format)
-{
-	return !strcmp(format, "gif") || !strcmp(format, "webp");
-}
-
-static bool wants_animation(const struct imgp_config *cfg)
-{
-	for(size_t i = 0; i < cfg->nvariants; i++)
-		if(cfg->variants[i].anim_keep)
-			return true;
-	return false;
-}
-
-static const char *fail_on_name(enum imgp_fail_on fail_on)
-{
-	static const char *const names[] = { "none", "truncated", "error", "warning" };
-	return names[fail_on];
-}
-
-enum imgp_status imgp_render_probe(const struct imgp_config *cfg,
-                                   const void *buf, size_t len,
-                                   struct imgp_probe *probe, char *err)
-{
-	const struct imgp_limits *lim = &cfg->limits;
-	const char *loader, *format;
-	VipsImage *image;
-	uint64_t pixels;
-	int pages;
-
-	memset(probe, 0, sizeof(*probe));
-	if(!len)
-		return describe_refused(buf, len, NULL, err);
-	if(len > lim->max_bytes)
-		return imgp_fail(err, IMGP_E_TOO_LARGE,
-			"%zu bytes is over the limit of %llu bytes (raise it with %s)",
-			len, (unsigned long long)lim->max_bytes, imgp_limit_hint("max_bytes"));
-	loader = vips_foreign_find_load_buffer(buf, len);
-	vips_error_clear();
-	if(!loader || !(format = loader_format(loader)))
-		return describe_refused(buf, len, loader, err);
-	image = vips_image_new_from_buffer(buf, len, "",
-	                                   "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-	if(!image)
-		return vips_fail(err, IMGP_E_CORRUPT, "cannot read the image header");
-	snprintf(probe->format, sizeof(probe->format), "%s", format);
-	probe->width = vips_image_get_width(image);
-	probe->height = vips_image_get_page_height(image);
-	probe->orientation = vips_image_get_orientation(image);
-	probe->alpha = vips_image_hasalpha(image);
-	pages = format_animates(format) ? vips_image_get_n_pages(image) : 1;
-	probe->frames = pages > 0 ? pages : 1;
-	if(vips_image_get_orientation_swap(image)) {
-		int t = probe->width;
-		probe->width = probe->height;
-		probe->height = t;
-	}
-	g_object_unref(image);
-
-	pixels = (uint64_t)probe->width * (uint64_t)probe->height;
-	if(pixels > lim->max_pixels)
-		return imgp_fail(err, IMGP_E_TOO_LARGE,
-			"%dx%d is %.1f megapixels, over the limit of %.1f (raise it with %s)",
-			probe->width, probe->height, pixels / 1e6, lim->max_pixels / 1e6,
-			imgp_limit_hint("max_pixels"));
-	if(probe->frames > 1 && wants_animation(cfg)) {
-		if(probe->frames > lim->max_frames)
-			return imgp_fail(err, IMGP_E_TOO_LARGE,
-				"%d frames is over the limit of %d (raise it with %s)",
-				probe->frames, lim->max_frames, imgp_limit_hint("max_frames"));
-		if(pixels * (uint64_t)probe->frames > lim->max_pixels)
-			return imgp_fail(err, IMGP_E_TOO_LARGE,
-				"%d frames of %dx%d are %.1f megapixels, over the limit of %.1f "
-				"(raise it with %s)", probe->frames, probe->width, probe->height,
-				pixels * probe->frames / 1e6, lim->max_pixels / 1e6,
-				imgp_limit_hint("max_pixels"));
-	}
-	return IMGP_OK;
-}
-
-enum imgp_status imgp_render_sniff(const void *buf, size_t len, char *err)
-{
-	/* the magic numbers of the allowed loaders: a TIFF's header may sit at
-	 * its end, so its loader cannot tell from the first bytes alone */
-	static const struct { const char *magic; size_t n; } images[] = {
-		{ "\xFF\xD8\xFF", 3 }, { "\x89PNG\r\n\x1A\n", 8 }, { "GIF8", 4 },
-		{ "II*\0", 4 }, { "MM\0*", 4 },
-	};
-	const unsigned char *p = buf;
-
-	for(size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++)
-		if(starts(p, len, images[i].magic, images[i].n))
-			return IMGP_OK;
-	if(len >= 12 && starts(p, len, "RIFF", 4) && !memcmp(p + 8, "WEBP", 4))
-		return IMGP_OK;
-	if(len >= 12 && !memcmp(p + 4, "ftyp", 4) &&
-	   vips_type_find("VipsOperation", "heifload_buffer") &&
-	   vips_foreign_find_load_buffer(buf, len)) {
-		vips_error_clear();
-		return IMGP_OK;
-	}
-	vips_error_clear();
-	return describe_refused(buf, len, NULL, err);
-}
-
 void imgp_render_thread_done(void)
 {
 	vips_thread_shutdown();
-}
-
-enum imgp_format imgp_render_format(const struct imgp_variant *v,
-                                    const struct imgp_probe *probe)
-{
-	if(v->format != IMGP_FMT_AUTO)
-		return v->format;
-	if(probe->alpha || (v->anim_keep && probe->frames > 1))
-		return IMGP_FMT_WEBP;
-	return IMGP_FMT_JPEG;
-}
-
-/* --- geometry ---------------------------------------------------------- */
-
-/* Where one variant's pixels come from: resize to r, then crop or pad to c. */
-struct geometry {
-	double sx, sy;  /* scale from the source as displayed */
-	int rw, rh;     /* resized size, before crop or letterbox */
-	int cw, ch;     /* final canvas */
-};
-
-static int scaled(int n, double s)
-{
-	long r = lround(n * s);
-	return r < 1 ? 1 : r > IMGP_MAX_DIMENSION * 8 ? IMGP_MAX_DIMENSION * 8 : (int)r;
-}
-
-/* sharp's meanings of fit; enlarge as imgp_variant_enlarges says. W x H as displayed. */
-static struct geometry plan_variant(const struct imgp_variant *v, int W, int H)
-{
-	double bw = v->width ? (double)v->width / W : HUGE_VAL;
-	double bh = v->height ? (double)v->height / H : HUGE_VAL;
-	bool both = v->width && v->height;
-	struct geometry g;
-	double sx, sy;
-
-	if(v->fit == IMGP_FIT_FILL && both) {
-		sx = bw;
-		sy = bh;
-	}
-	else if(v->fit == IMGP_FIT_COVER && both)
-		sx = sy = bw > bh ? bw : bh;
-	else
-		sx = sy = bw < bh ? bw : bh;
-	if(!imgp_variant_enlarges(v)) {
-		sx = sx > 1 ? 1 : sx;
-		sy = sy > 1 ? 1 : sy;
-	}
-	g.sx = sx;
-	g.sy = sy;
-	g.rw = scaled(W, sx);
-	g.rh = scaled(H, sy);
-	g.cw = g.rw;
-	g.ch = g.rh;
-	if(both && v->fit == IMGP_FIT_COVER) {
-		g.cw = g.rw < v->width ? g.rw : v->width;
-		g.ch = g.rh < v->height ? g.rh : v->height;
-	}
-	else if(both && v->fit == IMGP_FIT_CONTAIN) {
-		g.cw = v->width;
-		g.ch = v->height;
-	}
-	return g;
-}
-
-void imgp_render_size(const struct imgp_variant *v, const struct imgp_probe *probe,
-                      int *width, int *height)
-{
-	struct geometry g = plan_variant(v, probe->width, probe->height);
-
-	*width = g.cw;
-	*height = g.ch;
 }
 
 /* --- pixels ------------------------------------------------------------ */
@@ -458,18 +165,6 @@ out:
 	return result;
 }
 
-/* The JPEG DCT scale (1, 2, 4, 8) that still leaves at least rw x rh. */
-static int jpeg_shrink(const struct imgp_probe *probe, int rw, int rh)
-{
-	double f = (double)probe->width / rw;
-
-	if((double)probe->height / rh < f)
-		f = (double)probe->height / rh;
-	if(strcmp(probe->format, "jpeg"))
-		return 1;
-	return f >= 8 ? 8 : f >= 4 ? 4 : f >= 2 ? 2 : 1;
-}
-
 /*
  * The one decode: shrink-on-load to rw x rh (as displayed), orientation
  * applied, colour to sRGB through the embedded profile (or libvips' CMYK
@@ -487,14 +182,14 @@ static enum imgp_status decode(const struct imgp_config *cfg, const void *buf, s
 
 	header = vips_image_new_from_buffer(buf, len, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
 	if(!header)
-		return vips_fail(err, IMGP_E_CORRUPT, "cannot read the image header");
+		return imgp_vips_fail(err, IMGP_E_CORRUPT, "cannot read the image header");
 	has_icc = vips_image_get_typeof(header, VIPS_META_ICC_NAME) != 0;
 	cmyk = header->Type == VIPS_INTERPRETATION_CMYK;
 	g_object_unref(header);
 
 	snprintf(options, sizeof(options), "fail_on=%s%s",
-	         fail_on_name(cfg->limits.fail_on), animated ? ",n=-1" : "");
-	shrink = jpeg_shrink(probe, rw, rh);
+	         imgp_fail_on_name(cfg->limits.fail_on), animated ? ",n=-1" : "");
+	shrink = imgp_geometry_jpeg_shrink(probe, rw, rh);
 	if(shrink > 1) {
 		/*
 		 * libvips' thumbnail leaves a factor of two for its own resize and
@@ -510,7 +205,7 @@ static enum imgp_status decode(const struct imgp_config *cfg, const void *buf, s
 		                        "import_profile", cmyk && !has_icc ? "cmyk" : NULL,
 		                        "export_profile", has_icc || cmyk ? "srgb" : NULL,
 		                        NULL)) {
-			result = vips_fail(err, IMGP_E_CORRUPT, "cannot decode the image");
+			result = imgp_vips_fail(err, IMGP_E_CORRUPT, "cannot decode the image");
 			goto out;
 		}
 	}
@@ -522,16 +217,16 @@ static enum imgp_status decode(const struct imgp_config *cfg, const void *buf, s
 	                              "import_profile", cmyk && !has_icc ? "cmyk" : NULL,
 	                              "export_profile", has_icc || cmyk ? "srgb" : NULL,
 	                              NULL)) {
-		result = vips_fail(err, IMGP_E_CORRUPT, "cannot decode the image");
+		result = imgp_vips_fail(err, IMGP_E_CORRUPT, "cannot decode the image");
 		goto out;
 	}
 	if(to_srgb8(thumb, &srgb)) {
-		result = vips_fail(err, IMGP_E_UNSUPPORTED, "cannot convert the image to sRGB");
+		result = imgp_vips_fail(err, IMGP_E_UNSUPPORTED, "cannot convert the image to sRGB");
 		goto out;
 	}
 	/* pixels are computed here: a truncated or corrupt file fails now */
 	if(!(*out = vips_image_copy_memory(srgb))) {
-		result = vips_fail(err, IMGP_E_CORRUPT, "cannot decode the image");
+		result = imgp_vips_fail(err, IMGP_E_CORRUPT, "cannot decode the image");
 		goto out;
 	}
 out:
@@ -590,7 +285,7 @@ out:
 
 /* One frame through one variant: resize, crop or letterbox, flatten. */
 static int frame_pipeline(VipsImage *in, VipsImage **out, const struct imgp_variant *v,
-                          const struct geometry *g, enum imgp_format format,
+                          const struct imgp_geometry *g, enum imgp_format format,
                           bool animated, VipsImage **keep)
 {
 	static const VipsInteresting interesting[] = {
@@ -691,74 +386,6 @@ static void set_metadata(VipsImage *image, bool strip)
 	vips_image_set_blob_copy(image, VIPS_META_ICC_NAME, srgb_icc, srgb_icc_len);
 }
 
-/*
- * Drop the APP1 (EXIF, XMP), APP13 (IPTC) and COM segments of a JPEG in
- * place, keeping JFIF, the ICC profile (APP2) and Adobe's APP14. libvips
- * 8.14 writes a fresh EXIF block unless told to strip, and stripping there
- * drops the profile too: saving unstripped and cleaning here keeps the
- * profile and nothing else, on every libvips.
- */
-static void jpeg_drop_metadata(unsigned char *buf, size_t *len)
-{
-	size_t in = 2, out = 2;
-
-	if(*len < 4 || buf[0] != 0xFF || buf[1] != 0xD8)
-		return;
-	while(in + 4 <= *len && buf[in] == 0xFF) {
-		unsigned char marker = buf[in + 1];
-		size_t whole = 2 + ((size_t)buf[in + 2] << 8 | buf[in + 3]);
-
-		if(marker == 0xDA || whole > *len - in)
-			break;              /* start of scan: the rest is image data */
-		if(marker == 0xE1 || marker == 0xED || marker == 0xFE) {
-			in += whole;
-			continue;
-		}
-		memmove(buf + out, buf + in, whole);
-		in += whole;
-		out += whole;
-	}
-	memmove(buf + out, buf + in, *len - in);
-	*len = out + (*len - in);
-}
-
-/*
- * Drop the EXIF and XMP chunks of a WebP in place, and their VP8X flags.
- * libvips 8.14.1's webpsave ignores strip and writes a fresh EXIF block;
- * doing it here makes "no EXIF in any output" hold on every libvips.
- */
-static void webp_drop_metadata(unsigned char *buf, size_t *len)
-{
-	size_t in = 12, out = 12, vp8x = 0;
-
-	if(*len < 12 || memcmp(buf, "RIFF", 4) || memcmp(buf + 8, "WEBP", 4))
-		return;
-	while(in + 8 <= *len) {
-		size_t size = (size_t)buf[in + 4] | (size_t)buf[in + 5] << 8 |
-		              (size_t)buf[in + 6] << 16 | (size_t)buf[in + 7] << 24;
-		size_t whole = 8 + size + (size & 1);
-
-		if(whole > *len - in)
-			return;             /* not ours to repair: leave it alone */
-		if(!memcmp(buf + in, "EXIF", 4) || !memcmp(buf + in, "XMP ", 4)) {
-			in += whole;
-			continue;
-		}
-		if(!memcmp(buf + in, "VP8X", 4))
-			vp8x = out;
-		memmove(buf + out, buf + in, whole);
-		in += whole;
-		out += whole;
-	}
-	if(vp8x)
-		buf[vp8x + 8] &= (unsigned char)~0x0C;     /* EXIF 0x08, XMP 0x04 */
-	*len = out;
-	buf[4] = (unsigned char)(out - 8);
-	buf[5] = (unsigned char)((out - 8) >> 8);
-	buf[6] = (unsigned char)((out - 8) >> 16);
-	buf[7] = (unsigned char)((out - 8) >> 24);
-}
-
 static enum imgp_status encode(VipsImage *image, const struct imgp_variant *v,
                                enum imgp_format format, void **buf, size_t *len, char *err)
 {
@@ -785,14 +412,14 @@ static enum imgp_status encode(VipsImage *image, const struct imgp_variant *v,
 		                         "optimize_coding", TRUE,
 		                         "interlace", v->progressive, META_TAGGED, NULL);
 		if(!r && v->strip)
-			jpeg_drop_metadata(*buf, len);
+			imgp_strip_jpeg(*buf, len);
 		break;
 	case IMGP_FMT_WEBP:
 		r = vips_webpsave_buffer(image, buf, len, "Q", v->q,
 		                         "lossless", v->lossless,
 		                         "effort", v->effort < 0 ? 4 : v->effort, META_TAGGED, NULL);
 		if(!r && v->strip)
-			webp_drop_metadata(*buf, len);
+			imgp_strip_webp(*buf, len);
 		break;
 	case IMGP_FMT_PNG:
 		r = vips_pngsave_buffer(image, buf, len, "compression", v->compression,
@@ -812,7 +439,7 @@ static enum imgp_status encode(VipsImage *image, const struct imgp_variant *v,
 #undef META
 #undef META_TAGGED
 	if(r)
-		return vips_fail(err, IMGP_E_ENCODE, "cannot encode");
+		return imgp_vips_fail(err, IMGP_E_ENCODE, "cannot encode");
 	return IMGP_OK;
 }
 
@@ -835,7 +462,7 @@ static void copy_animation(VipsImage *from, VipsImage *to, int page_height)
  * image before any crop, for smaller variants to start from.
  */
 static int build_variant(VipsImage *decoded, int frames, const struct imgp_variant *v,
-                         const struct geometry *g, enum imgp_format format,
+                         const struct imgp_geometry *g, enum imgp_format format,
                          VipsImage **out, VipsImage **keep)
 {
 	int page_h = decoded->Ysize / frames;
@@ -893,29 +520,12 @@ out:
 	return result;
 }
 
-/* Indexes of plans, largest scale first (stable: ties keep cfg's order). */
-static void order_by_scale(const struct geometry *plans, size_t n, size_t *order)
-{
-	for(size_t i = 0; i < n; i++) {
-		double si = plans[i].sx > plans[i].sy ? plans[i].sx : plans[i].sy;
-		size_t j = i;
-
-		for(; j > 0; j--) {
-			const struct geometry *p = &plans[order[j - 1]];
-			if((p->sx > p->sy ? p->sx : p->sy) >= si)
-				break;
-			order[j] = order[j - 1];
-		}
-		order[j] = i;
-	}
-}
-
 enum imgp_status imgp_render(const struct imgp_config *cfg,
                              const void *buf, size_t len,
                              struct imgp_render_result *res, char *err)
 {
 	enum imgp_status result;
-	struct geometry plans[IMGP_MAX_VARIANTS];
+	struct imgp_geometry plans[IMGP_MAX_VARIANTS];
 	size_t order[IMGP_MAX_VARIANTS], nbases = 0;
 	VipsImage *decoded = NULL, *bases[IMGP_MAX_VARIANTS + 1];
 	double t0 = imgp_now_ms(), s = 0;
@@ -934,10 +544,10 @@ enum imgp_status imgp_render(const struct imgp_config *cfg,
 	 * sets the scale is not resampled a second time by a pixel's rounding.
 	 */
 	for(size_t i = 0; i < cfg->nvariants; i++) {
-		struct geometry *g = &plans[i];
+		struct imgp_geometry *g = &plans[i];
 		double si;
 
-		*g = plan_variant(&cfg->variants[i], res->probe.width, res->probe.height);
+		*g = imgp_geometry_plan(&cfg->variants[i], res->probe.width, res->probe.height);
 		si = g->sx > g->sy ? g->sx : g->sy;
 		if(si <= s)
 			continue;
@@ -952,11 +562,11 @@ enum imgp_status imgp_render(const struct imgp_config *cfg,
 			dh = g->rh;
 		}
 		else {
-			dw = scaled(res->probe.width, s);
-			dh = scaled(res->probe.height, s);
+			dw = imgp_geometry_scaled(res->probe.width, s);
+			dh = imgp_geometry_scaled(res->probe.height, s);
 		}
 	}
-	animated = res->probe.frames > 1 && wants_animation(cfg);
+	animated = res->probe.frames > 1 && imgp_wants_animation(cfg);
 
 	t0 = imgp_now_ms();
 	result = decode(cfg, buf, len, &res->probe, animated, dw, dh, &decoded, err);
@@ -977,7 +587,7 @@ enum imgp_status imgp_render(const struct imgp_config *cfg,
 	 * before its crop): 320 px comes from 800 px, not from 1600 px again.
 	 * Outputs stay in the order of cfg; unmade ones hold NULL until then.
 	 */
-	order_by_scale(plans, cfg->nvariants, order);
+	imgp_geometry_order(plans, cfg->nvariants, order);
 	bases[nbases++] = decoded;
 	g_object_ref(decoded);
 	res->noutputs = cfg->nvariants;
@@ -985,7 +595,7 @@ enum imgp_status imgp_render(const struct imgp_config *cfg,
 		size_t i = order[k];
 		const struct imgp_variant *v = &cfg->variants[i];
 		struct imgp_output *o = &res->outputs[i];
-		const struct geometry *g = &plans[i];
+		const struct imgp_geometry *g = &plans[i];
 		bool cascade = frames == 1 && g->sx == g->sy;
 		VipsImage *image = NULL, *from = decoded, *keep = NULL;
 
@@ -998,7 +608,7 @@ enum imgp_status imgp_render(const struct imgp_config *cfg,
 		t0 = imgp_now_ms();
 		if(build_variant(from, frames, v, g, o->format, &image,
 		                 cascade && nbases < IMGP_MAX_VARIANTS + 1 ? &keep : NULL)) {
-			result = vips_fail(err, IMGP_E_CORRUPT, "cannot resize the image");
+			result = imgp_vips_fail(err, IMGP_E_CORRUPT, "cannot resize the image");
 			goto fail;
 		}
 		if(keep)

@@ -1,0 +1,45 @@
+/*
+ * render_impl.h: what render.c shares with probe.c, geometry.c and
+ * strip.c, and nothing a caller of render.h may use.
+ */
+#ifndef IMGP_RENDER_IMPL_H
+#define IMGP_RENDER_IMPL_H
+
+#include "render.h"
+
+#define VIPS_AT_LEAST(major, minor) \
+	(VIPS_MAJOR_VERSION > (major) || \
+	 (VIPS_MAJOR_VERSION == (major) && VIPS_MINOR_VERSION >= (minor)))
+
+/* libvips' reason for the failed call into err, as "what: reason". */
+enum imgp_status imgp_vips_fail(char *err, enum imgp_status status, const char *what);
+
+/* probe.c: block every loader but the allow-listed ones (at init). */
+void imgp_probe_allow_loaders(void);
+/* Does any variant keep an animation? */
+bool imgp_wants_animation(const struct imgp_config *cfg);
+/* libvips' name for a fail_on level: "warning". */
+const char *imgp_fail_on_name(enum imgp_fail_on fail_on);
+
+/* geometry.c: where one variant's pixels come from: resize to r, then crop
+ * or pad to c. */
+struct imgp_geometry {
+	double sx, sy;  /* scale from the source as displayed */
+	int rw, rh;     /* resized size, before crop or letterbox */
+	int cw, ch;     /* final canvas */
+};
+
+/* n scaled by s, rounded, at least 1 and at most 8 x IMGP_MAX_DIMENSION. */
+int imgp_geometry_scaled(int n, double s);
+/* sharp's meanings of fit; enlarge as imgp_variant_enlarges says. W x H as displayed. */
+struct imgp_geometry imgp_geometry_plan(const struct imgp_variant *v, int W, int H);
+/* The JPEG DCT scale (1, 2, 4, 8) that still leaves at least rw x rh. */
+int imgp_geometry_jpeg_shrink(const struct imgp_probe *probe, int rw, int rh);
+/* Indexes of plans, largest scale first (stable: ties keep their order). */
+void imgp_geometry_order(const struct imgp_geometry *plans, size_t n, size_t *order);
+
+/* strip.c: drop EXIF, XMP, IPTC and comments from saved bytes, in place. */
+void imgp_strip_jpeg(unsigned char *buf, size_t *len);
+void imgp_strip_webp(unsigned char *buf, size_t *len);
+
+#endif
