@@ -192,12 +192,11 @@ static bool walk_entry(void *ud, const struct imgp_list_entry *e)
 	   (w->exclude && !strncmp(e->key, w->exclude, strlen(w->exclude))))
 		return true;        /* a folder marker, or the destination itself */
 	/* a local file is sniffed now: a video in the folder is skipped by
-	 * name, not read whole and refused */
+	 * name, not read whole and refused (one that cannot be read at all is
+	 * the job's to report) */
 	if(w->store == r->files &&
-	   (imgp_store_peek(w->store, w->bucket, e->key, head, sizeof(head), &len, NULL) ||
-	    imgp_render_sniff(head, len, why))) {
-		if(!len)
-			snprintf(why, sizeof(why), "not an image: the file is empty (0 bytes)");
+	   !imgp_store_peek(w->store, w->bucket, e->key, head, sizeof(head), &len, NULL) &&
+	   imgp_render_sniff(head, len, why)) {
 		if((shown = join(w->bucket, e->key)))
 			tally_skip(r, T_NOTIMAGE, shown, why);
 		imgp_free(shown);

@@ -29,7 +29,8 @@ static double peak_rss_mb(void)
 
 static void emit(FILE *to, json_t *line)
 {
-	char *text = json_dumps(line, JSON_COMPACT);
+	/* 15 digits: a value rounded to 0.1 prints as 6.6, not 6.5999999999999996 */
+	char *text = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(15));
 
 	if(!text)
 		return;
@@ -58,14 +59,15 @@ void imgp_log_line(FILE *to, const char *level, const char *request_id,
 	json_decref(line);
 }
 
-/* The metrics every line carries, with their CloudWatch units. */
-static const struct { const char *name, *unit; } metrics[] = {
-	{ "GetMs", "Milliseconds" }, { "DecodeMs", "Milliseconds" },
-	{ "ResizeMs", "Milliseconds" }, { "EncodeMs", "Milliseconds" },
-	{ "PutMs", "Milliseconds" }, { "TotalMs", "Milliseconds" },
-	{ "BytesIn", "Bytes" }, { "BytesOut", "Bytes" },
-	{ "Variants", "Count" }, { "PeakRssMB", "Megabytes" },
-	{ "Failed", "Count" },
+/* The metrics every line carries, with their CloudWatch units; counts and
+ * bytes are whole numbers, the rest rounded to a tenth (0.1 ms, 0.1 MB). */
+static const struct { const char *name, *unit; bool whole; } metrics[] = {
+	{ "GetMs", "Milliseconds", false }, { "DecodeMs", "Milliseconds", false },
+	{ "ResizeMs", "Milliseconds", false }, { "EncodeMs", "Milliseconds", false },
+	{ "PutMs", "Milliseconds", false }, { "TotalMs", "Milliseconds", false },
+	{ "BytesIn", "Bytes", true }, { "BytesOut", "Bytes", true },
+	{ "Variants", "Count", true }, { "PeakRssMB", "Megabytes", false },
+	{ "Failed", "Count", true },
 };
 
 void imgp_log_job(FILE *to, const char *ns, const char *request_id, enum imgp_trigger trigger,
@@ -103,7 +105,8 @@ void imgp_log_job(FILE *to, const char *ns, const char *request_id, enum imgp_tr
 		json_object_set_new(line, "source_height", json_integer(res->source.height));
 	}
 	for(size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
-		json_object_set_new(line, metrics[i].name,
+		json_object_set_new(line, metrics[i].name, metrics[i].whole ?
+		                    json_integer((json_int_t)values[i]) :
 		                    json_real((double)(long long)(values[i] * 10 + 0.5) / 10));
 	emit(to, line);
 	json_decref(line);

@@ -153,8 +153,7 @@ const char *imgp_fail_on_name(enum imgp_fail_on fail_on)
 	return names[fail_on];
 }
 
-enum imgp_status imgp_render_probe(const struct imgp_config *cfg,
-                                   const void *buf, size_t len,
+enum imgp_status imgp_probe_header(const struct imgp_config *cfg, const void *buf, size_t len,
                                    struct imgp_probe *probe, char *err)
 {
 	const struct imgp_limits *lim = &cfg->limits;
@@ -213,7 +212,24 @@ enum imgp_status imgp_render_probe(const struct imgp_config *cfg,
 	return IMGP_OK;
 }
 
-enum imgp_status imgp_render_sniff(const void *buf, size_t len, char *err)
+/* Probe under the libvips lock; a failure again, alone (render.c says why). */
+enum imgp_status imgp_render_probe(const struct imgp_config *cfg, const void *buf, size_t len,
+                                   struct imgp_probe *probe, char *err)
+{
+	enum imgp_status result;
+
+	imgp_vips_lock(false);
+	result = imgp_probe_header(cfg, buf, len, probe, err);
+	imgp_vips_unlock();
+	if(!result)
+		return IMGP_OK;
+	imgp_vips_lock(true);
+	result = imgp_probe_header(cfg, buf, len, probe, err);
+	imgp_vips_unlock();
+	return result;
+}
+
+static enum imgp_status sniff(const void *buf, size_t len, char *err)
 {
 	/* the magic numbers of the allowed loaders: a TIFF's header may sit at
 	 * its end, so its loader cannot tell from the first bytes alone */
@@ -236,6 +252,18 @@ enum imgp_status imgp_render_sniff(const void *buf, size_t len, char *err)
 	}
 	vips_error_clear();
 	return describe_refused(buf, len, NULL, err);
+}
+
+/* Under the shared lock: sniffing clears libvips' error buffer, which must
+ * not happen while a failure is being made again alone. */
+enum imgp_status imgp_render_sniff(const void *buf, size_t len, char *err)
+{
+	enum imgp_status result;
+
+	imgp_vips_lock(false);
+	result = sniff(buf, len, err);
+	imgp_vips_unlock();
+	return result;
 }
 
 enum imgp_format imgp_render_format(const struct imgp_variant *v,

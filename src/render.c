@@ -18,6 +18,7 @@
 
 #include <lcms2.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -520,9 +521,8 @@ out:
 	return result;
 }
 
-enum imgp_status imgp_render(const struct imgp_config *cfg,
-                             const void *buf, size_t len,
-                             struct imgp_render_result *res, char *err)
+static enum imgp_status render_once(const struct imgp_config *cfg, const void *buf, size_t len,
+                                    struct imgp_render_result *res, char *err)
 {
 	enum imgp_status result;
 	struct imgp_geometry plans[IMGP_MAX_VARIANTS];
@@ -533,7 +533,7 @@ enum imgp_status imgp_render(const struct imgp_config *cfg,
 	bool animated;
 
 	memset(res, 0, sizeof(*res));
-	result = imgp_render_probe(cfg, buf, len, &res->probe, err);
+	result = imgp_probe_header(cfg, buf, len, &res->probe, err);
 	res->probe_ms = imgp_now_ms() - t0;
 	if(result)
 		return result;
@@ -636,6 +636,61 @@ fail:
 	return result;
 }
 
+/*
+ * libvips keeps one error buffer for the whole process, and a pipeline's
+ * errors are raised on its worker threads: two images failing at once can
+ * each read the other's message, or none. So every call into libvips that
+ * can fail holds this lock shared, and a call that failed is made again
+ * holding it alone, with the buffer cleared first: the message read then
+ * can only be its own image's. Failures are rare (bad uploads), so the
+ * second attempt costs little; successes never wait for one another.
+ */
+static pthread_rwlock_t vips_lock;
+static pthread_once_t vips_lock_once = PTHREAD_ONCE_INIT;
+
+static void vips_lock_init(void)
+{
+	pthread_rwlockattr_t attr;
+
+	pthread_rwlockattr_init(&attr);
+	/* a failure waiting to run alone is not starved by a stream of renders */
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&vips_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+}
+
+void imgp_vips_lock(bool alone)
+{
+	pthread_once(&vips_lock_once, vips_lock_init);
+	if(alone) {
+		pthread_rwlock_wrlock(&vips_lock);
+		vips_error_clear();
+	}
+	else
+		pthread_rwlock_rdlock(&vips_lock);
+}
+
+void imgp_vips_unlock(void)
+{
+	pthread_rwlock_unlock(&vips_lock);
+}
+
+enum imgp_status imgp_render(const struct imgp_config *cfg, const void *buf, size_t len,
+                             struct imgp_render_result *res, char *err)
+{
+	enum imgp_status result;
+
+	imgp_vips_lock(false);
+	result = render_once(cfg, buf, len, res, err);
+	imgp_vips_unlock();
+	if(!result)
+		return IMGP_OK;
+	imgp_vips_lock(true);
+	result = render_once(cfg, buf, len, res, err);
+	imgp_vips_unlock();
+	return result;
+}
+
 void imgp_render_result_release(struct imgp_render_result *res)
 {
 	for(size_t i = 0; i < res->noutputs; i++) {
@@ -656,6 +711,7 @@ enum imgp_status imgp_render_check(const struct imgp_config *cfg, char *err)
 			continue;
 		if(avif_ok < 0) {
 			/* the saver may exist without an AV1 encoder: try a tiny one */
+			imgp_vips_lock(false);
 			VipsImage *tiny;
 			void *buf = NULL;
 			size_t len;
@@ -669,6 +725,7 @@ enum imgp_status imgp_render_check(const struct imgp_config *cfg, char *err)
 				g_free(buf);
 			}
 			vips_error_clear();
+			imgp_vips_unlock();
 		}
 		if(!avif_ok)
 			return imgp_fail(err, IMGP_E_CONFIG,

@@ -11,10 +11,21 @@
 	(VIPS_MAJOR_VERSION > (major) || \
 	 (VIPS_MAJOR_VERSION == (major) && VIPS_MINOR_VERSION >= (minor)))
 
+/*
+ * Around every call into libvips that can fail: shared (alone false), or
+ * alone, with libvips' error buffer cleared, to make a failed call again
+ * and read its own message (see render.c).
+ */
+void imgp_vips_lock(bool alone);
+void imgp_vips_unlock(void);
+
 /* libvips' reason for the failed call into err, as "what: reason". */
 enum imgp_status imgp_vips_fail(char *err, enum imgp_status status, const char *what);
 
-/* probe.c: block every loader but the allow-listed ones (at init). */
+/* probe.c: imgp_render_probe with the libvips lock already held. */
+enum imgp_status imgp_probe_header(const struct imgp_config *cfg, const void *buf, size_t len,
+                                   struct imgp_probe *probe, char *err);
+/* Block every loader but the allow-listed ones (at init). */
 void imgp_probe_allow_loaders(void);
 /* Does any variant keep an animation? */
 bool imgp_wants_animation(const struct imgp_config *cfg);
