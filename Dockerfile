@@ -43,7 +43,7 @@ RUN apt-get update -qq \
 COPY --from=build /out/root/ /
 RUN ldconfig \
  && ! ldd /usr/local/bin/imgpipe /usr/lib/*/vips-modules-*/vips-heif.so | grep 'not found' \
- && /usr/local/bin/imgpipe --version | grep -q 'heif in' \
+ && /usr/local/bin/imgpipe --version | tee /dev/stderr | grep -q '^reads.* heic avif; writes.* avif$' \
  && ln -s imgpipe /usr/local/bin/bootstrap \
  && useradd --system --uid 10001 --no-create-home --home-dir /tmp --shell /usr/sbin/nologin imgpipe
 

@@ -129,7 +129,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "imgpipe: %s\n", err);
 			return IMGP_EXIT_USAGE;
 		}
-		printf("imgpipe %s\n%s\n", IMGP_VERSION, imgp_render_version());
+		printf("imgpipe %s\n%s\n%s\n", IMGP_VERSION, imgp_render_version(),
+		       imgp_render_capabilities());
 		imgp_render_shutdown();
 		return 0;
 	}

@@ -95,11 +95,8 @@ enum imgp_status imgp_render_init(const char *argv0, int concurrency, char *err)
 	imgp_probe_allow_loaders();
 	if(concurrency > 0)
 		vips_concurrency_set(concurrency);
-	snprintf(version_text, sizeof(version_text), "libvips %s (%s%s%s)",
-	         vips_version_string(),
-	         vips_type_find("VipsOperation", "heifload_buffer") ? "heif in" : "no heif",
-	         vips_type_find("VipsOperation", "heifsave_buffer") ? ", heif/avif out" : "",
-	         VIPS_AT_LEAST(8, 15) ? ", keep" : ", strip");
+	snprintf(version_text, sizeof(version_text), "libvips %s, metadata %s",
+	         vips_version_string(), VIPS_AT_LEAST(8, 15) ? "keep" : "strip");
 	return make_srgb_profile(err);
 }
 
@@ -387,8 +384,8 @@ static void set_metadata(VipsImage *image, bool strip)
 	vips_image_set_blob_copy(image, VIPS_META_ICC_NAME, srgb_icc, srgb_icc_len);
 }
 
-static enum imgp_status encode(VipsImage *image, const struct imgp_variant *v,
-                               enum imgp_format format, void **buf, size_t *len, char *err)
+enum imgp_status imgp_render_encode(VipsImage *image, const struct imgp_variant *v,
+                                    enum imgp_format format, void **buf, size_t *len, char *err)
 {
 	int r = -1;
 #if VIPS_AT_LEAST(8, 15)
@@ -618,7 +615,7 @@ static enum imgp_status render_once(const struct imgp_config *cfg, const void *b
 		o->height = vips_image_get_page_height(image);
 		o->frames = image->Ysize / o->height;
 		t0 = imgp_now_ms();
-		result = encode(image, v, o->format, &o->data, &o->len, err);
+		result = imgp_render_encode(image, v, o->format, &o->data, &o->len, err);
 		o->encode_ms = imgp_now_ms() - t0;
 		g_object_unref(image);
 		if(result)
@@ -702,35 +699,15 @@ void imgp_render_result_release(struct imgp_render_result *res)
 
 enum imgp_status imgp_render_check(const struct imgp_config *cfg, char *err)
 {
-	static int avif_ok = -1;    /* -1 unknown, 0 no, 1 yes */
-
 	for(size_t i = 0; i < cfg->nvariants; i++) {
 		const struct imgp_variant *v = &cfg->variants[i];
+		const char *why = NULL;
 
-		if(v->format != IMGP_FMT_AVIF)
-			continue;
-		if(avif_ok < 0) {
-			/* the saver may exist without an AV1 encoder: try a tiny one */
-			imgp_vips_lock(false);
-			VipsImage *tiny;
-			void *buf = NULL;
-			size_t len;
-
-			avif_ok = 0;
-			if(vips_type_find("VipsOperation", "heifsave_buffer") &&
-			   !vips_black(&tiny, 16, 16, "bands", 3, NULL)) {
-				avif_ok = !vips_heifsave_buffer(tiny, &buf, &len, "compression",
-				                                VIPS_FOREIGN_HEIF_COMPRESSION_AV1, NULL);
-				g_object_unref(tiny);
-				g_free(buf);
-			}
-			vips_error_clear();
-			imgp_vips_unlock();
-		}
-		if(!avif_ok)
+		if(!imgp_render_can_write(v->format, &why))
 			return imgp_fail(err, IMGP_E_CONFIG,
-				"variant \"%s\": format=avif is not available: %s has no AVIF encoder",
-				v->name, imgp_render_version());
+				"variant \"%s\": format=%s is not available in this build (%s, %s): %s",
+				v->name, imgp_format_name(v->format), imgp_render_version(),
+				imgp_render_capabilities(), why);
 	}
 	return IMGP_OK;
 }

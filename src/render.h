@@ -45,8 +45,25 @@ struct imgp_render_result {
 enum imgp_status imgp_render_init(const char *argv0, int concurrency, char *err);
 void imgp_render_shutdown(void);
 
-/* "libvips 8.14.1" plus what this build can decode and encode. */
+/* "libvips 8.14.1, keep" (metadata kept by the savers, 8.15 on) or "strip". */
 const char *imgp_render_version(void);
+
+/* The input formats a build may read. */
+enum imgp_in {
+	IMGP_IN_JPEG, IMGP_IN_PNG, IMGP_IN_WEBP, IMGP_IN_GIF, IMGP_IN_TIFF, IMGP_IN_HEIC,
+	IMGP_IN_AVIF, IMGP_IN_COUNT
+};
+
+/*
+ * Can this build really write format (auto: JPEG and WebP) / read in? Found
+ * out once by doing it, through the savers as variants use them (caps.c);
+ * when not, *why (may be NULL) says libvips' reason.
+ */
+bool imgp_render_can_write(enum imgp_format format, const char **why);
+bool imgp_render_can_read(enum imgp_in in, const char **why);
+const char *imgp_render_in_name(enum imgp_in in);     /* "heic" */
+/* "reads jpeg png webp gif tiff heic avif; writes jpeg webp png avif" */
+const char *imgp_render_capabilities(void);
 
 /* Say now, not at the first image, that a variant asks for a saver this
  * build lacks (AVIF without an AV1 encoder, for example). */

@@ -7,6 +7,8 @@
 
 #include "render.h"
 
+#include <vips/vips.h>
+
 #define VIPS_AT_LEAST(major, minor) \
 	(VIPS_MAJOR_VERSION > (major) || \
 	 (VIPS_MAJOR_VERSION == (major) && VIPS_MINOR_VERSION >= (minor)))
@@ -48,6 +50,10 @@ struct imgp_geometry imgp_geometry_plan(const struct imgp_variant *v, int W, int
 int imgp_geometry_jpeg_shrink(const struct imgp_probe *probe, int rw, int rh);
 /* Indexes of plans, largest scale first (stable: ties keep their order). */
 void imgp_geometry_order(const struct imgp_geometry *plans, size_t n, size_t *order);
+
+/* render.c: one variant's image, saved as format, as every variant is. */
+enum imgp_status imgp_render_encode(VipsImage *image, const struct imgp_variant *v,
+                                    enum imgp_format format, void **buf, size_t *len, char *err);
 
 /* strip.c: drop EXIF, XMP, IPTC and comments from saved bytes, in place. */
 void imgp_strip_jpeg(unsigned char *buf, size_t *len);
