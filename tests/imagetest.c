@@ -25,7 +25,6 @@
  * only when every check passed. Neither the container tool nor the image
  * being there is assumed: their absence is a failure that says so.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
@@ -33,16 +32,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "store.h"
+#include "lib/fixture.h"
 #include "lib/rtemu.h"
 #include "lib/s3test.h"
 #include "lib/testutil.h"
-
-extern char **environ;
 
 #define SRC "uploads"
 #define DST "web"
@@ -59,13 +55,8 @@ static struct {
 } opt = { "imgpipe:latest", false, 20, 0, "1769", { 0 }, 0 };
 
 static int passed, failed;
-static struct rtemu *emu;
-static struct s3srv srv = { .pid = -1, .stdin_fd = -1 };
-static struct imgp_store *st;
-static pid_t child = -1;
+static struct fx fx;            /* s3rver, the emulator, the function's process */
 static char container[64];
-static char *scratch;
-static char out_path[4200], err_path[4200];
 
 static void say(const char *fmt, ...)
 {
@@ -117,11 +108,7 @@ static int ctr(const char *const *args, char **out)
 
 static void stop_function(void)
 {
-	if(child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-		child = -1;
-	}
+	fx_kill(&fx);
 	if(container[0]) {
 		const char *rm[] = { "rm", "-f", "-t", "0", container, NULL };
 		const char *rm_docker[] = { "rm", "-f", container, NULL };
@@ -138,15 +125,7 @@ static void stop_function(void)
 static void cleanup(void)
 {
 	stop_function();
-	rtemu_stop(emu);
-	emu = NULL;
-	imgp_store_close(st);
-	st = NULL;
-	s3srv_stop(&srv);
-	if(scratch)
-		tu_rmtree(scratch);
-	free(scratch);
-	scratch = NULL;
+	fx_stop(&fx);
 }
 
 static void on_signal(int sig)
@@ -176,28 +155,12 @@ static _Noreturn void fatal(const char *fmt, ...)
 	exit(finish());
 }
 
-static char *file_text(const char *path)
-{
-	size_t len;
-	char *text = tu_read(path, &len);
-
-	return text ? text : strdup("");
-}
-
 /* ---- objects ------------------------------------------------------------ */
 
 static void put_file(const char *path, const char *key, const char *type)
 {
-	struct imgp_put_opts po = { .content_type = type };
-	struct imgp_store_error e;
-	size_t len;
-	void *data = tu_read(path, &len);
-
-	if(!data)
-		fatal("cannot read %s", path);
-	if(imgp_store_put(st, SRC, key, data, len, &po, &e))
-		fatal("put %s: %s", key, e.msg);
-	free(data);
+	if(!fx_put_file(&fx, SRC, key, path, type))
+		fatal("%s", fx.error);
 }
 
 static char *s3_event(const char *key)
@@ -209,7 +172,7 @@ static char *s3_event(const char *key)
 	json_t *doc;
 	char *text;
 
-	if(imgp_store_head(st, SRC, key, &o, &e))
+	if(imgp_store_head(fx.st, SRC, key, &o, &e))
 		fatal("head %s: %s", key, e.msg);
 	t = o.etag && *o.etag == '"' ? o.etag + 1 : o.etag ? o.etag : "";
 	snprintf(etag, sizeof(etag), "%.*s", (int)strcspn(t, "\""), t);
@@ -236,8 +199,8 @@ static int function_env(const char **env, int max, long invocations)
 	static char api[96], s3[128], inv[64], mem[64];
 	int n = 0;
 
-	snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=%s", rtemu_api(emu));
-	snprintf(s3, sizeof(s3), "AWS_ENDPOINT_URL_S3=%s", srv.endpoint);
+	snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=%s", rtemu_api(fx.emu));
+	snprintf(s3, sizeof(s3), "AWS_ENDPOINT_URL_S3=%s", fx.srv.endpoint);
 	snprintf(inv, sizeof(inv), "IMGPIPE_MAX_INVOCATIONS=%ld", invocations);
 	snprintf(mem, sizeof(mem), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%s", opt.memory);
 	env[n++] = api;
@@ -256,31 +219,6 @@ static int function_env(const char **env, int max, long invocations)
 		env[n++] = opt.env[i];
 	env[n] = NULL;
 	return n;
-}
-
-static pid_t spawn(const char *const *argv, char *const *envp)
-{
-	int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	pid_t pid;
-
-	if(out < 0 || err < 0)
-		fatal("cannot open the function's log files: %s", strerror(errno));
-	pid = fork();
-	if(pid == 0) {
-		dup2(out, 1);
-		dup2(err, 2);
-		if(envp)
-			execve(argv[0], (char *const *)argv, envp);
-		else
-			execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(out);
-	close(err);
-	if(pid < 0)
-		fatal("fork: %s", strerror(errno));
-	return pid;
 }
 
 /*
@@ -305,8 +243,8 @@ static double start_function(long invocations, double *create_ms)
 			envp[k++] = env[i];
 		envp[k++] = "PATH=/usr/local/bin:/usr/bin:/bin";
 		envp[k] = NULL;
-		t0 = rtemu_now_ms();
-		child = spawn(argv, (char *const *)envp);
+		if(fx_exec(&fx, argv[0], argv, envp) < 0)
+			fatal("%s", fx.error);
 	}
 	else {
 		const char *args[2 * MAX_ENV + 40];
@@ -339,15 +277,16 @@ static double start_function(long invocations, double *create_ms)
 		{
 			const char *argv[] = { tool, "start", "--attach", container, NULL };
 
-			t0 = rtemu_now_ms();
-			child = spawn(argv, NULL);
+			/* the container tool in this process's environment */
+			if(fx_exec(&fx, tool, argv, NULL) < 0)
+				fatal("%s", fx.error);
 		}
 	}
-	if(rtemu_wait_nexts(emu, 1, 60000)) {
-		char *e = file_text(err_path);
+	if(rtemu_wait_nexts(fx.emu, 1, 60000)) {
+		char *e = fx_read_stderr(&fx);
 		fatal("the function made no /next within 60 s; its stderr:\n%s", e);
 	}
-	return rtemu_first_next_ms(emu) - t0;
+	return rtemu_first_next_ms(fx.emu) - fx.started_ms;
 }
 
 /* The process that runs imgpipe: the child on the host, the container's
@@ -359,7 +298,7 @@ static pid_t function_pid(void)
 	pid_t pid = 0;
 
 	if(opt.host)
-		return child;
+		return fx.child;
 	if(!ctr(args, &out) && out)
 		pid = (pid_t)atol(out);
 	free(out);
@@ -390,22 +329,6 @@ static bool rss_mb(pid_t pid, double *rss, double *hwm)
 	return true;
 }
 
-/* The function's exit status, or -1 if still running after timeout_ms. */
-static int wait_exit(long timeout_ms)
-{
-	struct timespec tick = { 0, 20 * 1000000L };
-	int status;
-
-	for(long waited = 0; waited <= timeout_ms; waited += 20) {
-		if(waitpid(child, &status, WNOHANG) == child) {
-			child = -1;
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		}
-		nanosleep(&tick, NULL);
-	}
-	return -1;
-}
-
 /* Deliver the ObjectCreated event of key; the reply's results[0] (a new
  * reference) and the ms from push to outcome. */
 static json_t *invoke(const char *key, double *ms)
@@ -415,11 +338,11 @@ static json_t *invoke(const char *key, double *ms)
 	double t0 = rtemu_now_ms();
 	json_t *reply, *res;
 
-	if(rtemu_push(emu, event, strlen(event), 60000, NULL, id))
+	if(rtemu_push(fx.emu, event, strlen(event), 60000, NULL, id))
 		fatal("rtemu_push: out of memory");
 	free(event);
-	if(rtemu_wait(emu, id, 90000, &r)) {
-		char *e = file_text(err_path);
+	if(rtemu_wait(fx.emu, id, 90000, &r)) {
+		char *e = fx_read_stderr(&fx);
 		fatal("no outcome for %s within 90 s; the function's stderr:\n%s", key, e);
 	}
 	*ms = rtemu_now_ms() - t0;
@@ -449,7 +372,7 @@ static void check_variant(const char *source, const char *key, int w, int h,
 	VipsImage *im;
 
 	imgp_store_error_clear(&e);
-	if(!check(!imgp_store_get(st, DST, key, 64 << 20, &o, &e), "%s/%s is in the sink%s%s", DST, key,
+	if(!check(!imgp_store_get(fx.st, DST, key, 64 << 20, &o, &e), "%s/%s is in the sink%s%s", DST, key,
 	          e.msg[0] ? ": " : "", e.msg))
 		return;
 	im = tu_decode(o.data, o.len);
@@ -538,7 +461,7 @@ static int cmp_double(const void *a, const void *b)
  * their median into *median; how many were found. */
 static int log_total_ms(const char *prefix, double *median)
 {
-	char *text = file_text(out_path), *line, *save = NULL;
+	char *text = fx_read_stdout(&fx), *line, *save = NULL;
 	double *v = calloc(opt.warm + opt.soak + 1, sizeof(*v));
 	int n = 0;
 
@@ -569,7 +492,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const char *const buckets[] = { SRC, DST, NULL };
-	char err[IMGP_ERRSIZE] = "", *jpeg, *heic, key[64];
+	char *jpeg, *heic, key[64];
 	double create_ms, cold_ms, *warm_ms;
 	int total, n_logged, status;
 	double rss = 0, hwm = 0, median;
@@ -602,17 +525,11 @@ int main(int argc, char **argv)
 	for(int i = 0; i < opt.nenv; i++)
 		say("  %s", opt.env[i]);
 	tu_vips_start();
-	scratch = tu_tempdir();
-	snprintf(out_path, sizeof(out_path), "%s/function.stdout", scratch);
-	snprintf(err_path, sizeof(err_path), "%s/function.stderr", scratch);
-	if(!s3srv_start(&srv, buckets))
-		fatal("s3rver did not start (tests/node_modules: make image-test runs npm ci)");
-	s3test_env(srv.endpoint);
-	unsetenv("IMGPIPE_STORE");
-	if(imgp_store_open("s3", &st, err))
-		fatal("the test's S3 client: %s", err);
-	if(rtemu_start(&emu))
-		fatal("rtemu_start: %s", strerror(errno));
+	/* s3rver (with this process's AWS_* pointed at it), the test's S3
+	 * client, the emulator; the function's environment is its own
+	 * (function_env), not the fixture's */
+	if(!fx_start(&fx, buckets, true))
+		fatal("%s (s3rver needs tests/node_modules: make image-test runs npm ci)", fx.error);
 
 	if(!opt.host)
 		check_image();
@@ -679,7 +596,7 @@ int main(int argc, char **argv)
 		      "nothing redone", st_last ? st_last : "none", median);
 		json_decref(res);
 	}
-	status = wait_exit(60000);
+	status = fx_wait(&fx, 60000);
 	check(status == 0, "the function exits 0 after IMGPIPE_MAX_INVOCATIONS (%d)", status);
 	n_logged = log_total_ms("warm/", &median);
 	check(n_logged == total, "one log line per warm upload (%d of %d)", n_logged, total);
@@ -687,7 +604,7 @@ int main(int argc, char **argv)
 		say("warm per-image, the function's own TotalMs (get, decode, resize, encode, "
 		    "put): median %.1f ms", median);
 	if(failed) {
-		char *e = file_text(err_path);
+		char *e = fx_read_stderr(&fx);
 		printf("the function's stderr:\n%s\n", e);
 		free(e);
 	}

@@ -8,81 +8,27 @@
  * back for retry (an /error for an S3 event, batchItemFailures for SQS).
  */
 #include <criterion/criterion.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "store.h"
 #include "lib/rtemu.h"
+#include "lib/fixture.h"
 #include "lib/s3test.h"
 #include "lib/testutil.h"
-
-extern char **environ;
 
 #define SRC "uploads"
 #define DST "web"
 
-static struct rtemu *emu;
-static struct s3srv srv;
-static struct netfake proxy = { .fd = -1 };
-static struct imgp_store *st;
-static pid_t child = -1;
-static char *scratch;
+static const char *const buckets[] = { SRC, DST, NULL };
 
-static void setup(void)
-{
-	static const char *const buckets[] = { SRC, DST, NULL };
-	char err[IMGP_ERRSIZE] = "";
-
-	tu_vips_start();
-	cr_assert_eq(rtemu_start(&emu), 0, "rtemu_start: %s", strerror(errno));
-	cr_assert(s3srv_start(&srv, buckets), "s3rver did not start");
-	s3test_env(srv.endpoint);
-	unsetenv("IMGPIPE_STORE");
-	scratch = tu_tempdir();
-	cr_assert_eq(imgp_store_open("s3", &st, err), IMGP_OK, "%s", err);
-}
-
-static void teardown(void)
-{
-	if(child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-	}
-	child = -1;
-	rtemu_stop(emu);
-	emu = NULL;
-	imgp_store_close(st);
-	st = NULL;
-	netfake_stop(&proxy);
-	s3srv_stop(&srv);
-	if(scratch)
-		tu_rmtree(scratch);
-	free(scratch);
-	scratch = NULL;
-}
-
-TestSuite(faults, .init = setup, .fini = teardown, .timeout = 180);
+FX_SUITE(faults, buckets, true, .timeout = 180);
 
 static void put_testdata(const char *key, const char *rel)
 {
-	struct imgp_put_opts opts = { "image/jpeg", NULL, NULL, 0 };
-	struct imgp_store_error e;
-	char *path = tu_data(rel);
-	size_t len;
-	void *data = tu_read(path, &len);
-
-	cr_assert_not_null(data, "cannot read %s", path);
-	cr_assert_eq(imgp_store_put(st, SRC, key, data, len, &opts, &e), IMGP_OK,
-	             "put %s: %s", key, e.msg);
-	free(data);
-	free(path);
+	cr_assert(fx_put_testdata(&fx, SRC, key, rel, "image/jpeg"), "%s", fx.error);
 }
 
 static bool exists(const char *bucket, const char *key)
@@ -92,42 +38,24 @@ static bool exists(const char *bucket, const char *key)
 	enum imgp_status got;
 
 	imgp_object_init(&o);
-	got = imgp_store_head(st, bucket, key, &o, &e);
+	got = imgp_store_head(fx.st, bucket, key, &o, &e);
 	imgp_object_release(&o);
 	cr_assert(!got || got == IMGP_E_NOT_FOUND, "head %s: %s", key, e.msg);
 	return !got;
 }
 
-/* `imgpipe lambda` whose S3 is the proxy; two variants, two job threads. */
+/* `imgpipe lambda` whose S3 is the proxy (the fixture's endpoint while
+ * one runs); two variants, two job threads. */
 static void start_lambda(void)
 {
-	const char *argv[] = { "imgpipe", "lambda", NULL };
-	char api[96], ep[96], out_path[4200], err_path[4200];
-	const char **envp;
-	size_t n = 16, k = 0;
+	static const char *const args[] = { "lambda", NULL };
+	static const char *const set[] = {
+		"IMGPIPE_VARIANTS=thumb=160x160,fit=cover;medium=400x,format=webp",
+		"IMGPIPE_DEST_BUCKET=" DST, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=3538", NULL };
 
-	for(char **e = environ; *e; e++)
-		n++;
-	envp = calloc(n, sizeof(*envp));
-	cr_assert_not_null(envp);
-	for(char **e = environ; *e; e++)
-		if(strncmp(*e, "IMGPIPE_", 8) && strncmp(*e, "AWS_LAMBDA_", 11) &&
-		   strncmp(*e, "AWS_ENDPOINT_URL", 16))
-			envp[k++] = *e;
-	envp[k++] = "IMGPIPE_VARIANTS=thumb=160x160,fit=cover;medium=400x,format=webp";
-	envp[k++] = "IMGPIPE_DEST_BUCKET=" DST;
-	envp[k++] = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=3538";
-	snprintf(ep, sizeof(ep), "AWS_ENDPOINT_URL_S3=http://127.0.0.1:%d", proxy.port);
-	envp[k++] = ep;
-	snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=%s", rtemu_api(emu));
-	envp[k++] = api;
-	envp[k] = NULL;
-	snprintf(out_path, sizeof(out_path), "%s/child.stdout", scratch);
-	snprintf(err_path, sizeof(err_path), "%s/child.stderr", scratch);
-	child = tu_spawn(argv, envp, out_path, err_path);
-	cr_assert_geq(child, 0, "cannot start %s: %s", tu_bin(), strerror(errno));
-	free(envp);
-	cr_assert_eq(rtemu_wait_nexts(emu, 1, 30000), 0, "no /next from imgpipe lambda");
+	cr_assert(fx.proxy.fd >= 0, "start the proxy first");
+	cr_assert_geq(fx_spawn(&fx, "imgpipe", args, set), 0, "%s", fx.error);
+	cr_assert_eq(rtemu_wait_nexts(fx.emu, 1, 30000), 0, "no /next from imgpipe lambda");
 }
 
 static char *s3_body(const char *key)
@@ -165,8 +93,8 @@ static void invoke(char *event, struct rtemu_result *r)
 {
 	char id[RTEMU_ID_SIZE];
 
-	cr_assert_eq(rtemu_push(emu, event, strlen(event), 120000, NULL, id), 0);
-	cr_assert_eq(rtemu_wait(emu, id, 150000, r), 0, "no outcome");
+	cr_assert_eq(rtemu_push(fx.emu, event, strlen(event), 120000, NULL, id), 0);
+	cr_assert_eq(rtemu_wait(fx.emu, id, 150000, r), 0, "no outcome");
 	free(event);
 }
 
@@ -195,12 +123,12 @@ Test(faults, get_reset_mid_body_then_retried_writes_everything)
 	struct rtemu_result r;
 
 	put_testdata("a/photo.jpg", "samples/landscape.jpg");
-	cr_assert(proxy_start_match(&proxy, srv.port, FAULT_RESET_RESPONSE_BODY, 2,
+	cr_assert(proxy_start_match(&fx.proxy, fx.srv.port, FAULT_RESET_RESPONSE_BODY, 2,
 	                            "GET /" SRC "/a/photo.jpg"));
 	start_lambda();
 	invoke(s3_body("a/photo.jpg"), &r);
 	assert_done(&r, "a/photo");
-	cr_assert_geq(atomic_load(&proxy.matched), 3, "the GET was not retried");
+	cr_assert_geq(atomic_load(&fx.proxy.matched), 3, "the GET was not retried");
 	rtemu_result_release(&r);
 }
 
@@ -209,7 +137,7 @@ Test(faults, get_reset_every_time_comes_back_for_retry)
 	struct rtemu_result r;
 
 	put_testdata("a/photo.jpg", "samples/landscape.jpg");
-	cr_assert(proxy_start_match(&proxy, srv.port, FAULT_RESET_RESPONSE_BODY, -1,
+	cr_assert(proxy_start_match(&fx.proxy, fx.srv.port, FAULT_RESET_RESPONSE_BODY, -1,
 	                            "GET /" SRC "/"));
 	start_lambda();
 	invoke(s3_body("a/photo.jpg"), &r);
@@ -227,7 +155,7 @@ Test(faults, put_reset_mid_body_on_one_variant_is_not_done)
 	put_testdata("b/broken.jpg", "bad/truncated.jpg");
 	put_testdata("c/other.png", "samples/logo.png");
 	/* every upload of a/photo's medium variant is cut half way */
-	cr_assert(proxy_start_match(&proxy, srv.port, FAULT_RESET_REQUEST_BODY, -1,
+	cr_assert(proxy_start_match(&fx.proxy, fx.srv.port, FAULT_RESET_REQUEST_BODY, -1,
 	                            "PUT /" DST "/medium/a/"));
 	start_lambda();
 
@@ -253,11 +181,11 @@ Test(faults, put_500_on_one_variant_only_sometimes_then_done)
 	struct rtemu_result r;
 
 	put_testdata("a/photo.jpg", "samples/portrait.jpg");
-	cr_assert(proxy_start_match(&proxy, srv.port, FAULT_500, 2, "PUT /" DST "/thumb/"));
+	cr_assert(proxy_start_match(&fx.proxy, fx.srv.port, FAULT_500, 2, "PUT /" DST "/thumb/"));
 	start_lambda();
 	invoke(s3_body("a/photo.jpg"), &r);
 	assert_done(&r, "a/photo");
-	cr_assert_geq(atomic_load(&proxy.matched), 3);
+	cr_assert_geq(atomic_load(&fx.proxy.matched), 3);
 	rtemu_result_release(&r);
 }
 
@@ -268,7 +196,7 @@ Test(faults, put_500_on_one_variant_always_comes_back)
 
 	put_testdata("a/photo.jpg", "samples/portrait.jpg");
 	put_testdata("d/fine.jpg", "orient/orient-6.jpg");
-	cr_assert(proxy_start_match(&proxy, srv.port, FAULT_500, -1, "PUT /" DST "/thumb/a/"));
+	cr_assert(proxy_start_match(&fx.proxy, fx.srv.port, FAULT_500, -1, "PUT /" DST "/thumb/a/"));
 	start_lambda();
 	invoke(s3_body("a/photo.jpg"), &r);
 	assert_retry(&r, "ServerError");
@@ -289,7 +217,7 @@ Test(faults, slow_trickles_still_finish)
 
 	/* 40 kB in 512-byte steps every 20 ms: about 1.6 s for the source */
 	put_testdata("t/gps.jpg", "meta/exif-gps.jpg");
-	cr_assert(proxy_start_match(&proxy, srv.port, FAULT_TRICKLE, -1, " /"));
+	cr_assert(proxy_start_match(&fx.proxy, fx.srv.port, FAULT_TRICKLE, -1, " /"));
 	start_lambda();
 	invoke(s3_body("t/gps.jpg"), &r);
 	assert_done(&r, "t/gps");

@@ -7,19 +7,16 @@
  * brief is interop (what a user of the bucket sees), through the store
  * library elsewhere (an awscli call costs about a second of python start).
  *
- * Every test starts its own s3rver, emulator and child; teardown kills and
- * reaps the child, then stops the rest.
+ * Every test starts its own s3rver, emulator and child (fixture.h, which
+ * also says what the child's environment is); teardown kills and reaps the
+ * child, then stops the rest.
  */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,172 +24,51 @@
 #include "job.h"
 #include "store.h"
 #include "lib/rtemu.h"
+#include "lib/fixture.h"
 #include "lib/s3test.h"
 #include "lib/testutil.h"
-
-extern char **environ;
 
 #define SRC "uploads"
 #define DST "web"
 /* landscape.jpg (3000x2000) gives thumb 160x160 and medium 400x267 */
 #define VARIANTS "thumb=160x160,fit=cover;medium=400x,format=webp"
 
-static struct rtemu *emu;
-static struct s3srv srv;
-static struct netfake proxy = { .fd = -1 };
-static struct imgp_store *st;           /* the test's own S3 client */
-static pid_t child = -1;
-static char *scratch;
-static char out_path[4200], err_path[4200];
+static const char *const buckets[] = { SRC, DST, NULL };
 
-static void open_client(void)
-{
-	char err[IMGP_ERRSIZE] = "";
-
-	imgp_store_close(st);
-	st = NULL;
-	cr_assert_eq(imgp_store_open("s3", &st, err), IMGP_OK, "%s", err);
-}
-
-static void setup(void)
-{
-	static const char *const buckets[] = { SRC, DST, NULL };
-
-	tu_vips_start();
-	cr_assert_eq(rtemu_start(&emu), 0, "rtemu_start: %s", strerror(errno));
-	cr_assert(s3srv_start(&srv, buckets), "s3rver did not start");
-	s3test_env(srv.endpoint);
-	unsetenv("IMGPIPE_STORE");
-	scratch = tu_tempdir();
-	snprintf(out_path, sizeof(out_path), "%s/child.stdout", scratch);
-	snprintf(err_path, sizeof(err_path), "%s/child.stderr", scratch);
-	open_client();
-}
-
-static void stop_child(void)
-{
-	if(child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-	}
-	child = -1;
-}
-
-static void teardown(void)
-{
-	stop_child();
-	rtemu_stop(emu);
-	emu = NULL;
-	imgp_store_close(st);
-	st = NULL;
-	netfake_stop(&proxy);
-	s3srv_stop(&srv);
-	if(scratch)
-		tu_rmtree(scratch);
-	free(scratch);
-	scratch = NULL;
-}
-
-TestSuite(lambda_e2e, .init = setup, .fini = teardown, .timeout = 90);
+FX_SUITE(lambda_e2e, buckets, true, .timeout = 90);
 
 /* ---- the child ---------------------------------------------------------- */
 
-static size_t name_len(const char *entry)
-{
-	const char *eq = strchr(entry, '=');
-
-	return eq ? (size_t)(eq - entry) : strlen(entry);
-}
-
-static bool named_in(const char *entry, const char *const *list)
-{
-	size_t n = name_len(entry);
-
-	for(; list && *list; list++)
-		if(name_len(*list) == n && !strncmp(*list, entry, n))
-			return true;
-	return false;
-}
-
 /*
- * Start `imgpipe lambda` against the emulator. Its environment: the test's
- * (which s3test_env pointed at s3rver) without any IMGPIPE_*, AWS_LAMBDA_*
- * or trace variable, then IMGPIPE_VARIANTS=VARIANTS and
- * IMGPIPE_DEST_BUCKET=DST, then env ("NAME=value" sets or replaces,
- * a bare "NAME" removes). stdout (the JSON log lines) into out_path,
- * stderr into err_path. Returns the CLOCK_MONOTONIC ms just before fork.
+ * Start `imgpipe lambda` against the emulator, in the fixture's
+ * environment (fixture.h: S3 is s3rver, or the proxy when the test started
+ * one) with IMGPIPE_VARIANTS=VARIANTS and IMGPIPE_DEST_BUCKET=DST, then env
+ * ("NAME=value" sets or replaces, a bare "NAME" removes). stdout (the JSON
+ * log lines) into fx.out_path, stderr into fx.err_path. Returns the
+ * CLOCK_MONOTONIC ms just before the child was started.
  */
 static double spawn(const char *const *env)
 {
-	static const char *const defaults[] = {
-		"IMGPIPE_VARIANTS=" VARIANTS, "IMGPIPE_DEST_BUCKET=" DST, NULL };
-	const char *argv[] = { "imgpipe", "lambda", NULL };
-	char api[96];
-	const char **envp;
-	size_t n = 8, k = 0;
-	double started;
+	static const char *const args[] = { "lambda", NULL };
+	const char *set[24] = { "IMGPIPE_VARIANTS=" VARIANTS, "IMGPIPE_DEST_BUCKET=" DST };
+	size_t n = 2;
 
-	for(char **e = environ; *e; e++)
-		n++;
-	for(const char *const *e = env; e && *e; e++)
-		n++;
-	envp = calloc(n, sizeof(*envp));
-	cr_assert_not_null(envp);
-	for(char **e = environ; *e; e++)
-		if(strncmp(*e, "IMGPIPE_", 8) && strncmp(*e, "AWS_LAMBDA_", 11) &&
-		   strncmp(*e, "_X_AMZN_TRACE_ID=", 17) && !named_in(*e, env))
-			envp[k++] = *e;
-	for(const char *const *e = defaults; *e; e++)
-		if(!named_in(*e, env))
-			envp[k++] = *e;
-	for(const char *const *e = env; e && *e; e++)
-		if(strchr(*e, '='))
-			envp[k++] = *e;
-	snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=%s", rtemu_api(emu));
-	envp[k++] = api;
-	envp[k] = NULL;
-
-	started = rtemu_now_ms();
-	child = tu_spawn(argv, envp, out_path, err_path);
-	cr_assert_geq(child, 0, "cannot start %s: %s", tu_bin(), strerror(errno));
-	free(envp);
-	return started;
+	for(; env && *env && n < 23; env++)
+		set[n++] = *env;
+	cr_assert_geq(fx_spawn(&fx, "imgpipe", args, set), 0, "%s", fx.error);
+	return fx.started_ms;
 }
 
-static char *child_stderr(void)
-{
-	size_t len;
-	char *text = tu_read(err_path, &len);
-
-	return text ? text : strdup("");
-}
-
-/* Spawn and wait for the first /next; returns ms from fork to it. */
+/* Spawn and wait for the first /next; returns ms from the start to it. */
 static double start_lambda(const char *const *env)
 {
 	double started = spawn(env);
 
-	if(rtemu_wait_nexts(emu, 1, 20000)) {
-		char *e = child_stderr();
+	if(rtemu_wait_nexts(fx.emu, 1, 20000)) {
+		char *e = fx_read_stderr(&fx);
 		cr_assert_fail("imgpipe lambda made no /next within 20 s; stderr:\n%s", e);
 	}
-	return rtemu_first_next_ms(emu) - started;
-}
-
-/* The child's exit status, or -1 if still running after timeout_ms. */
-static int wait_exit(long timeout_ms)
-{
-	struct timespec tick = { 0, 10 * 1000000L };
-	int status;
-
-	for(long waited = 0; waited <= timeout_ms; waited += 10) {
-		if(waitpid(child, &status, WNOHANG) == child) {
-			child = -1;
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		}
-		nanosleep(&tick, NULL);
-	}
-	return -1;
+	return rtemu_first_next_ms(fx.emu) - started;
 }
 
 /* ---- invocations -------------------------------------------------------- */
@@ -204,9 +80,9 @@ static double invoke(const char *event, long budget_ms, struct rtemu_result *r)
 	char id[RTEMU_ID_SIZE];
 	double t0 = rtemu_now_ms();
 
-	cr_assert_eq(rtemu_push(emu, event, strlen(event), budget_ms, NULL, id), 0);
-	if(rtemu_wait(emu, id, budget_ms + 30000, r)) {
-		char *e = child_stderr();
+	cr_assert_eq(rtemu_push(fx.emu, event, strlen(event), budget_ms, NULL, id), 0);
+	if(rtemu_wait(fx.emu, id, budget_ms + 30000, r)) {
+		char *e = fx_read_stderr(&fx);
 		cr_assert_fail("no outcome posted for %s; child stderr:\n%s", id, e);
 	}
 	return rtemu_now_ms() - t0;
@@ -302,7 +178,7 @@ static void object_info(const char *bucket, const char *key, char etag[64], long
 	struct imgp_store_error e;
 	const char *t;
 
-	cr_assert_eq(imgp_store_head(st, bucket, key, &o, &e), IMGP_OK, "head %s: %s", key, e.msg);
+	cr_assert_eq(imgp_store_head(fx.st, bucket, key, &o, &e), IMGP_OK, "head %s: %s", key, e.msg);
 	t = o.etag && *o.etag == '"' ? o.etag + 1 : o.etag ? o.etag : "";
 	snprintf(etag, 64, "%.*s", (int)strcspn(t, "\""), t);
 	*size = (long long)o.len;
@@ -393,20 +269,13 @@ static void put_bytes(const char *bucket, const char *key, const void *data, siz
 	struct imgp_store_error e;
 	char line[IMGP_ERRSIZE];
 
-	cr_assert_eq(imgp_store_put(st, bucket, key, data, len, &opts, &e), IMGP_OK,
+	cr_assert_eq(imgp_store_put(fx.st, bucket, key, data, len, &opts, &e), IMGP_OK,
 	             "put %s: %s", key, imgp_store_error_str(&e, line));
 }
 
 static void put_testdata(const char *bucket, const char *key, const char *rel)
 {
-	char *path = tu_data(rel);
-	size_t len;
-	void *data = tu_read(path, &len);
-
-	cr_assert_not_null(data, "cannot read %s", path);
-	put_bytes(bucket, key, data, len, NULL, 0);
-	free(data);
-	free(path);
+	cr_assert(fx_put_testdata(&fx, bucket, key, rel, "image/jpeg"), "%s", fx.error);
 }
 
 /* awscli uploads test data as s3://SRC/key. */
@@ -417,7 +286,7 @@ static void aws_upload(const char *rel, const char *key)
 
 	cr_assert(asprintf(&url, "s3://" SRC "/%s", key) > 0);
 	args[3] = url;
-	cr_assert_eq(s3test_run_aws(srv.endpoint, args, NULL, &err), 0, "aws s3 cp: %s", err);
+	cr_assert_eq(s3test_run_aws(fx.srv.endpoint, args, NULL, &err), 0, "aws s3 cp: %s", err);
 	free(err);
 	free(url);
 	free(path);
@@ -432,9 +301,9 @@ static json_t *aws_get(const char *key, VipsImage **image)
 	size_t len;
 	void *data;
 
-	cr_assert(asprintf(&file, "%s/got", scratch) > 0);
+	cr_assert(asprintf(&file, "%s/got", fx.scratch) > 0);
 	args[6] = file;
-	cr_assert_eq(s3test_run_aws(srv.endpoint, args, &out, &err), 0, "get-object %s: %s", key, err);
+	cr_assert_eq(s3test_run_aws(fx.srv.endpoint, args, &out, &err), 0, "get-object %s: %s", key, err);
 	doc = json_loads(out, 0, NULL);
 	cr_assert_not_null(doc, "get-object output is not JSON: %s", out);
 	data = tu_read(file, &len);
@@ -471,7 +340,7 @@ static char *keys_of(const char *bucket)
 	char *text = calloc(1, 32 * 1101 + 1);
 
 	memset(&l, 0, sizeof(l));
-	cr_assert_eq(imgp_store_list(st, bucket, NULL, collect, &l, &e), IMGP_OK, "list: %s", e.msg);
+	cr_assert_eq(imgp_store_list(fx.st, bucket, NULL, collect, &l, &e), IMGP_OK, "list: %s", e.msg);
 	for(int i = 0; i < l.n && i < 32; i++) {
 		if(i)
 			strcat(text, "|");
@@ -487,7 +356,7 @@ static char *last_modified(const char *key)
 	struct imgp_store_error e;
 	char *lm;
 
-	cr_assert_eq(imgp_store_head(st, DST, key, &o, &e), IMGP_OK, "head %s: %s", key, e.msg);
+	cr_assert_eq(imgp_store_head(fx.st, DST, key, &o, &e), IMGP_OK, "head %s: %s", key, e.msg);
 	cr_assert_not_null(o.last_modified);
 	lm = strdup(o.last_modified);
 	imgp_object_release(&o);
@@ -500,7 +369,7 @@ static char *last_modified(const char *key)
 static json_t *job_line(const char *key, int nth)
 {
 	size_t len;
-	char *text = tu_read(out_path, &len), *line, *save = NULL;
+	char *text = tu_read(fx.out_path, &len), *line, *save = NULL;
 	json_t *found = NULL;
 
 	if(!text)
@@ -602,7 +471,7 @@ Test(lambda_e2e, s3_event_writes_every_variant)
 		char *out = NULL, *err = NULL;
 		json_t *head;
 
-		cr_assert_eq(s3test_run_aws(srv.endpoint, args, &out, &err), 0, "head-object: %s", err);
+		cr_assert_eq(s3test_run_aws(fx.srv.endpoint, args, &out, &err), 0, "head-object: %s", err);
 		head = json_loads(out, 0, NULL);
 		cr_assert_not_null(head, "%s", out);
 		cr_expect_eq(json_integer_value(json_object_get(head, "ContentLength")),
@@ -728,8 +597,8 @@ Test(lambda_e2e, sqs_batch_lists_only_the_temporary_failure)
 {
 	const char *ids[] = { "msg-throttled", "msg-corrupt", "msg-good" };
 	struct imgp_http_policy policy;
-	char *bodies[3], *event, failures[256], endpoint[96], env_ep[128];
-	const char *env[] = { env_ep, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", NULL };
+	char *bodies[3], *event, failures[256];
+	const char *env[] = { "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", NULL };
 	struct rtemu_result r;
 	json_t *reply, *line;
 	int faults;
@@ -744,9 +613,8 @@ Test(lambda_e2e, sqs_batch_lists_only_the_temporary_failure)
 	bodies[2] = s3_event1(SRC, "c/third.jpg");
 	event = sqs_event(ids, bodies, 3);
 
-	cr_assert(proxy_start(&proxy, srv.port, FAULT_SLOWDOWN, faults));
-	snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", proxy.port);
-	snprintf(env_ep, sizeof(env_ep), "AWS_ENDPOINT_URL_S3=%s", endpoint);
+	/* the child's S3 is the proxy: the fixture's endpoint while one runs */
+	cr_assert(proxy_start(&fx.proxy, fx.srv.port, FAULT_SLOWDOWN, faults));
 	start_lambda(env);
 	invoke(event, 30000, &r);
 	reply = reply_of(&r);
@@ -766,8 +634,8 @@ Test(lambda_e2e, sqs_batch_lists_only_the_temporary_failure)
 	line = job_line("c/third.jpg", 0);
 	cr_expect_str_eq(str_at(line, "status"), "OK");
 	json_decref(line);
-	cr_expect_leq(atomic_load(&proxy.faults_left), 0, "not every fault was used");
-	cr_expect_gt(atomic_load(&proxy.connections), faults, "nothing was forwarded");
+	cr_expect_leq(atomic_load(&fx.proxy.faults_left), 0, "not every fault was used");
+	cr_expect_gt(atomic_load(&fx.proxy.connections), faults, "nothing was forwarded");
 	cr_expect_str_eq(keys_of(DST), "medium/c/third.webp|thumb/c/third.jpg");
 	json_decref(reply);
 	rtemu_result_release(&r);
@@ -794,16 +662,15 @@ Test(lambda_e2e, sqs_batch_lists_only_the_temporary_failure)
  */
 Test(lambda_e2e, s3_down_mid_batch_is_temporary_and_the_runtime_goes_on)
 {
-	static const char *const buckets[] = { SRC, DST, NULL };
 	enum { N = 5, BUDGET = 8000 };
 	const char *ids[N] = { "m0", "m1", "m2", "m3", "m4" };
-	char *bodies[N], keys[N][32], *event, failures[256], want[256] = "", env_ep[128];
-	const char *env[] = { env_ep, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", NULL };
+	char *bodies[N], keys[N][32], *event, failures[256], want[256] = "";
+	const char *env[] = { "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", NULL };
 	struct rtemu_result r;
 	struct rtemu_stats stats;
 	json_t *reply, *line, *doc;
 	const char *type, *msg;
-	char rid[RTEMU_ID_SIZE];
+	char rid[RTEMU_ID_SIZE], err[IMGP_ERRSIZE] = "";
 	double t0, ms;
 
 	for(int i = 0; i < N; i++) {
@@ -812,18 +679,18 @@ Test(lambda_e2e, s3_down_mid_batch_is_temporary_and_the_runtime_goes_on)
 		bodies[i] = s3_event1(SRC, keys[i]);
 	}
 	event = sqs_event(ids, bodies, N);
-	cr_assert(proxy_start(&proxy, srv.port, FAULT_NONE, 0));
-	snprintf(env_ep, sizeof(env_ep), "AWS_ENDPOINT_URL_S3=http://127.0.0.1:%d", proxy.port);
+	/* the child's S3 is the proxy: the fixture's endpoint while one runs */
+	cr_assert(proxy_start(&fx.proxy, fx.srv.port, FAULT_NONE, 0));
 	start_lambda(env);
 
 	t0 = rtemu_now_ms();
-	cr_assert_eq(rtemu_push(emu, event, strlen(event), BUDGET, NULL, rid), 0);
+	cr_assert_eq(rtemu_push(fx.emu, event, strlen(event), BUDGET, NULL, rid), 0);
 	line = wait_job_line(keys[0], 0, BUDGET);
 	cr_assert_str_eq(str_at(line, "status"), "OK", "%s", str_at(line, "message"));
 	json_decref(line);
-	s3srv_stop(&srv);
+	s3srv_stop(&fx.srv);
 	cr_log_info("s3 down mid batch: s3rver stopped %.0f ms after the push", rtemu_now_ms() - t0);
-	cr_assert_eq(rtemu_wait(emu, rid, BUDGET + 30000, &r), 0, "no outcome");
+	cr_assert_eq(rtemu_wait(fx.emu, rid, BUDGET + 30000, &r), 0, "no outcome");
 	ms = rtemu_now_ms() - t0;
 	cr_log_info("s3 down mid batch: reply after %.0f ms of an %d ms budget", ms, BUDGET);
 	cr_expect_lt(ms, BUDGET, "the reply came %.0f ms after the push, past the deadline", ms);
@@ -864,10 +731,12 @@ Test(lambda_e2e, s3_down_mid_batch_is_temporary_and_the_runtime_goes_on)
 	rtemu_result_release(&r);
 
 	/* S3 is back (a new s3rver behind the same endpoint): the next works */
-	cr_assert(s3srv_start(&srv, buckets), "s3rver did not start again");
-	__atomic_store_n(&proxy.upstream_port, srv.port, __ATOMIC_SEQ_CST);
-	s3test_env(srv.endpoint);
-	open_client();
+	cr_assert(s3srv_start(&fx.srv, buckets), "s3rver did not start again");
+	__atomic_store_n(&fx.proxy.upstream_port, fx.srv.port, __ATOMIC_SEQ_CST);
+	s3test_env(fx.srv.endpoint);
+	imgp_store_close(fx.st);
+	fx.st = NULL;
+	cr_assert_eq(imgp_store_open("s3", &fx.st, err), IMGP_OK, "%s", err);
 	put_testdata(SRC, keys[N - 1], "samples/landscape.jpg");
 	for(int i = 0; i < N; i++)
 		free(bodies[i]);
@@ -876,7 +745,7 @@ Test(lambda_e2e, s3_down_mid_batch_is_temporary_and_the_runtime_goes_on)
 	reply = reply_of(&r);
 	cr_assert_str_eq(str_at(result_at(reply, 0), "status"), "OK", "%s", r.body);
 	cr_expect_str_eq(keys_of(DST), "medium/batch/4.webp|thumb/batch/4.jpg");
-	rtemu_stats(emu, &stats);
+	rtemu_stats(fx.emu, &stats);
 	cr_expect_eq(stats.refused, 0, "the runtime made a request the API refused");
 	cr_expect_eq(stats.accepted, 3);
 	json_decref(reply);
@@ -954,11 +823,12 @@ Test(lambda_e2e, loop_config_is_an_init_error)
 		int status;
 
 		if(i) {
-			rtemu_stop(emu);
-			cr_assert_eq(rtemu_start(&emu), 0);
+			rtemu_stop(fx.emu);
+			fx.emu = NULL;
+			cr_assert_eq(rtemu_start(&fx.emu), 0);
 		}
 		spawn(cases[i]);
-		cr_assert_eq(rtemu_init_error(emu, 20000, &r), 0, "case %zu: no /init/error", i);
+		cr_assert_eq(rtemu_init_error(fx.emu, 20000, &r), 0, "case %zu: no /init/error", i);
 		cr_assert_eq(r.kind, RTEMU_INIT_ERROR);
 		cr_assert_str_eq(r.error_type, "ConfigError");
 		doc = json_loadb(r.body, r.len, 0, NULL);
@@ -967,9 +837,9 @@ Test(lambda_e2e, loop_config_is_an_init_error)
 		msg = str_at(doc, "errorMessage");
 		cr_expect(strstr(msg, "IMGPIPE_DEST_PREFIX=") && strstr(msg, "trigger"), "%s", msg);
 		cr_log_info("loop config %zu: %s", i, msg);
-		status = wait_exit(10000);
+		status = fx_wait(&fx, 10000);
 		cr_expect_eq(status, 2, "case %zu: exit %d", i, status);
-		rtemu_stats(emu, &stats);
+		rtemu_stats(fx.emu, &stats);
 		cr_expect_eq(stats.nexts, 0, "an invocation was asked for after a failed init");
 		json_decref(doc);
 		rtemu_result_release(&r);

@@ -8,155 +8,46 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/fixture.h"
 #include "lib/rtemu.h"
 #include "lib/testutil.h"
 #include "runtime.h"
 
-extern char **environ;
-
-static struct rtemu *emu;
-static pid_t child = -1;
-static char child_log[64];
-static char *scratch;
-
-static void setup(void)
-{
-	cr_assert_eq(rtemu_start(&emu), 0, "rtemu_start: %s", strerror(errno));
-	scratch = tu_tempdir();
-}
-
-static void teardown(void)
-{
-	if(child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-		child = -1;
-	}
-	rtemu_stop(emu);
-	emu = NULL;
-	if(child_log[0])
-		unlink(child_log);
-	child_log[0] = '\0';
-	if(scratch)
-		tu_rmtree(scratch);
-	free(scratch);
-	scratch = NULL;
-}
-
-TestSuite(runtime, .init = setup, .fini = teardown, .timeout = 60);
+FX_SUITE(runtime, NULL, true, .timeout = 60);
 
 /* ---- the binary ---- */
 
-/* Variables the tests set; the test's own values never leak in. */
-static const char *const owned_env[] = {
-	"AWS_LAMBDA_RUNTIME_API", "IMGPIPE_MAX_INVOCATIONS", "IMGPIPE_VARIANTS",
-	"IMGPIPE_CONFIG", "IMGPIPE_STORE", "_X_AMZN_TRACE_ID", "IMGPIPE_DEST_BUCKET",
-	"IMGPIPE_DEST_PREFIX", "IMGPIPE_SOURCE_BUCKET", "IMGPIPE_SOURCE_PREFIX",
-};
-
-static bool owned(const char *entry)
-{
-	for(size_t i = 0; i < sizeof(owned_env) / sizeof(owned_env[0]); i++) {
-		size_t n = strlen(owned_env[i]);
-		if(!strncmp(entry, owned_env[i], n) && entry[n] == '=')
-			return true;
-	}
-	return false;
-}
-
 /*
  * Start the binary as argv0 (its argv[0]) with one optional argument, in
- * the test's environment without owned_env, plus a scratch IMGPIPE_STORE
- * and a destination bucket (the job refuses to start without one that
- * keeps it out of the trigger's key space) and env ("NAME=value", NULL
- * ended);
- * stdout and stderr into child_log. Returns the CLOCK_MONOTONIC ms just
- * before fork.
+ * the fixture's environment (fixture.h; AWS_LAMBDA_RUNTIME_API is the
+ * emulator's) with a scratch IMGPIPE_STORE and a destination bucket (the
+ * job refuses to start without one that keeps it out of the trigger's key
+ * space), then env ("NAME=value" sets or replaces, a bare "NAME" removes).
+ * stdout into fx.out_path, stderr into fx.err_path. Returns the
+ * CLOCK_MONOTONIC ms just before the child was started.
  */
 static double spawn(const char *argv0, const char *arg, const char *const *env)
 {
-	const char *argv[3] = { argv0, arg, NULL };
+	const char *args[] = { arg, NULL };
 	char store[4200];
-	const char **envp;
-	size_t n = 0, k = 0;
-	double started;
-	int fd;
+	const char *set[16] = { store, "IMGPIPE_DEST_BUCKET=imgpipe-test-sink" };
+	size_t n = 2;
 
-	for(char **e = environ; *e; e++)
-		n++;
-	for(const char *const *e = env; e && *e; e++)
-		n++;
-	envp = calloc(n + 3, sizeof(*envp));
-	cr_assert_not_null(envp);
-	/* the test's own entries first: getenv takes the first of a name */
-	for(const char *const *e = env; e && *e; e++)
-		envp[k++] = *e;
-	for(char **e = environ; *e; e++)
-		if(!owned(*e))
-			envp[k++] = *e;
-	snprintf(store, sizeof(store), "IMGPIPE_STORE=dir:%s", scratch);
-	envp[k++] = store;
-	envp[k++] = "IMGPIPE_DEST_BUCKET=imgpipe-test-sink";
-	envp[k] = NULL;
-
-	if(child_log[0])        /* the last child's, in a table-driven test */
-		unlink(child_log);
-	snprintf(child_log, sizeof(child_log), "/tmp/imgpipe-rt-XXXXXX");
-	fd = mkstemp(child_log);
-	cr_assert_geq(fd, 0);
-	started = rtemu_now_ms();
-	child = fork();
-	cr_assert_geq(child, 0, "fork: %s", strerror(errno));
-	if(child == 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execve(tu_bin(), (char *const *)argv, (char *const *)envp);
-		_exit(127);
-	}
-	close(fd);
-	free(envp);
-	return started;
-}
-
-/* The child's exit status, or -1 if it is still running after timeout_ms. */
-static int wait_exit(long timeout_ms)
-{
-	struct timespec tick = { 0, 10 * 1000000L };
-	int status;
-
-	for(long waited = 0; waited <= timeout_ms; waited += 10) {
-		pid_t got = waitpid(child, &status, WNOHANG);
-
-		if(got == child) {
-			child = -1;
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		}
-		nanosleep(&tick, NULL);
-	}
-	return -1;
-}
-
-/* What the child wrote so far; caller frees. */
-static char *child_output(void)
-{
-	size_t len;
-	char *text = tu_read(child_log, &len);
-
-	return text ? text : strdup("");
+	snprintf(store, sizeof(store), "IMGPIPE_STORE=dir:%s", fx.scratch);
+	for(; env && *env && n < 15; env++)
+		set[n++] = *env;
+	cr_assert_geq(fx_spawn(&fx, argv0, args, set), 0, "%s", fx.error);
+	return fx.started_ms;
 }
 
 /* An error document as Lambda wants it; its errorType is returned (owned by doc). */
@@ -190,10 +81,8 @@ Test(runtime, start_modes)
 		{ "bootstrap", NULL, "argv[0] is bootstrap" },
 		{ "imgpipe", NULL, "no subcommand, AWS_LAMBDA_RUNTIME_API set" },
 	};
-	char api[64];
-	const char *env[] = { api, "IMGPIPE_MAX_INVOCATIONS=1", NULL };
+	const char *env[] = { "IMGPIPE_MAX_INVOCATIONS=1", NULL };
 
-	snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=%s", rtemu_api(emu));
 	for(size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		static const char event[] = "{\"not\":\"an upload event\"}";
 		struct rtemu_result r;
@@ -201,20 +90,20 @@ Test(runtime, start_modes)
 		json_t *doc = NULL;
 		int status;
 
-		cr_assert_eq(rtemu_push(emu, event, sizeof(event) - 1, 30000, NULL, id), 0);
+		cr_assert_eq(rtemu_push(fx.emu, event, sizeof(event) - 1, 30000, NULL, id), 0);
 		spawn(modes[i].argv0, modes[i].arg, env);
-		cr_assert_eq(rtemu_wait(emu, id, 10000, &r), 0, "%s: no outcome posted", modes[i].why);
+		cr_assert_eq(rtemu_wait(fx.emu, id, 10000, &r), 0, "%s: no outcome posted", modes[i].why);
 		/* the upload handler refuses an event of no known shape, saying so */
 		cr_assert_eq(r.kind, RTEMU_ERROR, "%s: an unknown event was answered as a success",
 		             modes[i].why);
 		cr_assert_str_eq(check_error_document(&r, &doc), "UsageError", "%s", modes[i].why);
 		json_decref(doc);
 		rtemu_result_release(&r);
-		status = wait_exit(10000);
+		status = fx_wait(&fx, 10000);
 		cr_assert_eq(status, 0, "%s: exit %d after IMGPIPE_MAX_INVOCATIONS=1", modes[i].why, status);
 	}
 	struct rtemu_stats st;
-	rtemu_stats(emu, &st);
+	rtemu_stats(fx.emu, &st);
 	cr_assert_eq(st.nexts, 3);
 	cr_assert_eq(st.refused, 0, "the runtime made a request the API refused");
 }
@@ -224,21 +113,18 @@ Test(runtime, start_modes)
  * says so. */
 Test(runtime, cold_start_then_api_gone)
 {
-	char api[64];
-	const char *env[] = { api, NULL };
 	double started;
 	char *out;
 	int status;
 
-	snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=%s", rtemu_api(emu));
-	started = spawn("bootstrap", NULL, env);
-	cr_assert_eq(rtemu_wait_nexts(emu, 1, 10000), 0, "no /next within 10 s");
+	started = spawn("bootstrap", NULL, NULL);
+	cr_assert_eq(rtemu_wait_nexts(fx.emu, 1, 10000), 0, "no /next within 10 s");
 	cr_log_info("cold start: %.1f ms from fork to the first /next",
-	            rtemu_first_next_ms(emu) - started);
-	rtemu_stop(emu);
-	emu = NULL;
-	status = wait_exit(10000);
-	out = child_output();
+	            rtemu_first_next_ms(fx.emu) - started);
+	rtemu_stop(fx.emu);
+	fx.emu = NULL;
+	status = fx_wait(&fx, 10000);
+	out = fx_read_stderr(&fx);
 	cr_assert_eq(status, 1, "exit %d; output:\n%s", status, out);
 	cr_assert(strstr(out, "gave up after"), "output:\n%s", out);
 	free(out);
@@ -247,7 +133,7 @@ Test(runtime, cold_start_then_api_gone)
 Test(runtime, missing_or_bad_api)
 {
 	static const struct { const char *env, *says; } cases[] = {
-		{ NULL, "AWS_LAMBDA_RUNTIME_API is not set" },
+		{ "AWS_LAMBDA_RUNTIME_API", "AWS_LAMBDA_RUNTIME_API is not set" },
 		{ "AWS_LAMBDA_RUNTIME_API=", "AWS_LAMBDA_RUNTIME_API is not set" },
 		{ "AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001/x?y", "is not a host:port" },
 	};
@@ -258,8 +144,8 @@ Test(runtime, missing_or_bad_api)
 		int status;
 
 		spawn("imgpipe", "lambda", env);
-		status = wait_exit(10000);
-		out = child_output();
+		status = fx_wait(&fx, 10000);
+		out = fx_read_stderr(&fx);
 		cr_assert_eq(status, 2, "case %zu: exit %d", i, status);
 		cr_assert(strstr(out, cases[i].says), "case %zu: output:\n%s", i, out);
 		free(out);
@@ -282,30 +168,24 @@ Test(runtime, init_error)
 	for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct rtemu_result r;
 		struct rtemu_stats st;
-		char api[64];
-		const char *env[8] = { api };
 		json_t *doc;
 		int status;
 
-		for(int k = 0; k < 6 && cases[i].env[k]; k++)
-			env[k + 1] = cases[i].env[k];
-
 		if(i) {    /* one init error per emulator, as per sandbox */
-			rtemu_stop(emu);
-			emu = NULL;
-			cr_assert_eq(rtemu_start(&emu), 0);
+			rtemu_stop(fx.emu);
+			fx.emu = NULL;
+			cr_assert_eq(rtemu_start(&fx.emu), 0);
 		}
-		snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=%s", rtemu_api(emu));
-		spawn("imgpipe", "lambda", env);
-		cr_assert_eq(rtemu_init_error(emu, 10000, &r), 0, "%s: no /init/error", cases[i].env[0]);
+		spawn("imgpipe", "lambda", cases[i].env);
+		cr_assert_eq(rtemu_init_error(fx.emu, 10000, &r), 0, "%s: no /init/error", cases[i].env[0]);
 		cr_assert_str_eq(check_error_document(&r, &doc), cases[i].type);
 		cr_assert(strstr(json_string_value(json_object_get(doc, "errorMessage")), cases[i].says),
 		          "%s", r.body);
 		json_decref(doc);
 		rtemu_result_release(&r);
-		status = wait_exit(10000);
+		status = fx_wait(&fx, 10000);
 		cr_assert_eq(status, 2, "%s: exit %d", cases[i].env[0], status);
-		rtemu_stats(emu, &st);
+		rtemu_stats(fx.emu, &st);
 		cr_assert_eq(st.nexts, 0, "/next called after a failed init");
 	}
 }
@@ -342,7 +222,7 @@ static struct imgp_runtime *open_runtime(void)
 	struct imgp_runtime *rt;
 	char err[IMGP_ERRSIZE];
 
-	cr_assert_eq(imgp_runtime_open(rtemu_api(emu), &rt, err), IMGP_OK, "%s", err);
+	cr_assert_eq(imgp_runtime_open(rtemu_api(fx.emu), &rt, err), IMGP_OK, "%s", err);
 	return rt;
 }
 
@@ -360,8 +240,8 @@ Test(runtime, trace_id_and_deadline)
 	struct timespec now;
 	int64_t epoch;
 
-	cr_assert_eq(rtemu_push(emu, events[0], strlen(events[0]), budgets[0], trace, ids[0]), 0);
-	cr_assert_eq(rtemu_push(emu, events[1], strlen(events[1]), budgets[1], NULL, ids[1]), 0);
+	cr_assert_eq(rtemu_push(fx.emu, events[0], strlen(events[0]), budgets[0], trace, ids[0]), 0);
+	cr_assert_eq(rtemu_push(fx.emu, events[1], strlen(events[1]), budgets[1], NULL, ids[1]), 0);
 	setenv("_X_AMZN_TRACE_ID", "stale", 1);
 	cr_assert_eq(imgp_runtime_loop(rt, recording_handler, seen, 2, err), IMGP_OK, "%s", err);
 	imgp_runtime_close(rt);
@@ -384,7 +264,7 @@ Test(runtime, trace_id_and_deadline)
 		cr_assert(seen[i].remaining_ms > budgets[i] - 2000 && seen[i].remaining_ms <= budgets[i],
 		          "remaining %lld of a %ld ms budget", (long long)seen[i].remaining_ms, budgets[i]);
 		cr_assert(llabs(seen[i].inv.deadline_ms - (epoch + budgets[i])) < 2000);
-		cr_assert_eq(rtemu_wait(emu, ids[i], 5000, &r), 0);
+		cr_assert_eq(rtemu_wait(fx.emu, ids[i], 5000, &r), 0);
 		cr_assert_eq(r.kind, RTEMU_RESPONSE);
 		snprintf(want, sizeof(want), "{\"seen\":%zu}", strlen(events[i]));
 		cr_assert_str_eq(r.body, want);
@@ -432,14 +312,14 @@ Test(runtime, handler_errors)
 	int calls = 0;
 
 	for(size_t i = 0; i < n; i++)
-		cr_assert_eq(rtemu_push(emu, "{}", 2, 10000, NULL, ids[i]), 0);
+		cr_assert_eq(rtemu_push(fx.emu, "{}", 2, 10000, NULL, ids[i]), 0);
 	cr_assert_eq(imgp_runtime_loop(rt, failing_handler, &calls, (long)n, err), IMGP_OK, "%s", err);
 	imgp_runtime_close(rt);
 	for(size_t i = 0; i < n; i++) {
 		struct rtemu_result r;
 		json_t *doc;
 
-		cr_assert_eq(rtemu_wait(emu, ids[i], 5000, &r), 0);
+		cr_assert_eq(rtemu_wait(fx.emu, ids[i], 5000, &r), 0);
 		cr_assert_eq(r.kind, RTEMU_ERROR);
 		cr_assert_str_eq(check_error_document(&r, &doc), error_cases[i].want_type);
 		cr_assert_str_eq(json_string_value(json_object_get(doc, "errorMessage")),
@@ -481,21 +361,21 @@ Test(runtime, payload_limits)
 	memset(big, ' ', limit + 1);
 	big[0] = '{';
 	big[limit - 1] = '}';           /* exactly the limit: allowed */
-	cr_assert_eq(rtemu_push(emu, big, limit, 10000, NULL, ids[0]), 0);
+	cr_assert_eq(rtemu_push(fx.emu, big, limit, 10000, NULL, ids[0]), 0);
 	big[limit] = ' ';               /* one byte over */
-	cr_assert_eq(rtemu_push(emu, big, limit + 1, 10000, NULL, ids[1]), 0);
-	cr_assert_eq(rtemu_push(emu, "\"big reply\"", 11, 10000, NULL, ids[2]), 0);
+	cr_assert_eq(rtemu_push(fx.emu, big, limit + 1, 10000, NULL, ids[1]), 0);
+	cr_assert_eq(rtemu_push(fx.emu, "\"big reply\"", 11, 10000, NULL, ids[2]), 0);
 	free(big);
 	cr_assert_eq(imgp_runtime_loop(rt, echo_size_handler, &calls, 3, err), IMGP_OK, "%s", err);
 	imgp_runtime_close(rt);
 	cr_assert_eq(calls, 2, "the handler saw an event over the limit");
 
-	cr_assert_eq(rtemu_wait(emu, ids[0], 5000, &r), 0);
+	cr_assert_eq(rtemu_wait(fx.emu, ids[0], 5000, &r), 0);
 	cr_assert_eq(r.kind, RTEMU_RESPONSE);
 	cr_assert_str_eq(r.body, "{\"len\":6291456}");
 	rtemu_result_release(&r);
 	for(int i = 1; i < 3; i++) {
-		cr_assert_eq(rtemu_wait(emu, ids[i], 5000, &r), 0);
+		cr_assert_eq(rtemu_wait(fx.emu, ids[i], 5000, &r), 0);
 		cr_assert_eq(r.kind, RTEMU_ERROR);
 		cr_assert_str_eq(r.error_type, "OverLimit");
 		rtemu_result_release(&r);
@@ -512,19 +392,19 @@ Test(runtime, survives_faults)
 	struct rtemu_result r;
 	struct rtemu_stats st;
 
-	rtemu_fault(emu, RTEMU_FAULT_NEXT_404);
-	rtemu_fault(emu, RTEMU_FAULT_NEXT_DROP);
-	rtemu_fault(emu, RTEMU_FAULT_POST_404);
-	cr_assert_eq(rtemu_push(emu, "{}", 2, 10000, NULL, ids[0]), 0);
-	cr_assert_eq(rtemu_push(emu, "[]", 2, 10000, NULL, ids[1]), 0);
+	rtemu_fault(fx.emu, RTEMU_FAULT_NEXT_404);
+	rtemu_fault(fx.emu, RTEMU_FAULT_NEXT_DROP);
+	rtemu_fault(fx.emu, RTEMU_FAULT_POST_404);
+	cr_assert_eq(rtemu_push(fx.emu, "{}", 2, 10000, NULL, ids[0]), 0);
+	cr_assert_eq(rtemu_push(fx.emu, "[]", 2, 10000, NULL, ids[1]), 0);
 	cr_assert_eq(imgp_runtime_loop(rt, recording_handler, seen, 2, err), IMGP_OK, "%s", err);
 	imgp_runtime_close(rt);
 	cr_assert_eq(seen[0].calls, 2);
-	cr_assert_neq(rtemu_wait(emu, ids[0], 0, &r), 0, "the refused outcome was recorded");
-	cr_assert_eq(rtemu_wait(emu, ids[1], 5000, &r), 0);
+	cr_assert_neq(rtemu_wait(fx.emu, ids[0], 0, &r), 0, "the refused outcome was recorded");
+	cr_assert_eq(rtemu_wait(fx.emu, ids[1], 5000, &r), 0);
 	cr_assert_eq(r.kind, RTEMU_RESPONSE);
 	rtemu_result_release(&r);
-	rtemu_stats(emu, &st);
+	rtemu_stats(fx.emu, &st);
 	cr_assert_eq(st.nexts, 4);
 	cr_assert_eq(st.refused, 0);
 }
@@ -537,9 +417,9 @@ Test(runtime, gives_up_without_api)
 	enum imgp_status result;
 	double started;
 
-	snprintf(api, sizeof(api), "%s", rtemu_api(emu));
-	rtemu_stop(emu);
-	emu = NULL;
+	snprintf(api, sizeof(api), "%s", rtemu_api(fx.emu));
+	rtemu_stop(fx.emu);
+	fx.emu = NULL;
 	cr_assert_eq(imgp_runtime_open(api, &rt, err), IMGP_OK, "%s", err);
 	started = rtemu_now_ms();
 	result = imgp_runtime_loop(rt, recording_handler, NULL, 0, err);
@@ -557,7 +437,7 @@ Test(runtime, gives_up_without_api)
  * header into id when there is one. */
 static int raw(const char *method, const char *path, const char *body, char id[RTEMU_ID_SIZE])
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(rtemu_port(emu)) };
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(rtemu_port(fx.emu)) };
 	struct timeval tv = { 5, 0 };
 	char req[1024], resp[4096] = "";
 	const char *h;
@@ -595,7 +475,7 @@ Test(runtime, emulator_follows_the_api)
 	cr_assert_eq(raw("POST", "invocation/no-such-id/response", "{}", NULL), 400);
 	cr_assert_eq(raw("POST", "init/error", "{}", NULL), 202);
 	cr_assert_eq(raw("POST", "init/error", "{}", NULL), 403);
-	cr_assert_eq(rtemu_push(emu, "{}", 2, 1000, NULL, id), 0);
+	cr_assert_eq(rtemu_push(fx.emu, "{}", 2, 1000, NULL, id), 0);
 	snprintf(path, sizeof(path), "invocation/%s/response", id);
 	cr_assert_eq(raw("POST", path, "{}", NULL), 400, "an id not handed out yet");
 	cr_assert_eq(raw("GET", "invocation/next", "", got), 200);

@@ -27,22 +27,15 @@
 #include <criterion/logging.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "store.h"
 #include "lib/rtemu.h"
-#include "lib/s3test.h"
+#include "lib/fixture.h"
 #include "lib/testutil.h"
-
-extern char **environ;
 
 #define SRC "uploads"
 #define DST "web"
@@ -51,12 +44,6 @@ extern char **environ;
 #define SOAK_WARMUP_SHORT 100
 #define SOAK_WARMUP_FULL 200
 #define SOAK_RSS_SLACK_MB 16
-
-static struct rtemu *emu;
-static struct s3srv srv;
-static struct imgp_store *st;
-static pid_t child = -1;
-static char *scratch;
 
 /* What one case must give back. */
 enum expect { OK, PERMANENT, USAGE, SQS_NONE };
@@ -95,53 +82,13 @@ static const struct soak_case cases[] = {
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
-static void setup(void)
-{
-	static const char *const buckets[] = { SRC, DST, NULL };
-	char err[IMGP_ERRSIZE] = "";
+static const char *const buckets[] = { SRC, DST, NULL };
 
-	tu_vips_start();
-	cr_assert_eq(rtemu_start(&emu), 0, "rtemu_start: %s", strerror(errno));
-	cr_assert(s3srv_start(&srv, buckets), "s3rver did not start");
-	s3test_env(srv.endpoint);
-	unsetenv("IMGPIPE_STORE");
-	scratch = tu_tempdir();
-	cr_assert_eq(imgp_store_open("s3", &st, err), IMGP_OK, "%s", err);
-}
-
-static void teardown(void)
-{
-	if(child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-	}
-	child = -1;
-	rtemu_stop(emu);
-	emu = NULL;
-	imgp_store_close(st);
-	st = NULL;
-	s3srv_stop(&srv);
-	if(scratch)
-		tu_rmtree(scratch);
-	free(scratch);
-	scratch = NULL;
-}
-
-TestSuite(soak, .init = setup, .fini = teardown, .timeout = 3600);
+FX_SUITE(soak, buckets, true, .timeout = 3600);
 
 static void put_testdata(const char *key, const char *rel)
 {
-	struct imgp_put_opts opts = { "application/octet-stream", NULL, NULL, 0 };
-	struct imgp_store_error e;
-	char *path = tu_data(rel);
-	size_t len;
-	void *data = tu_read(path, &len);
-
-	cr_assert_not_null(data, "cannot read %s", path);
-	cr_assert_eq(imgp_store_put(st, SRC, key, data, len, &opts, &e), IMGP_OK,
-	             "put %s: %s", key, e.msg);
-	free(data);
-	free(path);
+	cr_assert(fx_put_testdata(&fx, SRC, key, rel, "application/octet-stream"), "%s", fx.error);
 }
 
 /* An S3 notification of bucket/key, without an ETag so that every
@@ -185,45 +132,26 @@ static char *sqs_event(void)
  * LeakSanitizer on at its exit (it must be a sanitizer build) and
  * tests/lsan.supp hiding libvips' and glib's lifetime caches only.
  */
-static void spawn(char *out_path, char *err_path, bool leakcheck, long max)
+static void spawn(bool leakcheck, long max)
 {
-	static char maxenv[64], lsan[4300];
-	const char *argv[] = { "imgpipe", "lambda", NULL };
-	const char **envp;
-	char api[96];
-	size_t n = 16, k = 0;
+	static const char *const args[] = { "lambda", NULL };
+	char maxenv[64], lsan[4300];
+	const char *set[] = {
+		"IMGPIPE_VARIANTS=thumb=160x160,fit=cover;medium=400x,format=webp",
+		"IMGPIPE_DEST_BUCKET=" DST, "IMGPIPE_MAX_PIXELS=40000000",
+		/* 2 vCPUs' worth: the job's threads and libvips' pool both in play */
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=3538",
+		"MALLOC_ARENA_MAX=2", NULL, NULL, NULL };
 
-	for(char **e = environ; *e; e++)
-		n++;
-	envp = calloc(n, sizeof(*envp));
-	cr_assert_not_null(envp);
-	for(char **e = environ; *e; e++)
-		if(strncmp(*e, "IMGPIPE_", 8) && strncmp(*e, "AWS_LAMBDA_", 11) &&
-		   strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "MALLOC_", 7) &&
-		   strncmp(*e, "ASAN_OPTIONS=", 13) && strncmp(*e, "LSAN_OPTIONS=", 13))
-			envp[k++] = *e;
-	envp[k++] = "IMGPIPE_VARIANTS=thumb=160x160,fit=cover;medium=400x,format=webp";
-	envp[k++] = "IMGPIPE_DEST_BUCKET=" DST;
-	envp[k++] = "IMGPIPE_MAX_PIXELS=40000000";
-	/* 2 vCPUs' worth: the job's threads and libvips' pool both in play */
-	envp[k++] = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=3538";
 	if(leakcheck) {
 		snprintf(maxenv, sizeof(maxenv), "IMGPIPE_MAX_INVOCATIONS=%ld", max);
 		snprintf(lsan, sizeof(lsan), "LSAN_OPTIONS=suppressions=%s/tests/lsan.supp:"
 		         "print_suppressions=0", tu_srcdir());
-		envp[k++] = maxenv;
-		envp[k++] = lsan;
-		envp[k++] = "ASAN_OPTIONS=detect_leaks=1";
+		set[4] = maxenv;
+		set[5] = lsan;
+		set[6] = "ASAN_OPTIONS=detect_leaks=1";
 	}
-	else
-		envp[k++] = "MALLOC_ARENA_MAX=2";
-	snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=%s", rtemu_api(emu));
-	envp[k++] = api;
-	envp[k] = NULL;
-
-	child = tu_spawn(argv, envp, out_path, err_path);
-	cr_assert_geq(child, 0, "cannot start %s: %s", tu_bin(), strerror(errno));
-	free(envp);
+	cr_assert_geq(fx_spawn(&fx, "imgpipe", args, set), 0, "%s", fx.error);
 }
 
 struct sample {
@@ -252,16 +180,16 @@ static struct sample sample_child(void)
 	char path[64], line[256];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)child);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)fx.child);
 	f = fopen(path, "r");
 	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
 	while(fgets(line, sizeof(line), f))
 		if(!strncmp(line, "VmRSS:", 6))
 			s.rss_kb = strtol(line + 6, NULL, 10);
 	fclose(f);
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)child);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)fx.child);
 	s.fds = count_dir(path);
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)child);
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)fx.child);
 	s.threads = count_dir(path);
 	return s;
 }
@@ -319,12 +247,12 @@ static void check_written(const struct soak_case *c)
 
 	snprintf(key, sizeof(key), "medium/%.*s.webp", (int)(dot - c->key), c->key);
 	imgp_object_init(&o);
-	cr_assert_eq(imgp_store_head(st, DST, key, &o, &e), IMGP_OK, "%s: %s", key, e.msg);
+	cr_assert_eq(imgp_store_head(fx.st, DST, key, &o, &e), IMGP_OK, "%s: %s", key, e.msg);
 	imgp_object_release(&o);
 }
 
 /* Invocation i of the mix: push it, wait, check the reply. */
-static void invoke_case(long i, const char *sqs, const char *err_path, long *counts)
+static void invoke_case(long i, const char *sqs, long *counts)
 {
 	/* a fixed, spread order: i * 7 walks every case, never two alike in a row */
 	const struct soak_case *c = &cases[(size_t)(i * 7) % NCASES];
@@ -332,11 +260,10 @@ static void invoke_case(long i, const char *sqs, const char *err_path, long *cou
 	struct rtemu_result r;
 
 	event = c->raw ? strdup(c->raw) : c->key ? s3_event(c->key) : strdup(sqs);
-	cr_assert_eq(rtemu_push(emu, event, strlen(event), 60000, NULL, id), 0);
-	if(rtemu_wait(emu, id, 90000, &r)) {
-		size_t n;
-		char *e = tu_read(err_path, &n);
-		cr_assert_fail("#%ld %s: no outcome; child stderr:\n%s", i, c->name, e ? e : "");
+	cr_assert_eq(rtemu_push(fx.emu, event, strlen(event), 60000, NULL, id), 0);
+	if(rtemu_wait(fx.emu, id, 90000, &r)) {
+		char *e = fx_read_stderr(&fx);
+		cr_assert_fail("#%ld %s: no outcome; child stderr:\n%s", i, c->name, e);
 	}
 	check(c, &r, i);
 	if(c->expect == OK && counts[c - cases] == 0)
@@ -364,7 +291,7 @@ static long soak_count(long *warmup)
 
 Test(soak, a_warm_sandbox_stays_flat_and_right)
 {
-	char out_path[4200], err_path[4200], *sqs;
+	char *sqs;
 	struct sample start, warm, end, peak_warm = { 0, 0, 0 };
 	long warmup, total = soak_count(&warmup), counts[NCASES] = { 0 };
 	double t0;
@@ -373,21 +300,18 @@ Test(soak, a_warm_sandbox_stays_flat_and_right)
 		if(cases[i].rel)
 			put_testdata(cases[i].key, cases[i].rel);
 	sqs = sqs_event();
-	snprintf(out_path, sizeof(out_path), "%s/child.stdout", scratch);
-	snprintf(err_path, sizeof(err_path), "%s/child.stderr", scratch);
-	spawn(out_path, err_path, false, 0);
-	if(rtemu_wait_nexts(emu, 1, 30000)) {
-		size_t len = 0;
-		char *said = tu_read(err_path, &len);
+	spawn(false, 0);
+	if(rtemu_wait_nexts(fx.emu, 1, 30000)) {
+		char *said = fx_read_stderr(&fx);
 
-		cr_assert_fail("no /next from imgpipe lambda; it said:\n%.2000s", said ? said : "");
+		cr_assert_fail("no /next from imgpipe lambda; it said:\n%.2000s", said);
 	}
 	start = sample_child();
 	t0 = rtemu_now_ms();
 
 	for(long i = 0; i < total; i++) {
 		/* a fixed, spread order: i * 7 walks every case, never two alike in a row */
-		invoke_case(i, sqs, err_path, counts);
+		invoke_case(i, sqs, counts);
 		if(i < warmup) {
 			struct sample s = sample_child();
 
@@ -426,7 +350,7 @@ Test(soak, a_warm_sandbox_stays_flat_and_right)
 	cr_assert_leq(end.threads, peak_warm.threads, "threads: %d in warm-up, %d at the end",
 	              peak_warm.threads, end.threads);
 	/* the child is still serving */
-	cr_assert_eq(waitpid(child, NULL, WNOHANG), 0, "imgpipe lambda exited");
+	cr_assert_eq(fx_wait(&fx, 0), -1, "imgpipe lambda exited");
 }
 
 /* Is the child built with AddressSanitizer (make SANITIZE=address,...)? */
@@ -436,7 +360,7 @@ static bool child_has_asan(void)
 	bool found = false;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)child);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)fx.child);
 	f = fopen(path, "r");
 	while(f && !found && fgets(line, sizeof(line), f))
 		found = strstr(line, "libasan") != NULL;
@@ -454,35 +378,33 @@ static bool child_has_asan(void)
 #define SOAK_LEAK_RUN ((long)(2 * NCASES))
 Test(soak, a_shorter_run_leaks_nothing_of_imgpipes_own)
 {
-	char out_path[4200], err_path[4200], *sqs, *text;
+	char *sqs, *text;
 	long counts[NCASES] = { 0 };
-	int status = -1;
+	int status;
 	size_t len;
 
 	for(size_t i = 0; i < NCASES; i++)
 		if(cases[i].rel)
 			put_testdata(cases[i].key, cases[i].rel);
 	sqs = sqs_event();
-	snprintf(out_path, sizeof(out_path), "%s/child.stdout", scratch);
-	snprintf(err_path, sizeof(err_path), "%s/child.stderr", scratch);
-	spawn(out_path, err_path, true, (long)SOAK_LEAK_RUN);
-	cr_assert_eq(rtemu_wait_nexts(emu, 1, 60000), 0, "no /next from imgpipe lambda");
+	spawn(true, (long)SOAK_LEAK_RUN);
+	cr_assert_eq(rtemu_wait_nexts(fx.emu, 1, 60000), 0, "no /next from imgpipe lambda");
 	if(!child_has_asan()) {
 		free(sqs);
+		fx_stop(&fx);   /* a skipped test gets no .fini */
 		cr_skip_test("the imgpipe under test is not a sanitizer build");
 	}
 	for(long i = 0; i < (long)SOAK_LEAK_RUN; i++)
-		invoke_case(i, sqs, err_path, counts);
+		invoke_case(i, sqs, counts);
 	free(sqs);
-	for(int waited = 0; waited < 600 && waitpid(child, &status, WNOHANG) != child; waited++)
-		usleep(100000);
-	cr_assert(WIFEXITED(status), "imgpipe lambda did not exit after %d invocations",
+	/* -1: still running; 128 + N: ended by signal N */
+	status = fx_wait(&fx, 60000);
+	cr_assert(status >= 0 && status < 128, "imgpipe lambda did not exit after %d invocations",
 	          (int)SOAK_LEAK_RUN);
-	child = -1;
-	text = tu_read(err_path, &len);
+	text = tu_read(fx.err_path, &len);
 	cr_assert_not_null(text);
 	cr_assert_null(strstr(text, "LeakSanitizer"), "leaks:\n%s", text);
-	cr_assert_eq(WEXITSTATUS(status), 0, "exit %d:\n%s", WEXITSTATUS(status), text);
+	cr_assert_eq(status, 0, "exit %d:\n%s", status, text);
 	fprintf(stderr, "soak: %ld invocations under LeakSanitizer, no leak reported\n",
 	        SOAK_LEAK_RUN);
 	free(text);

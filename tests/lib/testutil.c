@@ -166,26 +166,6 @@ int tu_run(const char *const argv[], char **out, char **err)
 	return status;
 }
 
-pid_t tu_spawn(const char *const argv[], const char *const envp[],
-               const char *out_path, const char *err_path)
-{
-	int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	pid_t pid = -1;
-
-	if(out >= 0 && err >= 0 && (pid = fork()) == 0) {
-		dup2(out, 1);
-		dup2(err, 2);
-		execve(tu_bin(), (char *const *)argv, (char *const *)envp);
-		_exit(127);
-	}
-	if(out >= 0)
-		close(out);
-	if(err >= 0)
-		close(err);
-	return pid;
-}
-
 void tu_vips_start(void)
 {
 	static bool started;

@@ -33,11 +33,6 @@ bool tu_copy(const char *from, const char *to);
  * caller frees, either may be NULL). Returns the exit status, or -1. */
 int tu_run(const char *const argv[], char **out, char **err);
 
-/* Start tu_bin() as argv with exactly envp, stdout and stderr into the two
- * files (created or truncated); no wait. Returns the pid, or -1 with errno. */
-pid_t tu_spawn(const char *const argv[], const char *const envp[],
-               const char *out_path, const char *err_path);
-
 /* libvips started for the tests of this process (idempotent). */
 void tu_vips_start(void);
 /* Decode bytes fully; NULL on failure. */
