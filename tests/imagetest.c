@@ -31,12 +31,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "store.h"
 #include "lib/fixture.h"
 #include "lib/rtemu.h"
+#include "lib/matrix.h"
 #include "lib/s3test.h"
 #include "lib/testutil.h"
 
@@ -451,6 +453,55 @@ static void check_image(void)
 	free(out);
 }
 
+/*
+ * The format matrix (tests/lib/matrix.h), run by the image's own imgpipe
+ * (or the host's, with --host): every input format into every output,
+ * each output decoded back here.
+ */
+static void check_formats(void)
+{
+	char *in = tu_data("matrix"), *out, *in_mount, *out_mount, *report = NULL, tool[4200];
+	const char *host_prefix[] = { tu_bin(), NULL };
+	const char *ctr_prefix[16];
+	struct matrix_run m = { NULL, NULL, in, NULL, NULL };
+	int n = 0, failures;
+
+	if(asprintf(&out, "%s/matrix-out", fx.scratch) < 0 || mkdir(out, 0777) || chmod(out, 0777))
+		fatal("cannot make %s/matrix-out", fx.scratch);
+	if(asprintf(&in_mount, "%s:/in/matrix:ro", in) < 0 || asprintf(&out_mount, "%s:/out", out) < 0)
+		fatal("out of memory");
+	snprintf(tool, sizeof(tool), "%s/scripts/ctr", tu_srcdir());
+	ctr_prefix[n++] = tool;
+	ctr_prefix[n++] = "run";
+	ctr_prefix[n++] = "--rm";
+	ctr_prefix[n++] = "--network=none";
+	ctr_prefix[n++] = "-v";
+	ctr_prefix[n++] = in_mount;
+	ctr_prefix[n++] = "-v";
+	ctr_prefix[n++] = out_mount;
+	ctr_prefix[n++] = "--entrypoint";
+	ctr_prefix[n++] = "/usr/local/bin/imgpipe";
+	ctr_prefix[n++] = opt.image;
+	ctr_prefix[n] = NULL;
+	m.prefix = opt.host ? host_prefix : ctr_prefix;
+	m.in_arg = opt.host ? in : "/in/matrix";
+	m.out_arg = opt.host ? out : "/out";
+	m.out_host = out;
+	failures = matrix_check(&m, &report);
+	if(report)
+		printf("%s\n", report);
+	check(failures == 0, "the format matrix: every input format into every output%s",
+	      failures < 0 ? ": it did not run" : "");
+	if(!opt.host)
+		check(report && strstr(report, "heic avif; writes") && strstr(report, " avif\n"),
+		      "the image reads HEIC and AVIF and writes AVIF");
+	free(report);
+	free(in);
+	free(out);
+	free(in_mount);
+	free(out_mount);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -533,6 +584,7 @@ int main(int argc, char **argv)
 
 	if(!opt.host)
 		check_image();
+	check_formats();
 
 	/* the uploads: a camera-sized JPEG, a phone's HEIC, and copies of the
 	 * JPEG under new keys for the warm runs (a redelivered key is skipped) */
