@@ -162,12 +162,14 @@ fuzz-run: fuzz-build
 
 -include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz/%.d)
 
-# --- soak: the full run of tests/test_soak.c (2,400 invocations of the real
-# imgpipe lambda; make test runs 300). It uses jemalloc, as the container
-# image does, when libjemalloc2 is installed.
+# --- soak: the full runs of tests/test_soak.c (2,400 invocations of the real
+# imgpipe lambda; make test runs 300) and tests/test_errors.c (400 resize
+# and 150 handler runs of bad files among good ones on several threads;
+# make test runs 40 and 15).
 .PHONY: soak
 soak: deps
 	@IMGPIPE_SOAK=full $(MAKE) --no-print-directory check TEST_ARGS="--filter=soak/*"
+	@IMGPIPE_SOAK=full $(MAKE) --no-print-directory check TEST_ARGS="--filter=errors/*"
 
 # `make test` and `make demo` work on a fresh Debian machine: they install
 # the missing packages first (scripts/deps.sh), then make the real target in

@@ -177,6 +177,10 @@ def write(data, prices_path, overrides, outdir):
     L = []
     L.append(f"# imgpipe benchmark: {data['label']}{' (quick)' if data.get('quick') else ''}, {data['date']}")
     L.append('')
+    if data.get('errors'):
+        L.append(f"**This run FAILED**: {len(data['errors'])} runs gave no result, or fewer or "
+                 "other outputs than asked (see Errors at the end); their rows are missing below.")
+        L.append('')
     L.append('Made by `make bench` (bench/run.py); the raw figures are in '
              f'[{stem}.json]({stem}.json). Medians of many repetitions in one run on one machine; '
              'the machine is shared and noisy, so read the ratios, not the absolute milliseconds.')

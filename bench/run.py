@@ -176,6 +176,41 @@ def ext(fmt):
     return 'jpg' if fmt == 'jpeg' else fmt
 
 
+MAGIC = {
+    'jpeg': lambda b: b[:3] == b'\xff\xd8\xff',
+    'png': lambda b: b[:8] == b'\x89PNG\r\n\x1a\n',
+    'webp': lambda b: b[:4] == b'RIFF' and b[8:12] == b'WEBP',
+    'avif': lambda b: b[4:12] == b'ftypavif',
+}
+
+
+class MissingOutput(Exception):
+    """A tool wrote fewer outputs than asked, or not what was asked."""
+
+
+def check_outputs(tool, set_name, name, vs, r, outdir, threads):
+    """Every variant asked for is there, not empty, in its format (from its
+    bytes, where the run wrote them): else a loud error naming the tool, the
+    format and the source, never a table with a hole in it."""
+    problems = []
+    outs = r.get('outputs') or []
+    if len(outs) != len(vs):
+        problems.append(f'{len(outs)} outputs of the {len(vs)} asked for')
+    for v, o in zip(vs, outs):
+        if not o.get('bytes'):
+            problems.append(f"{v['name']} is empty")
+    if threads == 1:
+        for v in vs:
+            f = os.path.join(outdir, f"{v['name']}.{ext(v['format'])}")
+            if not os.path.exists(f):
+                problems.append(f'{os.path.basename(f)} was not written')
+            elif not MAGIC[v['format']](open(f, 'rb').read(16)):
+                problems.append(f"{os.path.basename(f)} is not {v['format']}")
+    if problems:
+        raise MissingOutput(f"{tool} {threads}t {set_name} ({vs[0]['format']}) {name}: "
+                            + '; '.join(problems))
+
+
 def vipsthumbnail_cmds(src, vs, outdir):
     opts = {'jpeg': '[Q={q},optimize_coding,strip]', 'webp': '[Q={q},effort=4,strip]',
             'avif': '[Q={q},effort=4,compression=av1,strip]'}
@@ -385,13 +420,17 @@ def main():
                             continue
                         n, w = 1, 0
                     outdir = os.path.join(outroot, set_name, name, tool)
+                    # nothing from an earlier run may stand in for a missing output
+                    shutil.rmtree(outdir, ignore_errors=True)
                     os.makedirs(outdir, exist_ok=True)
                     try:
                         r = RUNNERS[tool](args, f, vs, n, w, threads, outdir)
+                        check_outputs(tool, set_name, name, vs, r, outdir, threads)
                     except NotImplementedError as e:
                         r = {'skipped': str(e)}
-                    except Exception as e:  # a peer that fails is reported, not fatal
-                        data['errors'].append(f'{tool} {threads}t {set_name} {name}: {e}')
+                    except Exception as e:  # a peer that fails is reported, then fails the run
+                        data['errors'].append(f'{tool} {threads}t {set_name} {name}: {e}'
+                                              if not isinstance(e, MissingOutput) else str(e))
                         log('error:', data['errors'][-1])
                         continue
                     data['results'].setdefault(set_name, {}).setdefault(name, {}) \
@@ -399,6 +438,17 @@ def main():
                     if 'wall_ms' in r:
                         log(f'{set_name:9} {name:24} {tool:13} {threads}t '
                             f"{r['wall_ms']:8.1f} ms  cpu {r['cpu_ms']:8.1f}  rss {r['peak_rss_kb'] / 1024:6.1f} MB")
+    # a set asked for that nobody filled is an error too, not an empty table
+    for set_name, set_files in plan.items():
+        for f in set_files:
+            got = data['results'].get(set_name, {}).get(os.path.basename(f), {})
+            for tool in tools:
+                if not got.get(tool, {}).get('1') and not any(
+                        e.startswith(f'{tool} 1t {set_name}') for e in data['errors']):
+                    if set_name == 'web-avif' and args.quick and tool not in ('imgpipe', 'sharp'):
+                        continue
+                    data['errors'].append(f'{tool} 1t {set_name} {os.path.basename(f)}: '
+                                          'no result')
     log('cold starts')
     data['cold'] = cold_starts(args, cold_trials)
     for tool, c in data['cold'].items():
@@ -411,6 +461,11 @@ def main():
         json.dump(data, f, indent=1)
     report.write(data, args.prices, args.price, args.results)
     log(f'done in {data["elapsed_s"]} s: {path}')
+    if data['errors']:
+        log(f"FAILED: {len(data['errors'])} runs gave no result or not what was asked:")
+        for e in data['errors']:
+            log('  ' + e)
+        sys.exit(1)
 
 
 if __name__ == '__main__':
