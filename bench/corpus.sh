@@ -37,6 +37,20 @@ PHOTOS=(BytheWater ColdRipple ColorfulCups DarkestHour EveningGlow FallenLeaf
 stamp="$DIR/.corpus-$QUICK"
 [ -f "$stamp" ] && { echo "corpus: $DIR is ready"; exit 0; }
 
+# vips and vipsheader (libvips-tools) and bc make the corpus on the host,
+# before any bench container exists: install them where they are missing
+tools=()
+command -v vips >/dev/null || tools+=(libvips-tools)
+command -v bc >/dev/null || tools+=(bc)
+if [ ${#tools[@]} -gt 0 ]; then
+	echo "corpus: installing ${tools[*]}" >&2
+	sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+		"${tools[@]}" >/dev/null
+fi
+
 need=0
 for p in "${PKGS[@]}"; do
 	ls "$DIR/debs/${p}"_*.deb >/dev/null 2>&1 || need=1

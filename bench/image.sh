@@ -13,6 +13,13 @@ quick=()
 $ctr image inspect imgpipe:latest >/dev/null 2>&1 || {
 	echo "bench-image: no imgpipe:latest: run 'make image' first" >&2; exit 2; }
 bench/corpus.sh "${quick[@]}" build/bench/corpus
+# sharp from the npm registry, installed here on the host (whose network
+# and certificates npm is known to work with), used by the container
+# through the mounted repository
+if [ ! -f bench/sharp/node_modules/.package-lock.json ] ||
+   [ bench/sharp/package-lock.json -nt bench/sharp/node_modules/.package-lock.json ]; then
+	(cd bench/sharp && npm ci --no-audit --no-fund --loglevel=error)
+fi
 $ctr build $(test "$($ctr --which)" = podman && echo --pull=never) --network=host \
 	-f bench/Containerfile -t imgpipe-bench:latest .
 # the repository is mounted: sharp (bench/sharp/node_modules, npm ci'd by

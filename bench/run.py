@@ -93,7 +93,8 @@ def setup(args):
         r = subprocess.run(['npm', 'ci', '--no-audit', '--no-fund', '--loglevel=error'],
                            cwd=sharp_dir)
         if r.returncode:
-            log('sharp could not be installed: it is left out of this run')
+            log('sharp could not be installed: every ratio of this run is against it, '
+                'so the run will fail')
     corpus = os.path.join(ROOT, 'build', 'bench', 'corpus')
     subprocess.run([os.path.join(HERE, 'corpus.sh')] + (['--quick'] if args.quick else [])
                    + [corpus], check=True)
@@ -370,10 +371,13 @@ def main():
     args.pillow_py = pillow_python()
     args.has_sharp = sharp_ok()
     tools = [t for t in args.tools.split(',') if t in RUNNERS]
-    if not args.has_sharp:
+    missing_peers = []
+    if not args.has_sharp and 'sharp' in tools:
         tools.remove('sharp')
-    if not args.pillow_py:
+        missing_peers.append("sharp: cannot be loaded (require('sharp') fails in bench/sharp)")
+    if not args.pillow_py and 'pillow' in tools:
         tools.remove('pillow')
+        missing_peers.append('pillow: no Python with PIL')
 
     if args.quick:
         reps, warmup, cold_trials = 5, 1, 10
@@ -393,7 +397,7 @@ def main():
         'label': args.label, 'quick': args.quick, 'machine': machine(),
         'versions': versions(args, args.pillow_py), 'sets': SETS,
         'headline': {'file': HEADLINE_FILE, 'set': HEADLINE_SET},
-        'files': {}, 'results': {}, 'errors': [],
+        'files': {}, 'results': {}, 'errors': list(missing_peers),
     }
     for f in files:
         data['files'][os.path.basename(f)] = {
