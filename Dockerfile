@@ -31,6 +31,20 @@ RUN make -j"$(nproc)" OPTIMIZATION=-O2 CFLAGS="-g0 -DNDEBUG" build/imgpipe \
  && strip build/imgpipe \
  && scripts/image-runtime.sh build/imgpipe /out
 
+# `make dist`: the same build as a self-contained, relocatable bundle (its
+# own loader, libc, libvips and codecs; scripts/dist.sh), and the same
+# bundle as a Lambda .zip for provided.al2023. Only built when asked for
+# (--target dist); the image below does not depend on it.
+FROM build AS dist
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends zip >/dev/null \
+ && rm -rf /var/lib/apt/lists/*
+COPY bench/imgpipe-bench.c bench/
+COPY scripts/dist.sh scripts/
+ARG VERSION=0
+RUN make -j"$(nproc)" OPTIMIZATION=-O2 CFLAGS="-g0 -DNDEBUG" build/imgpipe-bench \
+ && scripts/dist.sh "$VERSION" /dist
+
 FROM ${BASE}
 # more Debian packages, for measurements: --build-arg EXTRA_PACKAGES=libjemalloc2
 ARG EXTRA_PACKAGES=

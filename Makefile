@@ -245,6 +245,39 @@ bench-image:
 
 .PHONY: bench bench-run bench-image
 
+# --- the self-contained bundle (Dockerfile, stage dist; scripts/dist.sh) ---
+#   make dist        dist/imgpipe-VERSION-linux-ARCH.tar.gz and
+#                    dist/imgpipe-VERSION-lambda-ARCH.zip
+#   make dist-test   unpack it and run it here, against the host's tests
+VERSION := $(shell sed -n 's/^\#define IMGP_VERSION "\(.*\)"/\1/p' src/imgpipe.h)
+DIST_ARCH ?= $(shell uname -m)
+DIST_TAR = dist/imgpipe-$(VERSION)-linux-$(DIST_ARCH).tar.gz
+DIST_TEST = $(BUILD)/dist-test
+
+dist:
+	@scripts/ctr --which >/dev/null
+	@scripts/image-base.sh
+	scripts/ctr build $$(test "$$(scripts/ctr --which)" = podman && echo --pull=never) \
+		--network=host --target dist --build-arg VERSION=$(VERSION) -t imgpipe-dist:latest .
+	@mkdir -p dist
+	@c=$$(scripts/ctr create imgpipe-dist:latest /bin/true) && \
+	 scripts/ctr cp "$$c:/dist/imgpipe-$(VERSION)-linux-$(DIST_ARCH).tar.gz" dist/ && \
+	 scripts/ctr cp "$$c:/dist/imgpipe-$(VERSION)-lambda-$(DIST_ARCH).zip" dist/ && \
+	 scripts/ctr rm "$$c" >/dev/null
+	@ls -l dist/
+
+dist-test: deps
+	@$(MAKE) --no-print-directory dist-test-run
+
+dist-test-run: $(BIN) $(IMAGE_TEST) $(TESTDATA)/.stamp $(TEST_DEPS)
+	@test -f $(DIST_TAR) || { echo "no $(DIST_TAR): run make dist first" >&2; exit 2; }
+	@rm -rf $(DIST_TEST) && mkdir -p $(DIST_TEST) && tar -xzf $(DIST_TAR) -C $(DIST_TEST)
+	IMGPIPE_BIN=$(abspath $(BIN)) IMGPIPE_TESTDATA=$(abspath $(TESTDATA)) \
+	IMGPIPE_SRCDIR=$(CURDIR) $(IMAGE_TEST) \
+		--bundle $(abspath $(DIST_TEST))/imgpipe-$(VERSION)-linux-$(DIST_ARCH) $(IMAGE_TEST_ARGS)
+
+.PHONY: dist dist-test dist-test-run
+
 clean:
 	rm -rf build demo-out
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <time.h>
 
@@ -50,10 +51,43 @@ void imgp_http_policy_default(struct imgp_http_policy *p)
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_result;
+static const char *ca_file;     /* NULL: libcurl's own default is there */
+
+/*
+ * The CA bundle. libcurl looks where the distribution that built it keeps
+ * one (Debian: /etc/ssl/certs/ca-certificates.crt); imgpipe's relocatable
+ * bundle runs elsewhere too (Lambda's Amazon Linux keeps it in
+ * /etc/pki/tls/certs), so when that file is missing the usual places are
+ * tried, after OpenSSL's own SSL_CERT_FILE.
+ */
+static void find_ca_file(void)
+{
+	static const char *const known[] = {
+		"/etc/ssl/certs/ca-certificates.crt",       /* Debian, Ubuntu, Arch */
+		"/etc/pki/tls/certs/ca-bundle.crt",         /* Amazon Linux, Fedora, RHEL */
+		"/etc/ssl/ca-bundle.pem",                   /* SUSE */
+		"/etc/ssl/cert.pem",                        /* Alpine, the BSDs */
+	};
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	const char *env = getenv("SSL_CERT_FILE");
+
+	if(env && *env && !access(env, R_OK)) {
+		ca_file = env;
+		return;
+	}
+	if(v->cainfo && !access(v->cainfo, R_OK))
+		return;
+	for(size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if(!access(known[i], R_OK)) {
+			ca_file = known[i];
+			return;
+		}
+}
 
 static void global_init(void)
 {
 	global_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+	find_ca_file();
 }
 
 enum imgp_status imgp_http_global_init(char *err)
@@ -356,6 +390,8 @@ static enum imgp_status attempt(struct imgp_http *h,
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if(ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "imgpipe/" IMGP_VERSION);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);

@@ -4,8 +4,8 @@
  * Runtime API emulator of the tests, the container on the host's network
  * with a read-only root file system, as Lambda gives it.
  *
- *   imgpipe-image-test [--image IMAGE | --host] [--warm N] [--soak N]
- *                      [--memory MB] [--env NAME=VALUE]...
+ *   imgpipe-image-test [--image IMAGE | --host | --bundle DIR] [--warm N]
+ *                      [--soak N] [--memory MB] [--env NAME=VALUE]...
  *
  * An upload goes in (a 3000x2000 JPEG, then a HEIC as phones write them),
  * S3 ObjectCreated events are delivered through the emulator, and the
@@ -19,7 +19,9 @@
  *
  * --host runs IMGPIPE_BIN (build/imgpipe) instead of the container, with the
  * same environment, events and variants: the same per-image numbers on the
- * host, for comparison.
+ * host, for comparison. --bundle DIR runs an unpacked `make dist` bundle
+ * on the host as Lambda runs its .zip (DIR/bootstrap, make dist-test).
+ * Each runs the format matrix (tests/lib/matrix.h) too.
  *
  * The last line is "image-test: N passed, N failed"; the exit status is 0
  * only when every check passed. Neither the container tool nor the image
@@ -49,12 +51,25 @@
 
 static struct {
 	const char *image;
-	bool host;
+	bool host;                  /* a binary on this host: build/imgpipe, or... */
+	const char *bundle;         /* ...a `make dist` bundle, unpacked here */
 	int warm, soak;
 	const char *memory;
 	const char *env[MAX_ENV];
 	int nenv;
-} opt = { "imgpipe:latest", false, 20, 0, "1769", { 0 }, 0 };
+} opt = { "imgpipe:latest", false, NULL, 20, 0, "1769", { 0 }, 0 };
+
+/* The host's command: the bundle's start script, or build/imgpipe. */
+static const char *host_command(const char *name)
+{
+	static char path[2][4200];
+	int i = !strcmp(name, "bootstrap");
+
+	if(!opt.bundle)
+		return tu_bin();
+	snprintf(path[i], sizeof(path[i]), "%s/%s", opt.bundle, name);
+	return path[i];
+}
 
 static int passed, failed;
 static struct fx fx;            /* s3rver, the emulator, the function's process */
@@ -236,8 +251,10 @@ static double start_function(long invocations, double *create_ms)
 
 	*create_ms = 0;
 	if(opt.host) {
-		/* the host binary: only the function's environment, and PATH */
-		const char *argv[] = { tu_bin(), "lambda", NULL };
+		/* the host binary: only the function's environment, and PATH; a
+		 * bundle is started as Lambda starts a .zip's: its bootstrap */
+		const char *argv[] = { host_command(opt.bundle ? "bootstrap" : "imgpipe"),
+		                       opt.bundle ? NULL : "lambda", NULL };
 		const char *envp[MAX_ENV + 20];
 		int k = 0;
 
@@ -461,7 +478,7 @@ static void check_image(void)
 static void check_formats(void)
 {
 	char *in = tu_data("matrix"), *out, *in_mount, *out_mount, *report = NULL, tool[4200];
-	const char *host_prefix[] = { tu_bin(), NULL };
+	const char *host_prefix[] = { host_command("imgpipe"), NULL };
 	const char *ctr_prefix[16];
 	struct matrix_run m = { NULL, NULL, in, NULL, NULL };
 	int n = 0, failures;
@@ -535,7 +552,7 @@ static int log_total_ms(const char *prefix, double *median)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: imgpipe-image-test [--image IMAGE | --host] [--warm N] "
+	fprintf(stderr, "usage: imgpipe-image-test [--image IMAGE | --host | --bundle DIR] [--warm N] "
 	        "[--soak N] [--memory MB] [--env NAME=VALUE]...\n");
 	exit(2);
 }
@@ -553,6 +570,8 @@ int main(int argc, char **argv)
 			opt.image = argv[++i];
 		else if(!strcmp(argv[i], "--host"))
 			opt.host = true;
+		else if(!strcmp(argv[i], "--bundle") && i + 1 < argc)
+			opt.host = true, opt.bundle = argv[++i];
 		else if(!strcmp(argv[i], "--warm") && i + 1 < argc)
 			opt.warm = atoi(argv[++i]);
 		else if(!strcmp(argv[i], "--soak") && i + 1 < argc)
@@ -571,7 +590,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	say("%s, variants %s, memory %s MB%s", opt.host ? "host binary" : opt.image, VARIANTS,
+	say("%s, variants %s, memory %s MB%s", opt.bundle ? opt.bundle :
+	    opt.host ? "host binary" : opt.image, VARIANTS,
 	    opt.memory, opt.nenv ? ", extra environment:" : "");
 	for(int i = 0; i < opt.nenv; i++)
 		say("  %s", opt.env[i]);
