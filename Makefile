@@ -28,7 +28,7 @@ BUILD ?= build
 SAN_FLAGS =
 endif
 
-PKGS = vips lcms2 libcurl jansson libcrypto libxml-2.0
+PKGS = vips gmodule-2.0 libjpeg lcms2 libcurl jansson libcrypto libxml-2.0
 # pkg-config is asked the first time a recipe needs the answer, then
 # remembered: `make test` and `make demo` on a fresh machine install the
 # packages (scripts/deps.sh) before anything asks, so the first thing a
@@ -276,7 +276,14 @@ dist-test-run: $(BIN) $(IMAGE_TEST) $(TESTDATA)/.stamp $(TEST_DEPS)
 	IMGPIPE_SRCDIR=$(CURDIR) $(IMAGE_TEST) \
 		--bundle $(abspath $(DIST_TEST))/imgpipe-$(VERSION)-linux-$(DIST_ARCH) $(IMAGE_TEST_ARGS)
 
-.PHONY: dist dist-test dist-test-run
+# The bench with the bundle on this host: make bench-dist [QUICK=1]
+bench-dist: deps
+	@test -f $(DIST_TAR) || { echo "no $(DIST_TAR): run make dist first" >&2; exit 2; }
+	@rm -rf $(DIST_TEST) && mkdir -p $(DIST_TEST) && tar -xzf $(DIST_TAR) -C $(DIST_TEST)
+	python3 bench/run.py --bundle $(abspath $(DIST_TEST))/imgpipe-$(VERSION)-linux-$(DIST_ARCH) \
+		--label host-dist $(BENCH_ARGS)
+
+.PHONY: dist dist-test dist-test-run bench-dist
 
 clean:
 	rm -rf build demo-out

@@ -19,7 +19,8 @@
  * thumbnail (what render.c does), taken per repetition; no colour transform.
  *
  * --out DIR writes the outputs of the last repetition there, to compare
- * sizes and look at them.
+ * sizes and look at them. --jpeg-decoder libvips turns render's own JPEG
+ * decoder (src/jpegdec.c) off, to measure what it brings.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +34,9 @@
 
 #include "config.h"
 #include "render.h"
+
+/* render.c's switch for its own JPEG decoder (render_impl.h) */
+extern bool imgp_render_direct_jpeg;
 
 #define MAX_REPS 1000
 
@@ -151,6 +155,7 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "floor", no_argument, NULL, 'f' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "jpeg-decoder", required_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *spec = NULL, *outdir = NULL, *path;
@@ -174,12 +179,13 @@ int main(int argc, char **argv)
 		case 't': threads = atoi(optarg); break;
 		case 'f': floor_too = 1; break;
 		case 'o': outdir = optarg; break;
+		case 'j': imgp_render_direct_jpeg = strcmp(optarg, "libvips") != 0; break;
 		default: return 2;
 		}
 	}
 	if(optind != argc - 1 || reps < 1 || reps > MAX_REPS || threads < 1) {
 		fprintf(stderr, "usage: imgpipe-bench [--variants SPEC] [--reps N] [--warmup N] "
-		        "[--threads N] [--floor] [--out DIR] FILE\n");
+		        "[--threads N] [--floor] [--out DIR] [--jpeg-decoder libjpeg|libvips] FILE\n");
 		return 2;
 	}
 	path = argv[optind];

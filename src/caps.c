@@ -175,6 +175,8 @@ static void probe_write(enum imgp_format f)
 	void *buf = NULL;
 	size_t len = 0;
 
+	if(f == IMGP_FMT_AVIF)
+		imgp_render_heif(NULL, 0);
 	imgp_vips_lock(true);
 	c->ok = try_encode(f, &buf, &len, err);
 	if(!c->ok)
@@ -230,6 +232,8 @@ static void probe_read(enum imgp_in in)
 	void *buf = NULL;
 	size_t len = 0;
 
+	if(in == IMGP_IN_HEIC || in == IMGP_IN_AVIF)
+		imgp_render_heif(NULL, 0);
 	imgp_vips_lock(true);
 	if(written[in] != IMGP_FMT_AUTO) {
 		if(try_encode(written[in], &buf, &len, err))

@@ -218,6 +218,7 @@ enum imgp_status imgp_render_probe(const struct imgp_config *cfg, const void *bu
 {
 	enum imgp_status result;
 
+	imgp_render_heif(buf, len);
 	imgp_vips_lock(false);
 	result = imgp_probe_header(cfg, buf, len, probe, err);
 	imgp_vips_unlock();
@@ -260,6 +261,7 @@ enum imgp_status imgp_render_sniff(const void *buf, size_t len, char *err)
 {
 	enum imgp_status result;
 
+	imgp_render_heif(buf, len);
 	imgp_vips_lock(false);
 	result = sniff(buf, len, err);
 	imgp_vips_unlock();

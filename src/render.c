@@ -17,6 +17,7 @@
 #include "render_impl.h"
 
 #include <lcms2.h>
+#include <gmodule.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,6 +31,10 @@
  * A compact (588 byte) ICC v4 sRGB profile made by lcms2 at init: libvips'
  * own sRGB profile is 6.9 KB, which is half of a small thumbnail.
  */
+/* Decode JPEGs with libjpeg directly (jpegdec.c); off only to measure it
+ * (imgpipe-bench --jpeg-decoder libvips) and in its test. */
+bool imgp_render_direct_jpeg = true;
+
 static void *srgb_icc;
 static size_t srgb_icc_len;
 static char version_text[160];
@@ -168,6 +173,16 @@ out:
  * applied, colour to sRGB through the embedded profile (or libvips' CMYK
  * profile for CMYK without one), 8 bits, into memory.
  */
+/* Whether any variant keeps EXIF and XMP (strip=no): jpegdec.c reads only
+ * the ICC profile, so those sources go through libvips' loader. */
+static bool keeps_metadata(const struct imgp_config *cfg)
+{
+	for(size_t i = 0; i < cfg->nvariants; i++)
+		if(!cfg->variants[i].strip)
+			return true;
+	return false;
+}
+
 static enum imgp_status decode(const struct imgp_config *cfg, const void *buf, size_t len,
                                const struct imgp_probe *probe, bool animated,
                                int rw, int rh, VipsImage **out, char *err)
@@ -188,7 +203,20 @@ static enum imgp_status decode(const struct imgp_config *cfg, const void *buf, s
 	snprintf(options, sizeof(options), "fail_on=%s%s",
 	         imgp_fail_on_name(cfg->limits.fail_on), animated ? ",n=-1" : "");
 	shrink = imgp_geometry_jpeg_shrink(probe, rw, rh);
-	if(shrink > 1) {
+	if(!strcmp(probe->format, "jpeg") && !cmyk && imgp_render_direct_jpeg && !keeps_metadata(cfg) &&
+	   !imgp_jpeg_decode(buf, len, rw, rh, probe->orientation, &loaded)) {
+		/*
+		 * libjpeg scaled it in the DCT by M/8, the smallest that covers
+		 * the size (jpegdec.c): thumbnail turns it upright and resizes
+		 * the rest of the way, colour-managed as below
+		 */
+		if(vips_thumbnail_image(loaded, &thumb, rw, "height", rh, "size", VIPS_SIZE_FORCE,
+		                        "export_profile", has_icc ? "srgb" : NULL, NULL)) {
+			result = imgp_vips_fail(err, IMGP_E_CORRUPT, "cannot decode the image");
+			goto out;
+		}
+	}
+	else if(shrink > 1) {
 		/*
 		 * libvips' thumbnail leaves a factor of two for its own resize and
 		 * so decodes a 4000 px JPEG in full for a 1600 px box; sharp's
@@ -634,6 +662,47 @@ fail:
 }
 
 /*
+ * libvips' heif module (HEIC and AVIF, and with it libheif and its codec
+ * plugins, a few milliseconds of libraries to load) is loaded when first
+ * needed, not at start: a function whose variants and uploads are JPEG and
+ * WebP never pays for it in its cold start. It is looked for beside the
+ * binary, at <dir of the executable>/../lib/imgpipe/vips-heif.so: the
+ * image's /usr/local/lib/imgpipe, the bundle's lib/imgpipe (there the
+ * executable is the bundled loader, in lib/). Where libvips loaded it
+ * itself at init (a distribution's libvips), nothing is done.
+ */
+static pthread_once_t heif_once = PTHREAD_ONCE_INIT;
+
+static void load_heif(void)
+{
+	char exe[4096], *slash, *path;
+	ssize_t n;
+	GModule *module;
+
+	if(vips_type_find("VipsOperation", "heifload_buffer"))
+		return;
+	if((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+		return;
+	exe[n] = '\0';
+	if(!(slash = strrchr(exe, '/')))
+		return;
+	*slash = '\0';
+	path = g_strdup_printf("%s/../lib/imgpipe/vips-heif.so", exe);
+	if((module = g_module_open(path, G_MODULE_BIND_LAZY))) {
+		g_module_make_resident(module);
+		/* the module's loader is new: the allow-list again, for it too */
+		imgp_probe_allow_loaders();
+	}
+	g_free(path);
+}
+
+void imgp_render_heif(const void *buf, size_t len)
+{
+	if(!buf || (len >= 12 && !memcmp((const char *)buf + 4, "ftyp", 4)))
+		pthread_once(&heif_once, load_heif);
+}
+
+/*
  * libvips keeps one error buffer for the whole process, and a pipeline's
  * errors are raised on its worker threads: two images failing at once can
  * each read the other's message, or none. So every call into libvips that
@@ -677,6 +746,7 @@ enum imgp_status imgp_render(const struct imgp_config *cfg, const void *buf, siz
 {
 	enum imgp_status result;
 
+	imgp_render_heif(buf, len);
 	imgp_vips_lock(false);
 	result = render_once(cfg, buf, len, res, err);
 	imgp_vips_unlock();

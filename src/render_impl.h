@@ -21,6 +21,10 @@
 void imgp_vips_lock(bool alone);
 void imgp_vips_unlock(void);
 
+/* Load libvips' heif module if these bytes are ISO media ("ftyp"), or
+ * whatever they are when buf is NULL; once, and only if libvips has not. */
+void imgp_render_heif(const void *buf, size_t len);
+
 /* libvips' reason for the failed call into err, as "what: reason". */
 enum imgp_status imgp_vips_fail(char *err, enum imgp_status status, const char *what);
 
@@ -54,6 +58,18 @@ void imgp_geometry_order(const struct imgp_geometry *plans, size_t n, size_t *or
 /* render.c: one variant's image, saved as format, as every variant is. */
 enum imgp_status imgp_render_encode(VipsImage *image, const struct imgp_variant *v,
                                     enum imgp_format format, void **buf, size_t *len, char *err);
+
+/* render.c: whether JPEGs go through jpegdec.c (true but for measurements). */
+extern bool imgp_render_direct_jpeg;
+
+/*
+ * jpegdec.c: a JPEG decoded with libjpeg at the smallest M/8 scale that
+ * still covers want_w x want_h (as displayed under orientation), into a
+ * memory image with its ICC profile and orientation set. 0, or -1 when
+ * libvips' loader must do it (CMYK, 12-bit, any warning or error).
+ */
+int imgp_jpeg_decode(const void *buf, size_t len, int want_w, int want_h, int orientation,
+                     VipsImage **out);
 
 /* strip.c: drop EXIF, XMP, IPTC and comments from saved bytes, in place. */
 void imgp_strip_jpeg(unsigned char *buf, size_t *len);

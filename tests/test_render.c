@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "render.h"
+#include "render_impl.h"
 #include "lib/testutil.h"
 
 static void start(void)
@@ -477,6 +478,60 @@ Test(render, cover_variant_drives_the_decode_scale)
 	cr_assert_eq(res.outputs[1].width, 1000);
 	cr_assert_eq(res.outputs[1].height, 1000);
 	imgp_render_result_release(&res);
+}
+
+/*
+ * JPEGs are decoded by jpegdec.c straight with libjpeg (at the DCT scale
+ * libvips' loader would use): the pixels must be libvips' own, for upright
+ * and turned photos, greyscale, and one decoded at each of 1/8, 1/4, 1/2
+ * and full scale.
+ */
+Test(render, direct_jpeg_decode_matches_the_libvips_loader)
+{
+	static const struct { const char *file, *spec; } cases[] = {
+		{ "formats/big.jpg", "a=320x320,format=png;b=800x800,format=png;c=1600x1600,format=png" },
+		{ "formats/big.jpg", "a=5000x5000,format=png" },
+		{ "samples/portrait.jpg", "a=200x200,format=png;b=90x90,format=png" },
+		{ "orient/orient-6.jpg", "a=100x100,format=png" },
+		{ "colour/grey.jpg", "a=50x50,format=png" },
+		{ "colour/p3.jpg", "a=100x100,format=png" },
+	};
+
+	for(size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct imgp_config cfg;
+		struct imgp_render_result direct, loader;
+		double max = 0, avg;
+
+		imgp_render_direct_jpeg = true;
+		render_ok(cases[c].file, cases[c].spec, &cfg, &direct);
+		imgp_render_direct_jpeg = false;
+		render_ok(cases[c].file, cases[c].spec, &cfg, &loader);
+		imgp_render_direct_jpeg = true;
+		cr_assert_eq(direct.decoded_width, loader.decoded_width, "%s: decoded at %d, not %d",
+		             cases[c].file, direct.decoded_width, loader.decoded_width);
+		for(size_t i = 0; i < direct.noutputs; i++) {
+			VipsImage *a = decode_output(&direct.outputs[i]), *b = decode_output(&loader.outputs[i]);
+			VipsImage *diff, *absd;
+
+			cr_assert_eq(a->Xsize, b->Xsize, "%s %s", cases[c].file, cfg.variants[i].name);
+			cr_assert_eq(a->Ysize, b->Ysize, "%s %s", cases[c].file, cfg.variants[i].name);
+			cr_assert_eq(a->Bands, b->Bands, "%s %s", cases[c].file, cfg.variants[i].name);
+			cr_assert_eq(vips_subtract(a, b, &diff, NULL), 0);
+			cr_assert_eq(vips_abs(diff, &absd, NULL), 0);
+			cr_assert_eq(vips_max(absd, &max, NULL), 0);
+			cr_assert_eq(vips_avg(absd, &avg, NULL), 0);
+			cr_assert_leq(max, 2, "%s %s: pixels differ by up to %g from libvips' loader",
+			              cases[c].file, cfg.variants[i].name, max);
+			cr_assert_lt(avg, 0.05, "%s %s: mean difference %g", cases[c].file,
+			             cfg.variants[i].name, avg);
+			g_object_unref(absd);
+			g_object_unref(diff);
+			g_object_unref(a);
+			g_object_unref(b);
+		}
+		imgp_render_result_release(&direct);
+		imgp_render_result_release(&loader);
+	}
 }
 
 /* --- animation --------------------------------------------------------- */
