@@ -15,8 +15,8 @@
 #     imgpipe             the command (a start script)
 #     imgpipe-bench       imgpipe's side of `make bench`, on your own photos
 #     bootstrap           `imgpipe lambda`, for Lambda's provided.al2023
-#     lib/                imgpipe, imgpipe-bench, ld-linux, libc, libvips...
-#     lib/MULTIARCH/vips-modules-X.Y/vips-heif.so   lib/libheif/plugins/*.so
+#     lib/                imgpipe.bin, imgpipe-bench.bin, ld-linux, libc, libvips...
+#     lib/imgpipe/vips-heif.so   lib/libheif/plugins/*.so
 # OUT/imgpipe-VERSION-lambda-ARCH.zip       the same, bootstrap at its root
 set -eu
 version=$1
@@ -26,20 +26,22 @@ multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 libdir=/usr/lib/$multiarch
 name=imgpipe-$version-linux-$arch
 root=$out/$name
-moddir=$(ls -d "$libdir"/vips-modules-* | head -n1)
-# libvips looks for its modules in VIPSHOME/<the last part of its
-# configure-time libdir>/vips-modules-X.Y: with VIPSHOME=lib, here
-mods=$multiarch/$(basename "$moddir")
+# libvips as scripts/build-vips.sh built it, and its heif module, which
+# imgpipe loads from lib/imgpipe when it first needs it
+vips_so=$(readlink -f "$(ldd build/imgpipe | awk '$1 ~ /^libvips\.so/ { print $3 }')")
+module=$(ls "$(dirname "$vips_so")"/vips-modules-*/vips-heif.so | head -n1)
+mods=imgpipe
 
 rm -rf "$root"
 mkdir -p "$root/lib/$mods" "$root/lib/libheif/plugins"
-cp build/imgpipe build/imgpipe-bench "$root/lib/"
-strip "$root/lib/imgpipe" "$root/lib/imgpipe-bench"
-cp "$moddir/vips-heif.so" "$root/lib/$mods/"
+cp build/imgpipe "$root/lib/imgpipe.bin"
+cp build/imgpipe-bench "$root/lib/imgpipe-bench.bin"
+strip "$root/lib/imgpipe.bin" "$root/lib/imgpipe-bench.bin"
+cp "$module" "$root/lib/$mods/"
 cp "$libdir"/libheif/plugins/*.so "$root/lib/libheif/plugins/"
 
 # every library any of them loads, the loader included, flat in lib/
-for f in "$root/lib/imgpipe" "$root/lib/imgpipe-bench" "$root/lib/$mods/vips-heif.so" \
+for f in "$root/lib/imgpipe.bin" "$root/lib/imgpipe-bench.bin" "$root/lib/$mods/vips-heif.so" \
          "$root"/lib/libheif/plugins/*.so; do
 	ldd "$f" >"$out/ldd.tmp"
 	if grep -q 'not found' "$out/ldd.tmp"; then
@@ -60,7 +62,9 @@ strip --strip-unneeded "$root"/lib/*.so* "$root/lib/$mods"/*.so "$root"/lib/libh
 
 # The start scripts. The bundled loader runs the binary with the bundled
 # libraries only (--library-path, and nothing of the system's: it has no
-# cache of its own); VIPSHOME makes libvips load its modules from lib/,
+# cache of its own); VIPSHOME keeps libvips from loading another libvips'
+# modules from this machine (it finds none under lib/: heif is loaded by
+# imgpipe itself, from lib/imgpipe, when first needed),
 # LIBHEIF_PLUGIN_PATH makes libheif load its codecs from lib/; GCONV_PATH
 # and LOCPATH keep glibc from loading another glibc's iconv modules or
 # locales; MALLOC_ARENA_MAX=2 (unless set) is the container image's
@@ -69,16 +73,20 @@ start() { # FILE BINARY [ARGS]
 	cat >"$root/$1" <<EOF
 #!/bin/sh
 # $1: runs lib/$2 through the loader and libraries of this bundle ($name).
-here=\$(dirname "\$(readlink -f "\$0")")
+# Where it lives, without a subprocess unless it was reached through a link.
+self=\$0
+case \$self in */*) ;; *) self=\$(command -v -- "\$self") ;; esac
+[ -L "\$self" ] && self=\$(readlink -f -- "\$self")
+here=\${self%/*}
 VIPSHOME=\$here/lib LIBHEIF_PLUGIN_PATH=\$here/lib/libheif/plugins \\
 GCONV_PATH=\$here/lib/gconv LOCPATH=\$here/lib/locale MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-2} \\
 exec "\$here/lib/$loader" --library-path "\$here/lib" --argv0 "\$0" "\$here/lib/$2" $3 "\$@"
 EOF
 	chmod 755 "$root/$1"
 }
-start imgpipe imgpipe ""
-start imgpipe-bench imgpipe-bench ""
-start bootstrap imgpipe ""   # run as "bootstrap", imgpipe serves Lambda
+start imgpipe imgpipe.bin ""
+start imgpipe-bench imgpipe-bench.bin ""
+start bootstrap imgpipe.bin ""   # run as "bootstrap", imgpipe serves Lambda
 
 # it must run from here, with nothing of this machine's libvips, and
 # carry every codec the image does

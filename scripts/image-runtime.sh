@@ -4,8 +4,10 @@
 # linker rather than trusting package dependencies (Debian's libvips42t64
 # depends on ImageMagick, poppler, OpenEXR, ... for modules imgpipe never
 # loads):
-#   OUT/root/        files copied as they are: imgpipe, libvips itself and
-#                    its one module imgpipe uses (vips-heif)
+#   OUT/root/        files copied as they are: imgpipe, libvips itself (built
+#                    by scripts/build-vips.sh) into /usr/local/lib, and its
+#                    heif module into /usr/local/lib/imgpipe, where imgpipe
+#                    loads it when it first needs it
 #   OUT/packages     the Debian packages owning every other library that
 #                    imgpipe, vips-heif and the libheif plugins load
 #
@@ -18,14 +20,15 @@ libdir=/usr/lib/$arch
 vips_so=$(ldd "$bin" | awk '$1 ~ /^libvips\.so/ { print $3 }')
 [ -n "$vips_so" ] || { echo "image-runtime: $bin does not load libvips" >&2; exit 1; }
 vips_so=$(readlink -f "$vips_so")
-moddir=$(ls -d "$libdir"/vips-modules-* | head -n1)
+vips_lib=$(dirname "$vips_so")
+module=$(ls "$vips_lib"/vips-modules-*/vips-heif.so | head -n1)
 # HEIC/AVIF in and AVIF out: libvips' heif module and libheif's codec plugins
-loaded="$bin $vips_so $moddir/vips-heif.so $(ls "$libdir"/libheif/plugins/*.so)"
+loaded="$bin $vips_so $module $(ls "$libdir"/libheif/plugins/*.so)"
 
-mkdir -p "$out/root/usr/local/bin" "$out/root$moddir"
+mkdir -p "$out/root/usr/local/bin" "$out/root/usr/local/lib/imgpipe"
 cp "$bin" "$out/root/usr/local/bin/imgpipe"
-cp -P "$libdir"/libvips.so.42* "$out/root$libdir/"
-cp "$moddir/vips-heif.so" "$out/root$moddir/"
+cp -P "$vips_lib"/libvips.so.42* "$out/root/usr/local/lib/"
+cp "$module" "$out/root/usr/local/lib/imgpipe/"
 
 : >"$out/packages.tmp"
 for f in $loaded; do
@@ -38,7 +41,7 @@ for f in $loaded; do
 	# the file itself (a plugin) and every library it loads
 	{ echo "$f"; awk '$2 == "=>" && $3 ~ /^\// { print $3 }' "$out/ldd.tmp"; } |
 	while read -r lib; do
-		case "$lib" in *libvips.so*|*/vips-modules-*|"$bin") continue ;; esac
+		case "$lib" in *libvips.so*|*/vips-modules-*|"$bin"|"$vips_lib"/*) continue ;; esac
 		real=$(readlink -f "$lib")
 		pkg=$(dpkg -S "$lib" 2>/dev/null || dpkg -S "$real" 2>/dev/null ||
 		      dpkg -S "/usr${real#/usr}" 2>/dev/null) || {
