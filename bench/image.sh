@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# image.sh [--quick]: `make bench-image`. The bench inside the production
+# image.sh [--quick] [run.py options]: `make bench-image`. The bench inside the production
 # image: builds imgpipe-bench:latest from bench/Containerfile on top of
 # imgpipe:latest (run `make image` first), then runs bench/run.py in it with
 # the repository mounted, so the report lands in bench/results/ labelled
@@ -8,8 +8,10 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 ctr=scripts/ctr
-quick=()
-[ "${1:-}" = "--quick" ] && quick=(--quick)
+quick=() extra=()
+for a in "$@"; do
+	case $a in --quick) quick=(--quick) ;; *) extra+=("$a") ;; esac
+done
 $ctr image inspect imgpipe:latest >/dev/null 2>&1 || {
 	echo "bench-image: no imgpipe:latest: run 'make image' first" >&2; exit 2; }
 bench/corpus.sh "${quick[@]}" build/bench/corpus
@@ -20,12 +22,14 @@ if [ ! -f bench/sharp/node_modules/.package-lock.json ] ||
    [ bench/sharp/package-lock.json -nt bench/sharp/node_modules/.package-lock.json ]; then
 	(cd bench/sharp && npm ci --no-audit --no-fund --loglevel=error)
 fi
-$ctr build $(test "$($ctr --which)" = podman && echo --pull=never) --network=host \
-	-f bench/Containerfile -t imgpipe-bench:latest .
+pull=$(test "$($ctr --which)" = podman && echo --pull=never)
+# imgpipe-bench, built against the image's libvips (the Dockerfile's dist stage)
+$ctr build $pull --network=host --target dist -t imgpipe-dist:latest .
+$ctr build $pull --network=host -f bench/Containerfile -t imgpipe-bench:latest .
 # the repository is mounted: sharp (bench/sharp/node_modules, npm ci'd by
 # run.py when missing; its prebuilt binaries carry their own libvips), the
 # corpus and the results are shared with the host
 $ctr run --rm --network=host -v "$here:/work" -w /work \
 	-e IMGPIPE_BENCH_LABEL=image imgpipe-bench:latest \
 	python3 bench/run.py --bin /usr/local/bin/imgpipe \
-	--bench-bin /usr/local/bin/imgpipe-bench "${quick[@]}"
+	--bench-bin /usr/local/bin/imgpipe-bench "${quick[@]}" "${extra[@]}"

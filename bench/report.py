@@ -15,6 +15,8 @@ COLOURS = {'imgpipe': '#d62728', 'sharp': '#1f77b4', 'vipsthumbnail': '#2ca02c',
 NAMES = {'imgpipe': 'imgpipe', 'sharp': 'sharp', 'vipsthumbnail': 'vipsthumbnail',
          'convert': 'ImageMagick', 'pillow': 'Pillow'}
 TARGETS = [
+    ('warm_cpu', 'CPU per image (1 thread, pinned to one CPU), imgpipe / sharp', 0.45),
+    ('webp_cpu', 'WebP: CPU per image (1 thread), imgpipe / sharp, at equal output bytes (±3%)', 0.65),
     ('warm', 'warm time (1 thread), imgpipe / sharp', 0.5),
     ('rss', 'peak RSS (1 thread), imgpipe / sharp', 0.5),
     ('cold', 'cold start, imgpipe / Node with sharp loaded', 0.3),
@@ -48,6 +50,80 @@ def fmt_usd(x):
     return f'${x:,.2f}' if x >= 1 else f'${x:.3f}'
 
 
+def mean(xs):
+    return sum(xs) / len(xs)
+
+
+def front_peer(data, fmt):
+    return next((r for r in data.get('front', {}).get('peers', []) if r['format'] == fmt), None)
+
+
+def webp_equal_bytes(data):
+    """From the measured front: imgpipe's WebP settings whose bytes are within
+    3 % of sharp's default output, and of those the one with the least CPU
+    whose butteraugli distances (mean over the variants) are no worse than
+    sharp's; if none is as good, the closest in quality, marked so."""
+    peer = front_peer(data, 'webp')
+    if not peer:
+        return None
+    rows = [r for r in data['front']['rows'] if r['format'] == 'webp'
+            and abs(r['bytes'] / peer['bytes'] - 1) <= 0.03]
+    if not rows:
+        return None
+    good = [r for r in rows if mean(r['butteraugli']) <= mean(peer['butteraugli'])]
+    r = min(good, key=lambda r: r['cpu_ms']) if good else min(rows, key=lambda r: mean(r['butteraugli']))
+    return dict(setting=r['setting'], cpu=r['cpu_ms'] / peer['cpu_ms'], bytes=r['bytes'] / peer['bytes'],
+                quality_ok=bool(good), butteraugli=mean(r['butteraugli']),
+                peer_butteraugli=mean(peer['butteraugli']))
+
+
+def pareto(rows):
+    """The rows no other row beats on bytes, CPU and mean butteraugli at once."""
+    def key(r):
+        return (r['bytes'], r['cpu_ms'], mean(r['butteraugli']))
+    return [r for r in rows if not any(
+        all(a <= b for a, b in zip(key(o), key(r))) and key(o) != key(r) for o in rows)]
+
+
+def front_section(data):
+    fr = data.get('front')
+    if not fr:
+        return []
+    L = ['## The measured front', '',
+         f"Every effort and quality setting on `{fr['file']}` into the web set, imgpipe one thread "
+         'pinned to one CPU: total bytes of the three variants, CPU ms per image (median of 3; '
+         'AVIF one render), and butteraugli distance of each variant against the source resized '
+         'with Lanczos 3 to the same size (lower is better; about 1 is visually lossless). '
+         '**front** marks the settings no other setting beats on bytes, CPU and distance at once. '
+         "sharp's row is its output of the same file in this run, at its defaults.", '']
+    for fmt in ('jpeg', 'webp', 'avif'):
+        rows = [r for r in fr['rows'] if r['format'] == fmt]
+        if not rows:
+            continue
+        front = pareto(rows)
+        names = rows[0]['names']
+        L.append(f'### {fmt.upper()}')
+        L.append('')
+        L.append('| setting | bytes | CPU ms | ' + ' | '.join(f'butteraugli {n}' for n in names) + ' | mean | |')
+        L.append('|---|---|---|' + '---|' * len(names) + '---|---|')
+        peer = front_peer(data, fmt)
+        for r in ([dict(peer, setting={'sharp': 'defaults', **peer['setting']})] if peer else []) + rows:
+            st = ', '.join(f'{k}={v}' for k, v in r['setting'].items())
+            L.append(f"| {st} | {r['bytes']:,} | {r['cpu_ms']:.0f} | "
+                     + ' | '.join(f'{d:.2f}' for d in r['butteraugli'])
+                     + f" | {mean(r['butteraugli']):.2f} | {'front' if r in front else ''} |")
+        L.append('')
+    eq = webp_equal_bytes(data)
+    if eq:
+        st = ', '.join(f'{k}={v}' for k, v in eq['setting'].items())
+        L.append(f"WebP at equal bytes: imgpipe {st} writes {eq['bytes']:.3f}x sharp's bytes "
+                 f"for {eq['cpu']:.2f}x its CPU, mean butteraugli {eq['butteraugli']:.2f} against "
+                 f"sharp's {eq['peer_butteraugli']:.2f}"
+                 + ('' if eq['quality_ok'] else ': no setting within 3 % of its bytes is as good') + '.')
+        L.append('')
+    return L
+
+
 def targets(data, p):
     f, s = data['headline']['file'], data['headline']['set']
     res = data['results'].get(s, {}).get(f, {})
@@ -61,6 +137,17 @@ def targets(data, p):
         out['floor_ms'] = ip['floor']['decode_ms'] + ip['floor']['encode_ms']
         out['floor'] = ip['wall_ms'] / out['floor_ms']
         out['floor_cpu'] = ip['cpu_ms'] / out['floor_ms']
+    wres = data['results'].get('web-webp', {}).get(f, {})
+    wi, ws = wres.get('imgpipe', {}).get('1'), wres.get('sharp', {}).get('1')
+    if wi and ws:
+        out['webp_cpu'] = wi['cpu_ms'] / ws['cpu_ms']
+        out['webp_bytes'] = (sum(o['bytes'] for o in wi['outputs']) /
+                             sum(o['bytes'] for o in ws['outputs']))
+    eq = webp_equal_bytes(data)
+    if eq:
+        # the front holds the comparison the target asks for: equal bytes, and quality
+        out['webp_cpu'], out['webp_bytes'] = eq['cpu'], eq['bytes']
+        out['webp_eq'] = eq
     c = data.get('cold', {})
     if 'imgpipe' in c and 'sharp' in c:
         out['cold'] = c['imgpipe']['median_ms'] / c['sharp']['median_ms']
@@ -194,8 +281,10 @@ def write(data, prices_path, overrides, outdir):
 
     L.append('## Targets')
     L.append('')
-    L.append(f'On `{f}` (a 12-megapixel camera-style JPEG) into the standard web set '
-             '(320, 800, 1600 px boxes, fit inside, JPEG q80), one thread each:')
+    L.append(f'On `{f}` (a 12-megapixel JPEG with a camera\'s grain, '
+             f"{data['files'].get(f, {}).get('bytes_per_pixel', '?')} bytes a pixel) into the "
+             'standard web set (320, 800, 1600 px boxes, fit inside, JPEG q80), one thread each, '
+             'every tool pinned to one CPU:')
     L.append('')
     L.append('| target | measured | goal | |')
     L.append('|---|---|---|---|')
@@ -209,6 +298,17 @@ def write(data, prices_path, overrides, outdir):
         extra = ''
         if key == 'warm':
             extra = f" (CPU time: {tg['warm_cpu']:.2f})"
+        if key == 'webp_cpu':
+            b = tg['webp_bytes']
+            eq = tg.get('webp_eq')
+            how = (f"imgpipe {', '.join(f'{k}={v}' for k, v in eq['setting'].items())}, "
+                   f"butteraugli {eq['butteraugli']:.2f} vs {eq['peer_butteraugli']:.2f}; "
+                   if eq else 'both q80 (run --front for equal bytes); ')
+            extra = f" ({how}bytes {b:.3f}x sharp's{'' if abs(b - 1) <= 0.03 else ': NOT equal, the ratio does not count'})"
+            if abs(b - 1) > 0.03:
+                verdict = 'not comparable'
+            elif eq and not eq['quality_ok']:
+                verdict = 'not comparable: lower quality at equal bytes'
         if key == 'usd':
             extra = f" (compute alone: {tg['usd_compute']:.2f})" if 'usd_compute' in tg else ''
         if key == 'floor':
@@ -278,15 +378,17 @@ def write(data, prices_path, overrides, outdir):
     for set_name, files in data['results'].items():
         L.append(f'## The corpus, {set_name}: ms per image (1 thread) and peak RSS')
         L.append('')
-        L.append('| source | size | ' + ' | '.join(NAMES[t] for t in tools) + ' |')
-        L.append('|---|---|' + '---|' * len(tools))
+        L.append('| source | size | bytes/pixel | ' + ' | '.join(NAMES[t] for t in tools) + ' |')
+        L.append('|---|---|---|' + '---|' * len(tools))
         for file, r in files.items():
             cells = []
             for t in tools:
                 x = r.get(t, {}).get('1')
                 cells.append('—' if not x or 'wall_ms' not in x else
                              f"{fmt_ms(x['wall_ms'])} ms, {x['peak_rss_kb'] / 1024:.0f} MB")
-            L.append(f"| {file} | {data['files'][file]['size']} | " + ' | '.join(cells) + ' |')
+            bpp = data['files'][file].get('bytes_per_pixel')
+            L.append(f"| {file} | {data['files'][file]['size']} | {bpp if bpp is not None else '?'} | "
+                     + ' | '.join(cells) + ' |')
         sizes = []
         for t in tools:
             ratios = []
@@ -295,7 +397,7 @@ def write(data, prices_path, overrides, outdir):
                 if x and i and 'outputs' in x and 'outputs' in i:
                     ratios.append(sum(o['bytes'] for o in x['outputs']) / sum(o['bytes'] for o in i['outputs']))
             sizes.append(f'{sorted(ratios)[len(ratios) // 2]:.2f}' if ratios else '—')
-        L.append('| output bytes vs imgpipe (median) | | ' + ' | '.join(sizes) + ' |')
+        L.append('| output bytes vs imgpipe (median) | | | ' + ' | '.join(sizes) + ' |')
         L.append('')
 
     # cold starts
@@ -359,6 +461,7 @@ def write(data, prices_path, overrides, outdir):
         L.append(f'| {mem} MB | ' + ' | '.join(cells) + ' |')
     L.append('')
 
+    L.extend(front_section(data))
     if data.get('errors'):
         L.append('## Errors')
         L.append('')

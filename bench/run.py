@@ -40,7 +40,7 @@ SETS = {
     'web-webp': [dict(name=n, width=w, height=h, format='webp', q=80) for n, w, h in WEB],
     'web-avif': [dict(name=n, width=w, height=h, format='avif', q=50) for n, w, h in WEB],
 }
-HEADLINE_FILE, HEADLINE_SET = 'phone-12mp.jpg', 'web-jpeg'
+HEADLINE_FILE, HEADLINE_SET = 'camera-12mp.jpg', 'web-jpeg'
 TOOLS = ['imgpipe', 'sharp', 'vipsthumbnail', 'convert', 'pillow']
 
 
@@ -110,7 +110,7 @@ def sharp_ok():
 def versions(args, pillow_py):
     v = {}
     v['imgpipe'] = ', '.join(sh([args.bin, '--version']).strip().splitlines())
-    v['vipsthumbnail'] = sh(['vips', '--version']).strip()
+    v['vipsthumbnail'] = sh(['vips', '--version'], env=dict(os.environ, **vipsthumbnail_env())).strip()
     v['convert'] = sh(['convert', '-version']).splitlines()[0].replace('Version: ', '')
     if pillow_py:
         v['pillow'] = 'Pillow ' + sh([pillow_py, '-c', 'import PIL,sys; print(PIL.__version__, "on Python", sys.version.split()[0])']).strip()
@@ -144,8 +144,14 @@ def machine():
 
 # --- the runners ----------------------------------------------------------------
 
-def run_json(cmd, env=None, cwd=None):
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
+def pin(cmd, threads):
+    """One thread is one CPU: a 1,769 MB Lambda has one vCPU, and below that
+    the bill follows CPU time, so no tool may borrow a second core."""
+    return (['taskset', '-c', '0'] + cmd) if threads == 1 else cmd
+
+
+def run_json(cmd, env=None, cwd=None, threads=1):
+    r = subprocess.run(pin(cmd, threads), capture_output=True, text=True, env=env, cwd=cwd)
     if r.returncode:
         raise RuntimeError(f"{' '.join(cmd[:3])}...: {r.stderr.strip()[-300:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -156,21 +162,23 @@ def run_imgpipe(args, src, vs, reps, warmup, threads, outdir):
            '--warmup', str(warmup), '--threads', str(threads)]
     if threads == 1:
         cmd += ['--floor', '--out', outdir]
-    return run_json(cmd + [src], env=dict(os.environ, VIPS_CONCURRENCY=str(threads)))
+    return run_json(cmd + [src], env=dict(os.environ, VIPS_CONCURRENCY=str(threads)),
+                    threads=threads)
 
 
 def run_sharp(args, src, vs, reps, warmup, threads, outdir):
     cmd = ['node', os.path.join(HERE, 'sharp', 'bench.js'), json.dumps(vs), src,
            str(reps), str(warmup), str(threads)] + ([outdir] if threads == 1 else [])
-    return run_json(cmd, env=dict(os.environ, UV_THREADPOOL_SIZE=str(threads)),
-                    cwd=os.path.join(HERE, 'sharp'))
+    return run_json(cmd, env=dict(os.environ, UV_THREADPOOL_SIZE=str(threads),
+                                  VIPS_CONCURRENCY=str(threads)),
+                    cwd=os.path.join(HERE, 'sharp'), threads=threads)
 
 
 def run_pillow(args, src, vs, reps, warmup, threads, outdir):
     if any(v['format'] == 'avif' for v in vs):
         raise NotImplementedError('no AVIF saver in this Pillow')
     return run_json([args.pillow_py, os.path.join(HERE, 'pillow_bench.py'), json.dumps(vs), src,
-                     str(reps), str(warmup), outdir])
+                     str(reps), str(warmup), outdir], threads=threads)
 
 
 def ext(fmt):
@@ -212,6 +220,15 @@ def check_outputs(tool, set_name, name, vs, r, outdir, threads):
                             + '; '.join(problems))
 
 
+def vipsthumbnail_env():
+    """vipsthumbnail with the libvips it was packaged with: in the image,
+    imgpipe's own libvips sits in /usr/local/lib, ahead of Debian's."""
+    multiarch = subprocess.run(['dpkg-architecture', '-qDEB_HOST_MULTIARCH'],
+                               capture_output=True, text=True).stdout.strip()
+    lib = f'/usr/lib/{multiarch}'
+    return {'LD_LIBRARY_PATH': lib} if os.path.exists(f'{lib}/libvips.so.42') else {}
+
+
 def vipsthumbnail_cmds(src, vs, outdir):
     opts = {'jpeg': '[Q={q},optimize_coding,strip]', 'webp': '[Q={q},effort=4,strip]',
             'avif': '[Q={q},effort=4,compression=av1,strip]'}
@@ -231,12 +248,13 @@ def convert_cmds(src, vs, outdir):
 def run_processes(cmds_fn, env_threads):
     """One process per variant, as a shell script runs them: wall, CPU, RSS."""
     def runner(args, src, vs, reps, warmup, threads, outdir):
-        env = dict(os.environ, **{k: str(threads) for k in env_threads})
+        env = dict(os.environ, **{k: str(threads) for k in env_threads},
+                   **(vipsthumbnail_env() if cmds_fn is vipsthumbnail_cmds else {}))
         wall, cpu, rss = [], [], 0
         for i in range(-warmup, reps):
             t0, c = time.perf_counter(), 0.0
             for cmd in cmds_fn(src, vs, outdir):
-                p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                p = subprocess.Popen(pin(cmd, threads), env=env, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
                 _, status, ru = os.wait4(p.pid, 0)
                 p.returncode = os.waitstatus_to_exitcode(status)
@@ -265,6 +283,95 @@ RUNNERS = {
     'convert': run_processes(convert_cmds, ['MAGICK_THREAD_LIMIT', 'OMP_NUM_THREADS']),
     'pillow': run_pillow,
 }
+
+
+# --- the measured front: effort and quality, per output format ----------------------
+
+SETTINGS = {
+    'jpeg': [dict(q=q, progressive=p) for q in (70, 75, 80, 85, 90) for p in (False, True)],
+    'webp': [dict(q=q, effort=e) for e in (0, 2, 3, 4, 6) for q in (70, 75, 78, 80, 85)],
+    'avif': [dict(q=q, effort=e) for e in (0, 2, 4) for q in (40, 50, 60)],
+}
+
+
+def setting_spec(fmt, st):
+    opts = f"format={fmt},q={st['q']}"
+    if 'effort' in st:
+        opts += f",effort={st['effort']}"
+    if st.get('progressive'):
+        opts += ',progressive=yes'
+    return ';'.join(f'{n}={w}x{h},{opts}' for n, w, h in WEB)
+
+
+def butteraugli(ref, out):
+    """Butteraugli's distance between the reference and an output, both
+    decoded to PNG (the tool reads PNG and JPEG only)."""
+    png = out + '.png'
+    sh(['vips', 'copy', out, png], env=dict(os.environ, **vipsthumbnail_env()), stderr=subprocess.DEVNULL)
+    r = subprocess.run(['butteraugli', ref, png], capture_output=True, text=True)
+    os.remove(png)
+    return float(r.stdout.split()[0]) if r.returncode == 0 and r.stdout.strip() else None
+
+
+def references(src, outdir):
+    """What each variant should look like: the source decoded whole and
+    resized with Lanczos 3 to that variant's size, as PNG."""
+    env = dict(os.environ, **vipsthumbnail_env())
+    w, h = (int(sh(['vipsheader', '-f', k, src], env=env)) for k in ('width', 'height'))
+    refs = {}
+    for n, bw, bh in WEB:
+        s = min(bw / w, bh / h, 1)
+        refs[n] = os.path.join(outdir, f'ref-{n}.png')
+        sh(['vips', 'resize', src, refs[n], str(s), '--kernel', 'lanczos3'], env=env)
+    return refs
+
+
+def measured_front(args, src, reps, data):
+    """Bytes, CPU ms (one thread, pinned) and butteraugli distance of every
+    setting of SETTINGS on one source, for choosing the defaults; and of
+    sharp's outputs of the same source in this run's web-* sets, the point
+    each format's row is read against."""
+    if not shutil.which('butteraugli'):
+        raise RuntimeError('butteraugli is not installed (Debian package butteraugli)')
+    outroot = os.path.join(ROOT, 'build', 'bench', 'front')
+    shutil.rmtree(outroot, ignore_errors=True)
+    os.makedirs(outroot)
+    refs = references(src, outroot)
+    rows = []
+    for fmt, settings in SETTINGS.items():
+        for st in settings:
+            outdir = os.path.join(outroot, fmt + '-' + '-'.join(f'{k}{v}' for k, v in st.items()))
+            os.makedirs(outdir)
+            n = 1 if fmt == 'avif' else reps
+            cmd = [args.bench_bin, '--variants', setting_spec(fmt, st), '--reps', str(n),
+                   '--warmup', '0' if fmt == 'avif' else '1', '--threads', '1', '--out', outdir, src]
+            r = run_json(cmd, env=dict(os.environ, VIPS_CONCURRENCY='1'))
+            dist = [butteraugli(refs[o['name']], os.path.join(outdir, f"{o['name']}.{ext(fmt)}"))
+                    for o in r['outputs']]
+            if any(d is None for d in dist):
+                raise RuntimeError(f'butteraugli failed on {fmt} {st}')
+            rows.append(dict(format=fmt, setting=st, cpu_ms=r['cpu_ms'], encode_ms=r['encode_ms'],
+                             bytes=sum(o['bytes'] for o in r['outputs']),
+                             butteraugli=dist, names=[o['name'] for o in r['outputs']]))
+            log(f"front {fmt:4} {st} cpu {r['cpu_ms']:7.1f} bytes {rows[-1]['bytes']:8d} "
+                f"butteraugli {' '.join(f'{d:.2f}' for d in dist)}")
+    peers = []
+    for fmt in SETTINGS:
+        set_name = 'web-' + fmt
+        r = data['results'].get(set_name, {}).get(os.path.basename(src), {}).get('sharp', {}).get('1')
+        if not r:
+            continue
+        outdir = os.path.join(ROOT, 'build', 'bench', 'out', set_name, os.path.basename(src), 'sharp')
+        dist = [butteraugli(refs[v['name']], os.path.join(outdir, f"{v['name']}.{ext(fmt)}"))
+                for v in SETS[set_name]]
+        if any(d is None for d in dist):
+            raise RuntimeError(f"butteraugli failed on sharp's {fmt}")
+        peers.append(dict(tool='sharp', format=fmt, setting=dict(q=SETS[set_name][0]['q']),
+                          cpu_ms=r['cpu_ms'], bytes=sum(o['bytes'] for o in r['outputs']),
+                          butteraugli=dist, names=[v['name'] for v in SETS[set_name]]))
+        log(f"front {fmt:4} sharp cpu {r['cpu_ms']:7.1f} bytes {peers[-1]['bytes']:8d} "
+            f"butteraugli {' '.join(f'{d:.2f}' for d in dist)}")
+    return rows, peers
 
 
 # --- cold start -----------------------------------------------------------------
@@ -352,12 +459,19 @@ def main():
     ap.add_argument('--label', default=os.environ.get('IMGPIPE_BENCH_LABEL', 'host'))
     ap.add_argument('--bin', default=os.path.join(ROOT, 'build', 'imgpipe'))
     ap.add_argument('--bench-bin', default=os.path.join(ROOT, 'build', 'imgpipe-bench'))
+    ap.add_argument('--bundle', metavar='DIR',
+                    help='an unpacked make dist bundle: its imgpipe and imgpipe-bench')
     ap.add_argument('--prices', default=os.path.join(HERE, 'prices.json'))
     ap.add_argument('--price', action='append', default=[], metavar='KEY=VALUE')
     ap.add_argument('--results', default=os.path.join(HERE, 'results'))
     ap.add_argument('--tools', default=','.join(TOOLS))
     ap.add_argument('--report-only', metavar='JSON')
+    ap.add_argument('--front', action='store_true',
+                    help='also measure every effort and quality setting (bytes, CPU, butteraugli)')
     args = ap.parse_args()
+    if args.bundle:
+        args.bin = os.path.join(args.bundle, 'imgpipe')
+        args.bench_bin = os.path.join(args.bundle, 'imgpipe-bench')
     args.bin = os.path.abspath(args.bin)
     args.bench_bin = os.path.abspath(args.bench_bin)
 
@@ -382,13 +496,13 @@ def main():
     if args.quick:
         reps, warmup, cold_trials = 5, 1, 10
         plan = {'web-jpeg': files,
-                'web-webp': [f for f in files if os.path.basename(f) == 'phone-12mp.jpg'],
-                'web-avif': [f for f in files if os.path.basename(f) == 'phone-12mp.jpg']}
+                'web-webp': [f for f in files if os.path.basename(f) == 'camera-12mp.jpg'],
+                'web-avif': [f for f in files if os.path.basename(f) == 'camera-12mp.jpg']}
     else:
         reps, warmup, cold_trials = 15, 2, 30
         plan = {'web-jpeg': files,
                 'web-webp': files,
-                'web-avif': [f for f in files if os.path.basename(f) == 'phone-12mp.jpg']}
+                'web-avif': [f for f in files if os.path.basename(f) == 'camera-12mp.jpg']}
     threads_for = {'imgpipe': [1, 2], 'sharp': [1, 2], 'vipsthumbnail': [1], 'convert': [1],
                    'pillow': [1]}
 
@@ -400,9 +514,10 @@ def main():
         'files': {}, 'results': {}, 'errors': list(missing_peers),
     }
     for f in files:
+        w, h = (int(sh(['vipsheader', '-f', k, f])) for k in ('width', 'height'))
         data['files'][os.path.basename(f)] = {
-            'bytes': os.path.getsize(f),
-            'size': sh(['vipsheader', '-f', 'width', f]).strip() + 'x' + sh(['vipsheader', '-f', 'height', f]).strip()}
+            'bytes': os.path.getsize(f), 'size': f'{w}x{h}',
+            'bytes_per_pixel': round(os.path.getsize(f) / (w * h), 3)}
     outroot = os.path.join(ROOT, 'build', 'bench', 'out')
     for set_name, set_files in plan.items():
         vs = SETS[set_name]
@@ -425,7 +540,9 @@ def main():
                         n, w = 1, 0
                     outdir = os.path.join(outroot, set_name, name, tool)
                     # nothing from an earlier run may stand in for a missing output
-                    shutil.rmtree(outdir, ignore_errors=True)
+                    # (only the one-thread run writes them)
+                    if threads == 1:
+                        shutil.rmtree(outdir, ignore_errors=True)
                     os.makedirs(outdir, exist_ok=True)
                     try:
                         r = RUNNERS[tool](args, f, vs, n, w, threads, outdir)
@@ -453,6 +570,14 @@ def main():
                         continue
                     data['errors'].append(f'{tool} 1t {set_name} {os.path.basename(f)}: '
                                           'no result')
+    if args.front:
+        log('the measured front')
+        head = [f for f in files if os.path.basename(f) == HEADLINE_FILE][0]
+        try:
+            rows, peers = measured_front(args, head, 3, data)
+            data['front'] = {'file': HEADLINE_FILE, 'rows': rows, 'peers': peers}
+        except Exception as e:
+            data['errors'].append(f'the measured front: {e}')
     log('cold starts')
     data['cold'] = cold_starts(args, cold_trials)
     for tool, c in data['cold'].items():
