@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "upload.h"
 
 /* Events are at most 6 MB on Lambda; so here. */
@@ -90,6 +91,8 @@ int imgp_cmd_invoke(int argc, char **argv)
 	}
 	if(optind < argc)
 		path = argv[optind];
+	/* the log controls Lambda would hand the function, as `lambda` reads them */
+	imgp_log_from_env();
 	f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	if(!f) {
 		fprintf(stderr, "imgpipe: %s: %s\n", path, strerror(errno));

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "runtime.h"
+#include "log.h"
 #include "upload.h"
 
 static void usage(FILE *to)
@@ -57,14 +58,15 @@ int imgp_cmd_lambda(int argc, char **argv)
 		usage(stderr);
 		return IMGP_EXIT_USAGE;
 	}
+	imgp_log_from_env();
 	api = getenv("AWS_LAMBDA_RUNTIME_API");
 	if(!api || !*api) {
-		fprintf(stderr, "imgpipe: lambda: AWS_LAMBDA_RUNTIME_API is not set; this "
-		        "command runs inside AWS Lambda or against a Runtime API emulator\n");
+		imgp_log_diag(IMGP_LOG_FATAL, "lambda: AWS_LAMBDA_RUNTIME_API is not set; this "
+		              "command runs inside AWS Lambda or against a Runtime API emulator");
 		return IMGP_EXIT_USAGE;
 	}
 	if(imgp_runtime_open(api, &rt, err)) {
-		fprintf(stderr, "imgpipe: lambda: AWS_LAMBDA_RUNTIME_API: %s\n", err);
+		imgp_log_diag(IMGP_LOG_FATAL, "lambda: AWS_LAMBDA_RUNTIME_API: %s", err);
 		return IMGP_EXIT_USAGE;
 	}
 	/* CloudWatch gets a line as soon as it is written */
@@ -72,10 +74,9 @@ int imgp_cmd_lambda(int argc, char **argv)
 
 	result = imgp_upload_init(&up, stdout, err);
 	if(result) {
-		fprintf(stderr, "imgpipe: lambda: init: %s\n", err);
+		imgp_log_diag(IMGP_LOG_FATAL, "lambda: init: %s", err);
 		if(imgp_runtime_init_error(rt, imgp_status_str(result), err, post_err))
-			fprintf(stderr, "imgpipe: lambda: cannot report the init error: %s\n",
-			        post_err);
+			imgp_log_diag(IMGP_LOG_FATAL, "lambda: cannot report the init error: %s", post_err);
 		imgp_runtime_close(rt);
 		return IMGP_EXIT_USAGE;
 	}
@@ -83,7 +84,7 @@ int imgp_cmd_lambda(int argc, char **argv)
 	imgp_upload_release(&up);
 	imgp_runtime_close(rt);
 	if(result) {
-		fprintf(stderr, "imgpipe: lambda: %s\n", err);
+		imgp_log_diag(IMGP_LOG_FATAL, "lambda: %s", err);
 		return IMGP_EXIT_FAILED;
 	}
 	return IMGP_EXIT_OK;

@@ -105,7 +105,7 @@ char *imgp_upload_handle(struct imgp_upload *u, const char *request_id,
 	status = imgp_event_parse(event, len, &ev, error_message);
 	if(status) {
 		snprintf(error_type, 64, "%s", imgp_status_str(status));
-		imgp_log_line(u->log, "error", request_id, "%s", error_message);
+		imgp_log_line(u->log, IMGP_LOG_ERROR, request_id, "%s", error_message);
 		return NULL;
 	}
 	results = imgp_calloc(ev.nrefs ? ev.nrefs : 1, sizeof(*results));

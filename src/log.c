@@ -13,9 +13,60 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
+#include <time.h>
+
+#include "imgpipe.h"
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Lambda's advanced logging controls, which it hands a custom runtime as
+ * AWS_LAMBDA_LOG_FORMAT (Text or JSON) and AWS_LAMBDA_LOG_LEVEL (TRACE ...
+ * FATAL): imgpipe's lines below the level are not written, and with JSON
+ * every line is a JSON object, diagnostics included. Set once at start
+ * (imgp_log_from_env), read without a lock after.
+ */
+static const char *const level_names[] = { "trace", "debug", "info", "warn", "error", "fatal" };
+static enum imgp_log_level threshold = IMGP_LOG_INFO;
+static bool json_format;
+
+static int parse_level(const char *name)
+{
+	for(size_t i = 0; name && i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if(!strcasecmp(name, level_names[i]))
+			return (int)i;
+	/* what some runtimes accept for WARN */
+	return name && !strcasecmp(name, "warning") ? IMGP_LOG_WARN : -1;
+}
+
+void imgp_log_from_env(void)
+{
+	const char *format = getenv("AWS_LAMBDA_LOG_FORMAT");
+	int level = parse_level(getenv("AWS_LAMBDA_LOG_LEVEL"));
+
+	json_format = format && !strcasecmp(format, "json");
+	threshold = level < 0 ? IMGP_LOG_INFO : (enum imgp_log_level)level;
+}
+
+bool imgp_log_enabled(enum imgp_log_level level)
+{
+	return level >= threshold;
+}
+
+/* Now as RFC 3339 with milliseconds, UTC, the way Lambda's JSON lines carry it. */
+static void rfc3339(char out[64])
+{
+	int64_t ms = imgp_epoch_ms();
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
 
 /* Peak resident set size of this process so far, in MB. */
 static double peak_rss_mb(void)
@@ -42,20 +93,46 @@ static void emit(FILE *to, json_t *line)
 	free(text);
 }
 
-void imgp_log_line(FILE *to, const char *level, const char *request_id,
+void imgp_log_line(FILE *to, enum imgp_log_level level, const char *request_id,
                    const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
 	json_t *line;
 
+	if(!imgp_log_enabled(level))
+		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	line = json_pack("{s:s, s:s}", "level", level, "msg", msg);
+	line = json_pack("{s:s, s:s}", "level", level_names[level], "message", msg);
 	if(request_id)
 		json_object_set_new(line, "request_id", json_string(request_id));
 	emit(to, line);
+	json_decref(line);
+}
+
+void imgp_log_diag(enum imgp_log_level level, const char *fmt, ...)
+{
+	char msg[1024], when[64];
+	va_list ap;
+	json_t *line;
+
+	if(!imgp_log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if(!json_format) {
+		pthread_mutex_lock(&log_lock);
+		fprintf(stderr, "imgpipe: %s\n", msg);
+		pthread_mutex_unlock(&log_lock);
+		return;
+	}
+	rfc3339(when);
+	line = json_pack("{s:s, s:s, s:s, s:s}", "timestamp", when, "level", level_names[level],
+	                 "logger", "imgpipe", "message", msg);
+	emit(stderr, line);
 	json_decref(line);
 }
 
@@ -78,13 +155,37 @@ void imgp_log_job(FILE *to, const char *ns, const char *request_id, enum imgp_tr
 		res->total_ms, (double)res->bytes_in, (double)res->bytes_out,
 		(double)res->variants, peak_rss_mb(), res->status ? 1 : 0,
 	};
+	enum imgp_log_level level = res->status ? IMGP_LOG_ERROR : IMGP_LOG_INFO;
 	json_t *line, *defs = json_array();
 
 	for(size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
 		json_array_append_new(defs, json_pack("{s:s, s:s}", "Name", metrics[i].name,
 		                                      "Unit", metrics[i].unit));
+	if(!imgp_log_enabled(level)) {
+		/*
+		 * Below the log level: no log line, but the metrics still go.
+		 * Lambda drops a JSON line under its level (and counts one
+		 * without a level as INFO), so the record carries the level
+		 * itself; its "record": "metrics" tells it from a real one.
+		 */
+		line = json_pack("{s:s, s:s, s:s, s:{s:I, s:[{s:s, s:[[s]], s:o}]}}",
+			"level", level_names[threshold], "record", "metrics",
+			"Trigger", imgp_trigger_name(trigger),
+			"_aws", "Timestamp", (json_int_t)imgp_epoch_ms(),
+			"CloudWatchMetrics", "Namespace", ns && *ns ? ns : "imgpipe",
+			"Dimensions", "Trigger", "Metrics", defs);
+		if(!line)
+			return;
+		for(size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
+			json_object_set_new(line, metrics[i].name, metrics[i].whole ?
+			                    json_integer((json_int_t)values[i]) :
+			                    json_real((double)(long long)(values[i] * 10 + 0.5) / 10));
+		emit(to, line);
+		json_decref(line);
+		return;
+	}
 	line = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:{s:I, s:[{s:s, s:[[s]], s:o}]}}",
-		"level", res->status ? "error" : "info",
+		"level", level_names[level],
 		"bucket", ref->bucket, "key", ref->key,
 		"status", imgp_status_str(res->status),
 		"message", res->message,

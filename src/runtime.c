@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "dbuf.h"
+#include "log.h"
 #include "parsers.h"
 
 #define API_VERSION "/2018-06-01/runtime"
@@ -62,7 +63,7 @@ static void rt_log(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "imgpipe: runtime: %s\n", line);
+	imgp_log_diag(IMGP_LOG_WARN, "runtime: %s", line);
 }
 
 int64_t imgp_invocation_remaining_ms(const struct imgp_invocation *inv)

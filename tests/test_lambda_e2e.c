@@ -882,6 +882,138 @@ Test(lambda_e2e, malformed_event_is_a_usage_error_and_the_next_works)
 	free(event);
 }
 
+/* ---- 7b. Lambda's advanced logging controls ------------------------------ */
+
+/* Every non-empty line of text parsed as a JSON object into lines[] (at
+ * most max); fails the test on a line that is not one. */
+static size_t json_lines(const char *what, char *text, json_t **lines, size_t max)
+{
+	char *line, *save = NULL;
+	size_t n = 0;
+
+	for(line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *doc = json_loads(line, 0, NULL);
+
+		cr_assert(json_is_object(doc), "%s: a line that is not a JSON object: %s", what, line);
+		cr_assert_lt(n, max, "%s: more than %zu lines", what, max);
+		lines[n++] = doc;
+	}
+	return n;
+}
+
+/*
+ * AWS_LAMBDA_LOG_LEVEL=ERROR with AWS_LAMBDA_LOG_FORMAT=JSON, as Lambda sets
+ * them for a function configured so: a good upload logs nothing but its EMF
+ * record (its metrics, at a level Lambda's filter passes), a bad one its
+ * whole line; every line on stdout and stderr is JSON.
+ */
+Test(lambda_e2e, log_level_error_leaves_only_the_metrics_of_a_good_upload)
+{
+	const char *env[] = { "AWS_LAMBDA_LOG_LEVEL=ERROR", "AWS_LAMBDA_LOG_FORMAT=JSON", NULL };
+	struct rtemu_result r;
+	json_t *lines[8], *reply, *m;
+	char *event, *out, *err;
+	size_t n;
+
+	put_testdata(SRC, "good.jpg", "samples/landscape.jpg");
+	put_testdata(SRC, "bad.jpg", "bad/truncated.jpg");
+	start_lambda(env);
+	event = s3_event1(SRC, "good.jpg");
+	invoke(event, 30000, &r);
+	reply = reply_of(&r);
+	cr_assert_str_eq(str_at(result_at(reply, 0), "status"), "OK", "%s", r.body);
+	json_decref(reply);
+	rtemu_result_release(&r);
+	free(event);
+
+	out = fx_read_stdout(&fx);
+	n = json_lines("stdout", out, lines, 8);
+	cr_assert_eq(n, 1, "a good upload at ERROR wrote %zu lines, not its EMF record alone", n);
+	m = lines[0];
+	cr_expect_str_eq(str_at(m, "record"), "metrics");
+	cr_expect_str_eq(str_at(m, "level"), "error", "Lambda would drop it below ERROR");
+	cr_expect_str_eq(str_at(m, "Trigger"), "s3");
+	cr_expect_not_null(json_object_get(json_object_get(m, "_aws"), "CloudWatchMetrics"));
+	cr_expect_gt(json_number_value(json_object_get(m, "TotalMs")), 0);
+	cr_expect_eq(json_integer_value(json_object_get(m, "Variants")), 2);
+	cr_expect_eq(json_integer_value(json_object_get(m, "Failed")), 0);
+	cr_expect_null(json_object_get(m, "key"), "the record names the upload");
+	cr_expect_null(json_object_get(m, "message"));
+	json_decref(m);
+	free(out);
+
+	/* a corrupt upload is an error: its whole line */
+	event = s3_event1(SRC, "bad.jpg");
+	invoke(event, 30000, &r);
+	rtemu_result_release(&r);
+	free(event);
+	m = job_line("bad.jpg", 0);
+	cr_assert_not_null(m, "no line for the corrupt upload");
+	cr_expect_str_eq(str_at(m, "level"), "error");
+	cr_expect_str_eq(str_at(m, "status"), "CorruptImage");
+	cr_expect_eq(json_integer_value(json_object_get(m, "Failed")), 1);
+	json_decref(m);
+
+	/* a malformed event: its error line, JSON, with the request id */
+	invoke("this is not JSON", 10000, &r);
+	rtemu_result_release(&r);
+	out = fx_read_stdout(&fx);
+	n = json_lines("stdout", out, lines, 8);
+	cr_assert_eq(n, 3, "stdout: %zu lines", n);
+	cr_expect_str_eq(str_at(lines[2], "level"), "error");
+	cr_expect(strstr(str_at(lines[2], "message"), "JSON"), "%s", str_at(lines[2], "message"));
+	cr_expect_not_null(json_object_get(lines[2], "request_id"));
+	for(size_t i = 0; i < n; i++)
+		json_decref(lines[i]);
+	free(out);
+	err = fx_read_stderr(&fx);
+	n = json_lines("stderr", err, lines, 8);
+	for(size_t i = 0; i < n; i++)
+		json_decref(lines[i]);
+	free(err);
+}
+
+/* With the JSON format an init error's diagnostics on stderr are JSON too;
+ * with the Text format they are the plain "imgpipe: ..." lines. */
+Test(lambda_e2e, log_format_json_makes_the_diagnostics_json)
+{
+	static const char *const formats[] = { "AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_FORMAT=Text" };
+
+	for(size_t i = 0; i < 2; i++) {
+		const char *env[] = { "IMGPIPE_DEST_BUCKET", "IMGPIPE_SOURCE_PREFIX=",
+		                      "IMGPIPE_DEST_PREFIX=thumbs/", formats[i], NULL };
+		struct rtemu_result r;
+		json_t *lines[8];
+		char *err;
+		size_t n;
+
+		if(i) {
+			rtemu_stop(fx.emu);
+			fx.emu = NULL;
+			cr_assert_eq(rtemu_start(&fx.emu), 0);
+		}
+		spawn(env);
+		cr_assert_eq(rtemu_init_error(fx.emu, 20000, &r), 0, "no /init/error");
+		rtemu_result_release(&r);
+		cr_expect_eq(fx_wait(&fx, 10000), 2);
+		err = fx_read_stderr(&fx);
+		if(i == 0) {
+			n = json_lines("stderr", err, lines, 8);
+			cr_assert_geq(n, 1, "no diagnostic for the init error");
+			cr_expect_str_eq(str_at(lines[0], "level"), "fatal");
+			cr_expect_str_eq(str_at(lines[0], "logger"), "imgpipe");
+			cr_expect_not_null(json_object_get(lines[0], "timestamp"));
+			cr_expect(strstr(str_at(lines[0], "message"), "IMGPIPE_DEST_PREFIX="), "%s",
+			          str_at(lines[0], "message"));
+			for(size_t k = 0; k < n; k++)
+				json_decref(lines[k]);
+		} else {
+			cr_expect(!strncmp(err, "imgpipe: lambda: init: ", 23), "Text: %s", err);
+		}
+		free(err);
+	}
+}
+
 /* ---- 8. redelivery ------------------------------------------------------- */
 
 Test(lambda_e2e, redelivered_event_does_no_work_twice)
