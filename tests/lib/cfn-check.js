@@ -12,15 +12,24 @@
  * exists for its type (nested property types too) and every required one is
  * there; primitive values have the right shape; Ref, Fn::GetAtt, Fn::Sub
  * variables, DependsOn, Condition, Fn::If and Fn::FindInMap name things
- * that exist (and GetAtt attributes the type has); parameter defaults
- * satisfy their own constraints; Rules use only the functions Rules allow;
- * IAM policy actions look like service:Action.
+ * that exist (and GetAtt attributes the type has); SAM's Globals hold
+ * properties their type has; parameter defaults satisfy their own
+ * constraints; Rules use only the functions Rules allow; IAM policy actions
+ * look like service:Action.
  *
- * --imgpipe adds the deployment's own invariants: the loop guard is wired
- * (IMGPIPE_DEST_BUCKET is the sink, IMGPIPE_SOURCE_BUCKET and _PREFIX the
- * trigger's key space, a Rule keeps the two buckets apart) and the role is
- * least-privilege (no wildcard action or resource, nothing written to the
- * source bucket, nothing deleted).
+ * --imgpipe adds the deployment's own invariants, for every function
+ * resource (SAM's Globals included): the loop guard is wired
+ * (IMGPIPE_DEST_BUCKET is a Ref to the sink bucket resource,
+ * IMGPIPE_SOURCE_BUCKET and _PREFIX the trigger's key space, a Rule keeps
+ * the two bucket names apart); the role is least-privilege (no wildcard
+ * action or resource, nothing written to the source bucket, nothing
+ * deleted, no s3:prefix condition on ListBucket, no grant nothing uses);
+ * buckets are retained; the log group has a retention and log levels come
+ * only with the JSON format; a queue's maxReceiveCount is at least 5, an
+ * event source mapping waits for the role that lets it read, and its
+ * default concurrency fits a new account; the failure queue and imgpipe's
+ * Failed metric have alarms; each Zip bundle is its function's
+ * architecture's; a dashboard's body is JSON.
  *
  * Prints each problem as "TEMPLATE: path: message" and exits 1 if there is
  * any, else prints "TEMPLATE: valid (N resources)" and exits 0.
@@ -30,6 +39,30 @@ const path = require('path');
 const yaml = require('js-yaml');
 
 const spec = require('@aws-cdk/cfnspec/spec/specification.json');
+
+/*
+ * What the pinned specification (frozen at version 117, when the package
+ * was deprecated) is too old to know, added here by hand: Lambda's
+ * advanced logging controls (LoggingConfig, November 2023). cfn-lint, which
+ * the deploy tests run when it is installed, reads current schemas.
+ */
+const LATER = {
+  LoggingConfig: {
+    Properties: {
+      ApplicationLogLevel: { PrimitiveType: 'String' },
+      LogFormat: { PrimitiveType: 'String' },
+      LogGroup: { PrimitiveType: 'String' },
+      SystemLogLevel: { PrimitiveType: 'String' },
+    },
+  },
+};
+for (const type of ['AWS::Serverless::Function', 'AWS::Lambda::Function']) {
+  const rs = spec.ResourceTypes[type];
+  for (const [name, ps] of Object.entries(LATER)) {
+    if (rs && !(name in rs.Properties)) rs.Properties[name] = { Type: name, Required: false };
+    if (!spec.PropertyTypes[`${type}.${name}`]) spec.PropertyTypes[`${type}.${name}`] = ps;
+  }
+}
 
 /* --- CloudFormation's YAML tags ------------------------------------------ */
 
@@ -161,6 +194,7 @@ function check(file, opts) {
     }
   };
   walk(t.Resources, 'Resources', false);
+  walk(t.Globals, 'Globals', false);
   walk(t.Outputs, 'Outputs', false);
   walk(t.Conditions, 'Conditions', false);
   walk(t.Rules, 'Rules', true);
@@ -248,6 +282,21 @@ function check(file, opts) {
     checkProps(r.Type, rs.Properties || {}, r.Properties || {}, `${at}.Properties`);
   }
 
+  /* SAM's Globals: each section holds properties of its resource type */
+  const GLOBAL_TYPES = { Function: 'AWS::Serverless::Function', Api: 'AWS::Serverless::Api',
+    HttpApi: 'AWS::Serverless::HttpApi', SimpleTable: 'AWS::Serverless::SimpleTable',
+    StateMachine: 'AWS::Serverless::StateMachine', LayerVersion: 'AWS::Serverless::LayerVersion' };
+  for (const [section, props] of Object.entries(t.Globals || {})) {
+    const type = GLOBAL_TYPES[section];
+    const rs = type && spec.ResourceTypes[type];
+    if (!type) { bad(`Globals.${section}`, 'unknown Globals section'); continue; }
+    if (!rs || !props || typeof props !== 'object') continue;
+    /* Globals add to each resource: nothing in them is required */
+    const known = Object.fromEntries(Object.entries(rs.Properties || {})
+      .map(([k, ps]) => [k, { ...ps, Required: false }]));
+    checkProps(type, known, props, `Globals.${section}`);
+  }
+
   /* IAM actions */
   const actions = (v, where) => {
     if (Array.isArray(v)) return v.forEach((x, i) => actions(x, `${where}[${i}]`));
@@ -265,63 +314,215 @@ function check(file, opts) {
   actions(resources, 'Resources');
 
   if (opts.imgpipe) imgpipeChecks(t, bad);
-  return { problems, t };
+  /* a fault in Globals shows once, not once per function */
+  return { problems: [...new Set(problems)], t };
 }
 
 /* --- imgpipe's own invariants ------------------------------------------- */
 
+const refOf = (v) => (v && typeof v === 'object' && typeof v.Ref === 'string' ? v.Ref : null);
+const ifOf = (v) => (v && typeof v === 'object' && Array.isArray(v['Fn::If']) ? v['Fn::If'] : null);
+/* the names an intrinsic refers to (Ref, GetAtt), through every Fn::If branch */
+const namesIn = (v) => {
+  const out = new Set();
+  const go = (x) => {
+    if (Array.isArray(x)) return x.forEach(go);
+    if (!x || typeof x !== 'object') return;
+    if (typeof x.Ref === 'string') out.add(x.Ref);
+    if (Array.isArray(x['Fn::GetAtt'])) out.add(x['Fn::GetAtt'][0]);
+    Object.values(x).forEach(go);
+  };
+  go(v);
+  return out;
+};
+
 function imgpipeChecks(t, bad) {
   const res = t.Resources || {};
+  const params = t.Parameters || {};
+  const conditions = t.Conditions || {};
   const fns = Object.entries(res).filter(([, r]) => r.Type === 'AWS::Serverless::Function' ||
     r.Type === 'AWS::Lambda::Function');
-  const refOf = (v) => (v && typeof v === 'object' && typeof v.Ref === 'string' ? v.Ref : null);
-  if (fns.length !== 1) return bad('Resources', `expected one imgpipe function, found ${fns.length}`);
-  const [fname, fn] = fns[0];
-  const env = ((fn.Properties || {}).Environment || {}).Variables || {};
-  const dest = refOf(env.IMGPIPE_DEST_BUCKET), src = refOf(env.IMGPIPE_SOURCE_BUCKET);
-  const at = `Resources.${fname}.Properties.Environment.Variables`;
-  if (!dest) bad(at, 'IMGPIPE_DEST_BUCKET must be a Ref to the sink bucket name');
-  if (!src) bad(at, 'IMGPIPE_SOURCE_BUCKET must be a Ref to the source bucket name (the loop guard)');
-  if (!('IMGPIPE_SOURCE_PREFIX' in env)) bad(at, 'IMGPIPE_SOURCE_PREFIX must be set (the loop guard)');
-  if (dest && src && dest === src) bad(at, 'the destination is the source bucket: a loop');
+  if (!fns.length) return bad('Resources', 'no imgpipe function');
+  const globals = ((t.Globals || {}).Function) || {};
   const buckets = Object.entries(res).filter(([, r]) => r.Type === 'AWS::S3::Bucket');
   const nameOf = (r) => refOf((r.Properties || {}).BucketName);
-  const source = buckets.find(([, r]) => nameOf(r) === src);
-  const sink = buckets.find(([, r]) => nameOf(r) === dest);
-  if (src && !source) bad('Resources', `no bucket is named by ${src}`);
-  if (dest && !sink) bad('Resources', `no bucket is named by ${dest}`);
+  /* the bucket a Ref names: the resource itself, or the one its parameter names */
+  const bucketOf = (ref) => buckets.find(([n, r]) => n === ref || nameOf(r) === ref);
+  let source, sink;
+
+  /* the loop guard, in every function (Globals and its own variables) */
+  for (const [fname, fn] of fns) {
+    const own = ((fn.Properties || {}).Environment || {}).Variables;
+    const env = { ...((globals.Environment || {}).Variables || {}), ...(own || {}) };
+    const at = own ? `Resources.${fname}.Properties.Environment.Variables`
+      : 'Globals.Function.Environment.Variables';
+    const dest = refOf(env.IMGPIPE_DEST_BUCKET), src = refOf(env.IMGPIPE_SOURCE_BUCKET);
+    /* the bucket, not its name: CloudFormation then makes the bucket first */
+    if (!dest || !(dest in res)) bad(at, 'IMGPIPE_DEST_BUCKET must be a Ref to the sink bucket resource');
+    if (!src) bad(at, 'IMGPIPE_SOURCE_BUCKET must be a Ref to the source bucket name (the loop guard)');
+    if (!('IMGPIPE_SOURCE_PREFIX' in env)) bad(at, 'IMGPIPE_SOURCE_PREFIX must be set (the loop guard)');
+    if (!('IMGPIPE_METRICS_NAMESPACE' in env)) bad(at, 'IMGPIPE_METRICS_NAMESPACE must be set (the alarms read it)');
+    const d = dest && bucketOf(dest), s = src && bucketOf(src);
+    if (src && !s) bad('Resources', `no bucket is named by ${src}`);
+    if (dest && !d) bad('Resources', `no bucket is named by ${dest}`);
+    if (d && s && d[0] === s[0]) bad(at, 'the destination is the source bucket: a loop');
+    if (d && s && d[0] !== s[0]) { source = s; sink = d; }
+  }
   if (sink && (sink[1].Properties || {}).NotificationConfiguration)
     bad(`Resources.${sink[0]}`, 'the sink bucket must not notify anything (a loop)');
   /* the two names can never be equal: a Rule says so */
   const rules = JSON.stringify(t.Rules || {});
-  if (src && dest && !(rules.includes(`{"Ref":"${src}"}`) && rules.includes(`{"Ref":"${dest}"}`) &&
-      rules.includes('Fn::Not')))
-    bad('Rules', `no Rule asserts that ${src} and ${dest} differ`);
+  if (source && sink) {
+    const a = nameOf(source[1]), b = nameOf(sink[1]);
+    if (!(a && b && rules.includes(`{"Ref":"${a}"}`) && rules.includes(`{"Ref":"${b}"}`) &&
+        rules.includes('Fn::Not')))
+      bad('Rules', `no Rule asserts that ${a} and ${b} differ`);
+  }
+
+  /* images outlive the stack */
+  for (const [n, r] of buckets)
+    if (r.DeletionPolicy !== 'Retain' || r.UpdateReplacePolicy !== 'Retain')
+      bad(`Resources.${n}`, 'a bucket must have DeletionPolicy and UpdateReplacePolicy Retain (deleting the stack must not delete images)');
+
+  /* logs: a log group with a retention, named by every function */
+  for (const [fname, fn] of fns) {
+    const own = (fn.Properties || {}).LoggingConfig;
+    const lc = { ...(globals.LoggingConfig || {}), ...(own || {}) };
+    const at = own ? `Resources.${fname}.Properties.LoggingConfig` : 'Globals.Function.LoggingConfig';
+    const group = refOf(lc.LogGroup);
+    if (!group || !res[group] || res[group].Type !== 'AWS::Logs::LogGroup')
+      bad(at, 'LogGroup must be a Ref to the stack\'s AWS::Logs::LogGroup');
+    else if (!(res[group].Properties || {}).RetentionInDays)
+      bad(`Resources.${group}`, 'the log group needs RetentionInDays');
+    /* Lambda takes the log levels only with the JSON format */
+    const format = lc.LogFormat;
+    for (const level of ['ApplicationLogLevel', 'SystemLogLevel']) {
+      if (!(level in lc) || format === 'JSON') continue;
+      const cond = ifOf(lc[level]) && conditions[ifOf(lc[level])[0]];
+      const eq = cond && cond['Fn::Equals'];
+      const guarded = Array.isArray(eq) && refOf(format) &&
+        JSON.stringify(eq) === JSON.stringify([{ Ref: refOf(format) }, 'JSON']) &&
+        JSON.stringify(ifOf(lc[level])[2]) === '{"Ref":"AWS::NoValue"}';
+      if (!guarded) bad(at, `${level} needs LogFormat JSON: make it an Fn::If on LogFormat being JSON, else AWS::NoValue`);
+    }
+  }
+
+  /* the bundles: each Zip function's architecture is its file's */
+  for (const [fname, fn] of fns) {
+    const p = fn.Properties || {};
+    if (p.PackageType === 'Image' || typeof p.CodeUri !== 'string') continue;
+    const arch = [].concat(p.Architectures || ['x86_64'])[0];
+    const want = { x86_64: '-x86_64.zip', arm64: '-aarch64.zip' }[arch];
+    if (!want || !p.CodeUri.endsWith(want))
+      bad(`Resources.${fname}.Properties.CodeUri`, `${p.CodeUri} is not the ${arch} bundle (…${want})`);
+  }
 
   /* least privilege */
   const statements = [];
-  const collect = (v) => {
-    if (Array.isArray(v)) return v.forEach(collect);
+  const collect = (v, owner) => {
+    if (Array.isArray(v)) return v.forEach((x) => collect(x, owner));
     if (v && typeof v === 'object') {
-      if ('Effect' in v && ('Action' in v || 'NotAction' in v)) statements.push(v);
-      Object.values(v).forEach(collect);
+      if ('Effect' in v && ('Action' in v || 'NotAction' in v)) statements.push([owner, v]);
+      Object.values(v).forEach((x) => collect(x, owner));
     }
   };
-  for (const [, r] of Object.entries(res))
-    if (r.Type === 'AWS::IAM::Role' || r.Type === 'AWS::IAM::Policy') collect(r.Properties || {});
-  for (const s of statements) {
+  for (const [n, r] of Object.entries(res))
+    if (r.Type === 'AWS::IAM::Role' || r.Type === 'AWS::IAM::Policy') collect(r.Properties || {}, n);
+  const srcName = source && nameOf(source[1]);
+  for (const [, s] of statements) {
     if (s.Effect !== 'Allow') continue;
     const acts = [].concat(s.Action || []);
+    const sid = s.Sid || 'a statement';
     const resJson = JSON.stringify(s.Resource || '');
-    if ('NotAction' in s || 'NotResource' in s) bad('IAM', `${s.Sid || 'a statement'}: NotAction/NotResource`);
+    if ('NotAction' in s || 'NotResource' in s) bad('IAM', `${sid}: NotAction/NotResource`);
     if (acts.some((a) => a === '*' || /^[a-z0-9-]+:\*$/.test(a)))
-      bad('IAM', `${s.Sid || 'a statement'}: wildcard action ${acts.join(',')}`);
+      bad('IAM', `${sid}: wildcard action ${acts.join(',')}`);
     if (s.Resource === '*' || (Array.isArray(s.Resource) && s.Resource.includes('*')))
-      if (!acts.every((a) => a === 'sts:AssumeRole')) bad('IAM', `${s.Sid || 'a statement'}: Resource "*"`);
-    if (src && resJson.includes(`\${${src}}`) &&
+      if (!acts.every((a) => a === 'sts:AssumeRole')) bad('IAM', `${sid}: Resource "*"`);
+    if (srcName && resJson.includes(`\${${srcName}}`) &&
         acts.some((a) => /^s3:(Put|Delete|Restore|Replicate)/.test(a)))
-      bad('IAM', `${s.Sid || 'a statement'}: writes to the source bucket`);
-    if (acts.some((a) => /^s3:Delete/.test(a))) bad('IAM', `${s.Sid || 'a statement'}: deletes objects`);
+      bad('IAM', `${sid}: writes to the source bucket`);
+    if (acts.some((a) => /^s3:Delete/.test(a))) bad('IAM', `${sid}: deletes objects`);
+    /* S3's implicit ListBucket check on a GET or HEAD of a missing key
+     * carries no prefix: with one, a deleted upload answers 403, not 404 */
+    if (acts.includes('s3:ListBucket') && JSON.stringify(s.Condition || {}).includes('s3:prefix'))
+      bad('IAM', `${sid}: an s3:prefix condition on s3:ListBucket, which S3's check for a missing key never matches`);
+    /* Lambda's SQS poller changes no visibility on the function's behalf */
+    if (acts.includes('sqs:ChangeMessageVisibility'))
+      bad('IAM', `${sid}: sqs:ChangeMessageVisibility, which nothing here calls`);
+  }
+
+  /* queues: throttled receives count, so at least 5 before the failure queue */
+  const atLeast = (v, min) => {
+    const p = refOf(v) && params[refOf(v)];
+    if (p) return p.MinValue !== undefined && Number(p.MinValue) >= min && Number(p.Default) >= min;
+    return Number(v) >= min;
+  };
+  for (const [n, r] of Object.entries(res)) {
+    if (r.Type !== 'AWS::SQS::Queue') continue;
+    const rp = (r.Properties || {}).RedrivePolicy;
+    if (rp && typeof rp === 'object' && !atLeast(rp.maxReceiveCount, 5))
+      bad(`Resources.${n}.Properties.RedrivePolicy`, 'maxReceiveCount must be at least 5 (AWS\'s guidance: throttled receives count)');
+  }
+  /* an event source mapping waits for the grant to read its queue */
+  const granting = new Set(statements.filter(([, s]) => s.Effect === 'Allow' &&
+    [].concat(s.Action || []).includes('sqs:ReceiveMessage')).map(([owner]) => owner));
+  for (const [n, r] of Object.entries(res)) {
+    if (r.Type !== 'AWS::Lambda::EventSourceMapping') continue;
+    const deps = [].concat(r.DependsOn || []);
+    if (![...granting].some((g) => deps.includes(g)))
+      bad(`Resources.${n}.DependsOn`, `must name ${[...granting].join(' or ') || 'the role that grants sqs:ReceiveMessage'} (IAM changes propagate after the role's ARN is known)`);
+    const mc = ((r.Properties || {}).ScalingConfig || {}).MaximumConcurrency;
+    const def = refOf(mc) && params[refOf(mc)] ? params[refOf(mc)].Default : mc;
+    if (def !== undefined && Number(def) > 10)
+      bad(`Resources.${n}.Properties.ScalingConfig`, `MaximumConcurrency ${def} by default, above the 10 concurrent executions of a new account`);
+  }
+
+  /* alarms: the failure queue's depth, and imgpipe's Failed metric */
+  const alarms = Object.entries(res).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm');
+  const failureQueues = new Set();
+  for (const [, r] of Object.entries(res))
+    if (r.Type === 'AWS::Lambda::EventInvokeConfig')
+      namesIn((((r.Properties || {}).DestinationConfig || {}).OnFailure || {}).Destination)
+        .forEach((q) => failureQueues.add(q));
+  for (const q of failureQueues) {
+    const watched = alarms.some(([, a]) => (a.Properties || {}).MetricName === 'ApproximateNumberOfMessagesVisible' &&
+      namesIn((a.Properties || {}).Dimensions).has(q));
+    if (!watched) bad('Resources', `no alarm on the depth of the failure queue ${q}`);
+  }
+  const envNs = refOf(((globals.Environment || {}).Variables || {}).IMGPIPE_METRICS_NAMESPACE);
+  const failedAlarm = alarms.some(([, a]) => JSON.stringify((a.Properties || {}).Metrics || [])
+    .match(/SUM\(Failed\) FROM SCHEMA\(\\"\$\{([^}]+)\}\\", Trigger\)/) &&
+    JSON.stringify(a.Properties.Metrics).includes(`\${${envNs}}`));
+  if (!failedAlarm)
+    bad('Resources', 'no alarm on imgpipe\'s Failed metric, summed over Trigger, in the namespace IMGPIPE_METRICS_NAMESPACE names');
+
+  /* each dashboard's body is JSON, whichever branch its variables take */
+  for (const [n, r] of Object.entries(res)) {
+    if (r.Type !== 'AWS::CloudWatch::Dashboard') continue;
+    const body = (r.Properties || {}).DashboardBody;
+    const sub = body && body['Fn::Sub'];
+    const text = Array.isArray(sub) ? sub[0] : sub;
+    if (typeof text !== 'string') continue;
+    const vars = Array.isArray(sub) && sub[1] ? sub[1] : {};
+    const fill = (s) => s.replace(/\$\{([^!}][^}]*)\}/g, '1');
+    /* every variable as each of its Fn::If branches, the rest as 1 */
+    let variants = [{}];
+    for (const [k, v] of Object.entries(vars)) {
+      const branches = ifOf(v) ? ifOf(v).slice(1) : [v];
+      const values = branches.map((b) => (typeof b === 'string' ? fill(b)
+        : b && typeof b['Fn::Sub'] === 'string' ? fill(b['Fn::Sub']) : '1'));
+      variants = variants.flatMap((o) => values.map((x) => ({ ...o, [k]: x })));
+    }
+    for (const values of variants) {
+      const json = text.replace(/\$\{([^!}][^}]*)\}/g, (m, name) => (name in values ? values[name] : '1'));
+      try {
+        JSON.parse(json);
+      } catch (e) {
+        bad(`Resources.${n}.Properties.DashboardBody`, `not JSON: ${e.message}`);
+        break;
+      }
+    }
   }
 }
 
