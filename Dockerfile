@@ -13,36 +13,56 @@
 # Where no registry can be reached, scripts/image-base.sh makes
 # debian:trixie-slim locally with debootstrap; `make image` then builds
 # with --pull=never.
+#
+# Another architecture (`make image ARCH=arm64`: CROSS=arm64,
+# RUNTIME_BASE=debian:trixie-slim-arm64): the vips and build stages stay
+# on this machine's architecture and cross-compile with Debian's cross
+# toolchain and the target's -dev packages (multiarch); only the runtime
+# stage is the target's, its RUN steps through qemu-user, and the image
+# is the target's architecture because its base is. (No --platform: with
+# podman 4.3 it applies to every stage, FROM --platform notwithstanding.)
 
 ARG BASE=debian:trixie-slim
+ARG RUNTIME_BASE=${BASE}
 
 FROM ${BASE} AS vips
+# CROSS: the Debian architecture built for, empty for this machine's
+ARG CROSS=
+ENV CROSS=${CROSS}
 # the source packages of the same mirror (deb822 sources, or a sources.list)
 RUN if [ -f /etc/apt/sources.list.d/debian.sources ]; then \
       sed -i 's/^Types: deb$/Types: deb deb-src/' /etc/apt/sources.list.d/debian.sources; \
     else sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >/etc/apt/sources.list.d/src.list; fi \
+ && if [ -n "$CROSS" ]; then dpkg --add-architecture "$CROSS"; fi \
  && apt-get update -qq \
+ && target() { for p; do printf '%s%s ' "$p" "${CROSS:+:$CROSS}"; done; } \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      gcc g++ make meson ninja-build pkg-config dpkg-dev ca-certificates \
-      libglib2.0-dev libexpat1-dev libjpeg62-turbo-dev libspng-dev libpng-dev libwebp-dev \
-      libtiff-dev libheif-dev liblcms2-dev libexif-dev libhwy-dev libimagequant-dev zlib1g-dev \
-      libheif-plugin-libde265 libheif-plugin-aomenc libheif-plugin-dav1d >/dev/null
+      gcc g++ make meson ninja-build pkgconf dpkg-dev ca-certificates file \
+      ${CROSS:+crossbuild-essential-$CROSS} \
+      $(target libglib2.0-dev libexpat1-dev libjpeg62-turbo-dev libspng-dev libpng-dev \
+        libwebp-dev libtiff-dev libheif-dev liblcms2-dev libexif-dev libhwy-dev \
+        libimagequant-dev zlib1g-dev \
+        libheif-plugin-libde265 libheif-plugin-aomenc libheif-plugin-dav1d) >/dev/null
 COPY scripts/build-vips.sh scripts/
 RUN scripts/build-vips.sh /opt/vips
 
 FROM vips AS build
-RUN DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libc6-dev libcurl4-openssl-dev libjansson-dev libssl-dev libxml2-dev >/dev/null \
+RUN target() { for p; do printf '%s%s ' "$p" "${CROSS:+:$CROSS}"; done; } \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      $(target libc6-dev libcurl4-openssl-dev libjansson-dev libssl-dev libxml2-dev) >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 ENV PKG_CONFIG_PATH=/opt/vips/lib/pkgconfig
 WORKDIR /src
 COPY Makefile ./
 COPY src/ src/
 COPY handlers/ handlers/
+COPY scripts/target.sh scripts/
 COPY scripts/image-runtime.sh scripts/
 # -O2 is the Makefile's default; -g goes, the symbols are not shipped
-RUN make -j"$(nproc)" OPTIMIZATION=-O2 CFLAGS="-g0 -DNDEBUG" build/imgpipe \
- && strip build/imgpipe \
+RUN . scripts/target.sh \
+ && tmake -j"$(nproc)" OPTIMIZATION=-O2 CFLAGS="-g0 -DNDEBUG" build/imgpipe \
+ && "$(tool strip)" build/imgpipe \
+ && file build/imgpipe \
  && scripts/image-runtime.sh build/imgpipe /out
 
 # `make dist`: the same build as a self-contained, relocatable bundle (its
@@ -56,10 +76,11 @@ RUN apt-get update -qq \
 COPY bench/imgpipe-bench.c bench/
 COPY scripts/dist.sh scripts/
 ARG VERSION=0
-RUN make -j"$(nproc)" OPTIMIZATION=-O2 CFLAGS="-g0 -DNDEBUG" build/imgpipe-bench \
+RUN . scripts/target.sh \
+ && tmake -j"$(nproc)" OPTIMIZATION=-O2 CFLAGS="-g0 -DNDEBUG" build/imgpipe-bench \
  && scripts/dist.sh "$VERSION" /dist
 
-FROM ${BASE}
+FROM ${RUNTIME_BASE}
 # more Debian packages, for measurements: --build-arg EXTRA_PACKAGES=libjemalloc2
 ARG EXTRA_PACKAGES=
 COPY --from=build /out/packages /tmp/imgpipe-packages

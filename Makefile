@@ -34,8 +34,9 @@ PKGS = vips gmodule-2.0 libjpeg lcms2 libcurl jansson libcrypto libxml-2.0
 # packages (scripts/deps.sh) before anything asks, so the first thing a
 # newcomer sees is what is being installed, not pkg-config's complaints.
 lazy = $(eval $1 := $$(shell $2))$($1)
-PKG_CFLAGS = $(call lazy,PKG_CFLAGS,pkg-config --cflags $(PKGS))
-PKG_LIBS = $(call lazy,PKG_LIBS,pkg-config --libs $(PKGS))
+PKG_CONFIG ?= pkg-config
+PKG_CFLAGS = $(call lazy,PKG_CFLAGS,$(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS = $(call lazy,PKG_LIBS,$(PKG_CONFIG) --libs $(PKGS))
 TEST_PKG_CFLAGS = $(call lazy,TEST_PKG_CFLAGS,pkg-config --cflags criterion)
 TEST_PKG_LIBS = $(call lazy,TEST_PKG_LIBS,pkg-config --libs criterion)
 
@@ -197,16 +198,33 @@ demo-run: $(BIN) $(TESTDATA)/.stamp
 # docker or podman, whichever the machine has (scripts/ctr says loudly when
 # it has neither); the base is pulled, or built with debootstrap where no
 # registry answers (scripts/image-base.sh), and never pulled by the build.
+#
+# ARCH=arm64 (or aarch64): the image imgpipe:arm64 and the bundle for Arm,
+# cross-compiled here, the runtime stage and every test run through
+# qemu-user (scripts/image-deps.sh --arch arm64 sets it up).
+HOST_DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+ARCH ?= $(HOST_DEB_ARCH)
+DEB_ARCH = $(patsubst x86_64,amd64,$(patsubst aarch64,arm64,$(ARCH)))
+DIST_ARCH = $(patsubst amd64,x86_64,$(patsubst arm64,aarch64,$(DEB_ARCH)))
+ifeq ($(DEB_ARCH),$(HOST_DEB_ARCH))
 IMAGE ?= imgpipe:latest
+ARCH_BUILD_ARGS =
+else
+IMAGE ?= imgpipe:$(DEB_ARCH)
+ARCH_BUILD_ARGS = --build-arg CROSS=$(DEB_ARCH) \
+	--build-arg RUNTIME_BASE=debian:trixie-slim-$(DEB_ARCH)
+endif
 IMAGE_TEST = $(BUILD)/imgpipe-image-test
 IMAGE_TEST_ARGS ?=
 
 image:
 	@scripts/ctr --which >/dev/null
+	@scripts/image-deps.sh --arch $(DEB_ARCH)
 	@scripts/image-base.sh
+	@scripts/image-base.sh --arch $(DEB_ARCH)
 	scripts/ctr build $$(test "$$(scripts/ctr --which)" = podman && echo --pull=never) \
-		--network=host -t $(IMAGE) .
-	@scripts/ctr image inspect --format 'imgpipe: $(IMAGE) {{.Size}} bytes' $(IMAGE)
+		--network=host $(ARCH_BUILD_ARGS) -t $(IMAGE) .
+	@scripts/ctr image inspect --format 'imgpipe: $(IMAGE) {{.Size}} bytes, {{.Architecture}}' $(IMAGE)
 
 $(IMAGE_TEST): $(BUILD)/tests/imagetest.o $(filter $(BUILD)/tests/lib/%,$(TEST_OBJ)) $(LIB)
 	$(QUIET_LINK)$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS)
@@ -217,7 +235,7 @@ image-test: deps
 image-test-run: $(BIN) $(IMAGE_TEST) $(TESTDATA)/.stamp $(TEST_DEPS)
 	@scripts/ctr --which >/dev/null
 	IMGPIPE_BIN=$(abspath $(BIN)) IMGPIPE_TESTDATA=$(abspath $(TESTDATA)) \
-	IMGPIPE_SRCDIR=$(CURDIR) $(IMAGE_TEST) --image $(IMAGE) $(IMAGE_TEST_ARGS)
+	IMGPIPE_SRCDIR=$(CURDIR) $(IMAGE_TEST) --image $(IMAGE) --arch $(DIST_ARCH) $(IMAGE_TEST_ARGS)
 
 # --- benchmarks (bench/): `make bench`, `make bench QUICK=1`, `make bench-image` ---
 # bench/imgpipe-bench.c is imgpipe's side of the benchmark and the floor, linked
@@ -250,17 +268,20 @@ bench-image:
 #                    dist/imgpipe-VERSION-lambda-ARCH.zip
 #   make dist-test   unpack it and run it here, against the host's tests
 VERSION := $(shell sed -n 's/^\#define IMGP_VERSION "\(.*\)"/\1/p' src/imgpipe.h)
-DIST_ARCH ?= $(shell uname -m)
 DIST_TAR = dist/imgpipe-$(VERSION)-linux-$(DIST_ARCH).tar.gz
 DIST_TEST = $(BUILD)/dist-test
 
+DIST_IMAGE = imgpipe-dist:$(DIST_ARCH)
+
 dist:
 	@scripts/ctr --which >/dev/null
+	@scripts/image-deps.sh --arch $(DEB_ARCH)
 	@scripts/image-base.sh
 	scripts/ctr build $$(test "$$(scripts/ctr --which)" = podman && echo --pull=never) \
-		--network=host --target dist --build-arg VERSION=$(VERSION) -t imgpipe-dist:latest .
+		--network=host --target dist --build-arg VERSION=$(VERSION) \
+		$(if $(ARCH_BUILD_ARGS),--build-arg CROSS=$(DEB_ARCH)) -t $(DIST_IMAGE) .
 	@mkdir -p dist
-	@c=$$(scripts/ctr create imgpipe-dist:latest /bin/true) && \
+	@c=$$(scripts/ctr create $(DIST_IMAGE) /bin/true) && \
 	 scripts/ctr cp "$$c:/dist/imgpipe-$(VERSION)-linux-$(DIST_ARCH).tar.gz" dist/ && \
 	 scripts/ctr cp "$$c:/dist/imgpipe-$(VERSION)-lambda-$(DIST_ARCH).zip" dist/ && \
 	 scripts/ctr rm "$$c" >/dev/null
@@ -274,7 +295,8 @@ dist-test-run: $(BIN) $(IMAGE_TEST) $(TESTDATA)/.stamp $(TEST_DEPS)
 	@rm -rf $(DIST_TEST) && mkdir -p $(DIST_TEST) && tar -xzf $(DIST_TAR) -C $(DIST_TEST)
 	IMGPIPE_BIN=$(abspath $(BIN)) IMGPIPE_TESTDATA=$(abspath $(TESTDATA)) \
 	IMGPIPE_SRCDIR=$(CURDIR) $(IMAGE_TEST) \
-		--bundle $(abspath $(DIST_TEST))/imgpipe-$(VERSION)-linux-$(DIST_ARCH) $(IMAGE_TEST_ARGS)
+		--bundle $(abspath $(DIST_TEST))/imgpipe-$(VERSION)-linux-$(DIST_ARCH) --arch $(DIST_ARCH) \
+		$(IMAGE_TEST_ARGS)
 
 # The bench with the bundle on this host: make bench-dist [QUICK=1]
 bench-dist: deps

@@ -28,7 +28,18 @@ echo "$want  $tarball" | sha256sum -c -
 top=$(tar tf "$tarball" | head -n1 | cut -d/ -f1)
 tar xf "$tarball"
 cd "$top"
-meson setup build --prefix="$prefix" --libdir=lib --buildtype=release \
+# CROSS (the Dockerfile's): another Debian architecture, cross-compiled
+cross=
+if [ -n "${CROSS:-}" ]; then
+	t=$(dpkg-architecture -a"$CROSS" -qDEB_HOST_GNU_TYPE)
+	cpu=$(dpkg-architecture -a"$CROSS" -qDEB_HOST_GNU_CPU)
+	pc=$(command -v "$t-pkg-config" || echo pkg-config)
+	printf '%s\n' "[binaries]" "c = '$t-gcc'" "cpp = '$t-g++'" "ar = '$t-ar'" \
+		"strip = '$t-strip'" "pkg-config = '$pc'" "" "[host_machine]" "system = 'linux'" \
+		"cpu_family = '$cpu'" "cpu = '$cpu'" "endian = 'little'" >cross.ini
+	cross="--cross-file=$PWD/cross.ini"
+fi
+meson setup build $cross --prefix="$prefix" --libdir=lib --buildtype=release \
 	-Ddeprecated=false -Dexamples=false -Dcplusplus=false -Dintrospection=disabled \
 	-Dmodules=enabled -Dheif=enabled -Dheif-module=enabled \
 	-Djpeg=enabled -Dspng=enabled -Dpng=enabled -Dimagequant=enabled -Dwebp=enabled \
@@ -44,5 +55,5 @@ ninja -C build install >ninja.log 2>&1 || { tail -n 40 ninja.log >&2; exit 1; }
 # what is linked against it finds it (ldd, the build stage's tests)
 echo "$prefix/lib" >/etc/ld.so.conf.d/imgpipe-vips.conf
 ldconfig
-echo "build-vips: $top in $prefix, linking $(ldd "$prefix"/lib/libvips.so.42 | wc -l) libraries"
+echo "build-vips: $top${CROSS:+ for $CROSS} in $prefix, needing $(readelf -d "$prefix"/lib/libvips.so.42 | grep -c NEEDED) libraries directly"
 rm -rf "$src"

@@ -21,14 +21,15 @@
 set -eu
 version=$1
 out=$2
-arch=$(uname -m)
-multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+. "$(dirname "$0")/target.sh"
+target_init build/imgpipe
+arch=$uname_arch
 libdir=/usr/lib/$multiarch
 name=imgpipe-$version-linux-$arch
 root=$out/$name
 # libvips as scripts/build-vips.sh built it, and its heif module, which
 # imgpipe loads from lib/imgpipe when it first needs it
-vips_so=$(readlink -f "$(ldd build/imgpipe | awk '$1 ~ /^libvips\.so/ { print $3 }')")
+vips_so=$(readlink -f "$(tldd build/imgpipe | awk '$1 ~ /^libvips\.so/ { print $3 }')")
 module=$(ls "$(dirname "$vips_so")"/vips-modules-*/vips-heif.so | head -n1)
 mods=imgpipe
 
@@ -36,14 +37,14 @@ rm -rf "$root"
 mkdir -p "$root/lib/$mods" "$root/lib/libheif/plugins"
 cp build/imgpipe "$root/lib/imgpipe.bin"
 cp build/imgpipe-bench "$root/lib/imgpipe-bench.bin"
-strip "$root/lib/imgpipe.bin" "$root/lib/imgpipe-bench.bin"
+"$(tool strip)" "$root/lib/imgpipe.bin" "$root/lib/imgpipe-bench.bin"
 cp "$module" "$root/lib/$mods/"
 cp "$libdir"/libheif/plugins/*.so "$root/lib/libheif/plugins/"
 
 # every library any of them loads, the loader included, flat in lib/
 for f in "$root/lib/imgpipe.bin" "$root/lib/imgpipe-bench.bin" "$root/lib/$mods/vips-heif.so" \
          "$root"/lib/libheif/plugins/*.so; do
-	ldd "$f" >"$out/ldd.tmp"
+	tldd "$f" >"$out/ldd.tmp"
 	if grep -q 'not found' "$out/ldd.tmp"; then
 		echo "dist: $f: a library is missing:" >&2
 		cat "$out/ldd.tmp" >&2
@@ -57,7 +58,7 @@ done
 rm -f "$out/ldd.tmp"
 loader=$(cd "$root/lib" && ls ld-linux-*.so.* | head -n1)
 [ -n "$loader" ] || { echo "dist: no dynamic loader found" >&2; exit 1; }
-strip --strip-unneeded "$root"/lib/*.so* "$root/lib/$mods"/*.so "$root"/lib/libheif/plugins/*.so \
+"$(tool strip)" --strip-unneeded "$root"/lib/*.so* "$root/lib/$mods"/*.so "$root"/lib/libheif/plugins/*.so \
 	2>/dev/null || true
 
 # The start scripts. The bundled loader runs the binary with the bundled

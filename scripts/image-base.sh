@@ -11,21 +11,41 @@
 # The root file system is cached as build/base/debian-trixie-slim.tar, so
 # a second import (after `podman rmi`, on a machine kept) skips debootstrap.
 #
-#   scripts/image-base.sh [--force]     --force: debootstrap again
+#   scripts/image-base.sh [--force] [--arch amd64|arm64]
+#
+# --force: debootstrap again. --arch: another architecture's base, for
+# `make image ARCH=arm64`: tagged debian:trixie-slim-arm64 (the runtime
+# stage's base; the build stages stay on this machine's architecture and
+# cross-compile). debootstrap runs its second stage through qemu-user
+# (scripts/image-deps.sh --arch arm64 sets that up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-IMAGE=debian:trixie-slim
-CACHE=build/base/debian-trixie-slim.tar
 CTR=scripts/ctr
 force=0
-[ "${1:-}" = "--force" ] && force=1
+arch=$(dpkg --print-architecture)
+while [ $# -gt 0 ]; do
+	case $1 in
+	--force) force=1 ;;
+	--arch) arch=$2; shift ;;
+	*) echo "image-base: unknown argument $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+if [ "$arch" = "$(dpkg --print-architecture)" ]; then
+	IMAGE=debian:trixie-slim
+	CACHE=build/base/debian-trixie-slim.tar
+else
+	IMAGE=debian:trixie-slim-$arch
+	CACHE=build/base/debian-trixie-slim-$arch.tar
+fi
 
 if [ $force -eq 0 ] && $CTR image inspect "$IMAGE" >/dev/null 2>&1; then
 	exit 0
 fi
 if [ $force -eq 0 ] && [ "${IMGPIPE_BASE_PULL:-1}" = 1 ] &&
-   timeout 60 $CTR pull -q "docker.io/library/$IMAGE" >/dev/null 2>&1; then
+   timeout 60 $CTR pull -q --arch "$arch" docker.io/library/debian:trixie-slim >/dev/null 2>&1; then
+	[ "$IMAGE" = debian:trixie-slim ] || $CTR tag docker.io/library/debian:trixie-slim "$IMAGE"
 	echo "imgpipe: pulled $IMAGE"
 	exit 0
 fi
@@ -51,9 +71,9 @@ if [ $force -eq 1 ] || [ ! -s "$CACHE" ]; then
 	MIRROR="${IMGPIPE_DEBIAN_MIRROR:-$(mirror)}"
 	root=$(mktemp -d /tmp/imgpipe-base.XXXXXX)
 	trap 'rm -rf "$root"' EXIT
-	echo "imgpipe: debootstrap --variant=minbase trixie from $MIRROR (about a minute)"
+	echo "imgpipe: debootstrap --variant=minbase --arch=$arch trixie from $MIRROR (a minute or two)"
 	start=$(date +%s)
-	if ! debootstrap --variant=minbase trixie "$root" "$MIRROR" >"$root.log" 2>&1; then
+	if ! debootstrap --variant=minbase --arch="$arch" trixie "$root" "$MIRROR" >"$root.log" 2>&1; then
 		tail -n 30 "$root.log" >&2
 		rm -f "$root.log"
 		exit 1
@@ -85,7 +105,7 @@ CFG
 	echo "imgpipe: base root file system $(du -sh "$root" | cut -f1) in $(( $(date +%s) - start )) s"
 fi
 
-$CTR import -q --change 'CMD ["bash"]' "$CACHE" "$IMAGE" >/dev/null
+$CTR import -q --arch "$arch" --change 'CMD ["bash"]' "$CACHE" "$IMAGE" >/dev/null
 # the name a Dockerfile's FROM resolves to, whatever the short-name settings
 $CTR tag "$IMAGE" "docker.io/library/$IMAGE" 2>/dev/null || true
 echo "imgpipe: imported $IMAGE"

@@ -15,9 +15,10 @@
 set -eu
 bin=$1
 out=$2
-arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
-libdir=/usr/lib/$arch
-vips_so=$(ldd "$bin" | awk '$1 ~ /^libvips\.so/ { print $3 }')
+. "$(dirname "$0")/target.sh"
+target_init "$bin"
+libdir=/usr/lib/$multiarch
+vips_so=$(tldd "$bin" | awk '$1 ~ /^libvips\.so/ { print $3 }')
 [ -n "$vips_so" ] || { echo "image-runtime: $bin does not load libvips" >&2; exit 1; }
 vips_so=$(readlink -f "$vips_so")
 vips_lib=$(dirname "$vips_so")
@@ -32,7 +33,7 @@ cp "$module" "$out/root/usr/local/lib/imgpipe/"
 
 : >"$out/packages.tmp"
 for f in $loaded; do
-	ldd "$f" >"$out/ldd.tmp"
+	tldd "$f" >"$out/ldd.tmp"
 	if grep -q 'not found' "$out/ldd.tmp"; then
 		echo "image-runtime: $f: a library is missing:" >&2
 		cat "$out/ldd.tmp" >&2

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -57,7 +58,8 @@ static struct {
 	const char *memory;
 	const char *env[MAX_ENV];
 	int nenv;
-} opt = { "imgpipe:latest", false, NULL, 20, 0, "1769", { 0 }, 0 };
+	const char *arch;           /* --arch: what `uname -m` must say in it */
+} opt = { "imgpipe:latest", false, NULL, 20, 0, "1769", { 0 }, 0, NULL };
 
 /* The host's command: the bundle's start script, or build/imgpipe. */
 static const char *host_command(const char *name)
@@ -436,6 +438,47 @@ static void check_upload(const char *key, const char *stem, int w, int h)
 
 /* What the image is, before it runs: its user, its entrypoint, and what
  * it carries (one libvips module, no compiler, no -dev package). */
+/*
+ * The image or bundle is for --arch, so that an arm64 run can never be an
+ * x86_64 build tested by mistake: `uname -m` in the container (qemu-user
+ * answers as the emulated CPU), the ELF machine of the bundle's binary.
+ */
+static void check_arch(void)
+{
+	char *out = NULL, got[80] = "?";
+
+	if(opt.bundle) {
+		char bin[4096];
+		unsigned char h[20];
+		FILE *f;
+
+		snprintf(bin, sizeof(bin), "%s/lib/imgpipe.bin", opt.bundle);
+		if((f = fopen(bin, "rb")) && fread(h, 1, sizeof(h), f) == sizeof(h)) {
+			unsigned machine = h[18] | (unsigned)h[19] << 8;
+
+			snprintf(got, sizeof(got), "%s", machine == 62 ? "x86_64" :
+			         machine == 183 ? "aarch64" : "another machine");
+		}
+		if(f)
+			fclose(f);
+	} else if(!opt.host) {
+		const char *uname[] = { "run", "--rm", "--network=none", "--entrypoint", "uname",
+		                        opt.image, "-m", NULL };
+
+		if(!ctr(uname, &out) && out) {
+			out[strcspn(out, "\n")] = '\0';
+			snprintf(got, sizeof(got), "%s", out);
+		}
+		free(out);
+	} else {
+		struct utsname u;
+
+		if(!uname(&u))
+			snprintf(got, sizeof(got), "%s", u.machine);
+	}
+	check(!strcmp(got, opt.arch), "it is built for %s (%s)", opt.arch, got);
+}
+
 static void check_image(void)
 {
 	const char *user[] = { "image", "inspect", "--format", "{{.Config.User}}", opt.image, NULL };
@@ -554,7 +597,7 @@ static int log_total_ms(const char *prefix, double *median)
 static void usage(void)
 {
 	fprintf(stderr, "usage: imgpipe-image-test [--image IMAGE | --host | --bundle DIR] [--warm N] "
-	        "[--soak N] [--memory MB] [--env NAME=VALUE]...\n");
+	        "[--soak N] [--memory MB] [--arch x86_64|aarch64] [--env NAME=VALUE]...\n");
 	exit(2);
 }
 
@@ -579,6 +622,8 @@ int main(int argc, char **argv)
 			opt.soak = atoi(argv[++i]);
 		else if(!strcmp(argv[i], "--memory") && i + 1 < argc)
 			opt.memory = argv[++i];
+		else if(!strcmp(argv[i], "--arch") && i + 1 < argc)
+			opt.arch = argv[++i];
 		else if(!strcmp(argv[i], "--env") && i + 1 < argc && opt.nenv < MAX_ENV)
 			opt.env[opt.nenv++] = argv[++i];
 		else
@@ -603,6 +648,8 @@ int main(int argc, char **argv)
 	if(!fx_start(&fx, buckets, true))
 		fatal("%s (s3rver needs tests/node_modules: make image-test runs npm ci)", fx.error);
 
+	if(opt.arch)
+		check_arch();
 	if(!opt.host)
 		check_image();
 	check_formats();
