@@ -25,18 +25,30 @@
  *    until its queue's redrive policy gives up). Anything wrong elsewhere
  *    fails the whole invocation with IMGP_E_USAGE;
  *  - an s3:TestEvent, alone or in an SQS message or SNS notification, is a
- *    ref-less item with test_event set: nothing to do, nothing to retry.
+ *    ref-less item with test_event set: nothing to do, nothing to retry;
+ *  - MinIO posts S3 records (eventSource "minio:s3", keys form-encoded as
+ *    S3's, plus its own top-level "EventName" and "Key"); Ceph RGW posts
+ *    them with eventSource "ceph:s3", its keys literal and its sizes
+ *    strings. Cloud Storage names are literal, its generation is the
+ *    ref's version, and its md5Hash (base64) becomes the ETag in hex, as
+ *    its XML API answers it (composite objects have none: the generation
+ *    alone then identifies the source);
+ *  - a CloudEvent's type decides how its data is read; a type imgpipe does
+ *    not know, carrying data it cannot read either, is IMGP_E_USAGE naming
+ *    the type, never a silent success.
  */
 #include "event.h"
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "utf8.h"
 
 #define ACCEPTED "accepted: S3, SQS, SNS, EventBridge and S3 Batch Operations " \
-                 "events, or {\"bucket\": ..., \"key\": ...}"
+                 "events, or {\"bucket\": ..., \"key\": ...}; over HTTP also " \
+                 "CloudEvents and Pub/Sub pushes of Cloud Storage notifications"
 #define MAX_BUCKET 255          /* S3 allows 63; generous, but bounded */
 
 /* Parsing state: the event being filled and whether an error must end the
@@ -48,7 +60,7 @@ struct parser {
 };
 
 static const char *const trigger_names[] = {
-	"s3", "sqs", "sns", "eventbridge", "batch", "direct"
+	"s3", "sqs", "sns", "eventbridge", "batch", "direct", "cloudevents", "pubsub"
 };
 
 const char *imgp_trigger_name(enum imgp_trigger trigger)
@@ -199,6 +211,7 @@ void imgp_event_release(struct imgp_event *ev)
 	imgp_free(ev->items);
 	imgp_free(ev->batch_schema);
 	imgp_free(ev->batch_invocation_id);
+	imgp_free(ev->event_id);
 	memset(ev, 0, sizeof(*ev));
 }
 
@@ -269,10 +282,18 @@ struct ref_in {
 	bool encoded;               /* key is form-encoded */
 	json_t *version;            /* string, null or absent */
 	json_t *etag;               /* string or ignored */
-	json_t *size;               /* integer or ignored */
+	json_t *size;               /* integer, string of digits, or ignored */
 	enum imgp_action action;
 	const char *event_name;
 };
+
+/* Is s 1-19 decimal digits (a uint64 without overflow worries)? */
+static bool digits(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+
+	return n && n <= 19 && !s[n];
+}
 
 /* The checks every ref passes, whatever its shape; where names it
  * ("record 2"). */
@@ -344,6 +365,8 @@ static enum imgp_status add_ref(struct parser *p, size_t item, const struct ref_
 	r->bucket = imgp_strdup(json_string_value(in->bucket));
 	if(json_is_integer(in->size) && json_integer_value(in->size) > 0)
 		r->size = (uint64_t)json_integer_value(in->size);
+	else if(json_is_string(in->size) && digits(json_string_value(in->size)))
+		r->size = strtoull(json_string_value(in->size), NULL, 10);
 	if(!r->bucket || (version && *version && !(r->version_id = imgp_strdup(version))) ||
 	   (etag && *etag && !(r->etag = imgp_strdup(etag))) ||
 	   (in->event_name && !(r->event_name = imgp_strdup(in->event_name))))
@@ -381,10 +404,12 @@ static enum imgp_status s3_record(struct parser *p, json_t *rec, size_t item,
 	json_t *s3 = json_object_get(rec, "s3");
 	json_t *object = json_object_get(s3, "object");
 	const char *name = json_string_value(json_object_get(rec, "eventName"));
+	const char *source = json_string_value(json_object_get(rec, "eventSource"));
 	struct ref_in in = {
 		.bucket = json_object_get(json_object_get(s3, "bucket"), "name"),
 		.key = json_object_get(object, "key"),
-		.encoded = true,
+		/* Ceph RGW writes the key as it is; AWS and MinIO encode it */
+		.encoded = !source || strcmp(source, "ceph:s3"),
 		.version = json_object_get(object, "versionId"),
 		.etag = json_object_get(object, "eTag"),
 		.size = json_object_get(object, "size"),
@@ -725,6 +750,393 @@ static enum imgp_status direct(struct parser *p, json_t *root, char *err)
 	return IMGP_OK;
 }
 
+/* --- Cloud Storage, Pub/Sub and CloudEvents ----------------------------- */
+
+#define GCS_TYPE "google.cloud.storage.object.v1."
+#define PUBSUB_TYPE "google.cloud.pubsub.topic.v1.messagePublished"
+#define MAX_B64 (8u << 20)      /* a Pub/Sub message is at most 10 MB */
+
+static int b64_value(unsigned char c)
+{
+	if(c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if(c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if(c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if(c == '+' || c == '-')
+		return 62;
+	if(c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+/*
+ * Base64 (standard or URL-safe alphabet, padding optional) into a new
+ * NUL-ended buffer of *len bytes. IMGP_E_USAGE when it is not base64,
+ * IMGP_E_NOMEM.
+ */
+static enum imgp_status b64_decode(const char *in, size_t n, unsigned char **out,
+                                   size_t *len)
+{
+	unsigned char *o;
+	uint32_t acc = 0;
+	int bits = 0;
+
+	*out = NULL;
+	*len = 0;
+	while(n && in[n - 1] == '=')
+		n--;
+	if(n > MAX_B64 || n % 4 == 1)
+		return IMGP_E_USAGE;
+	if(!(o = imgp_malloc(n / 4 * 3 + 3)))
+		return IMGP_E_NOMEM;
+	for(size_t i = 0; i < n; i++) {
+		int v = b64_value((unsigned char)in[i]);
+
+		if(v < 0) {
+			imgp_free(o);
+			return IMGP_E_USAGE;
+		}
+		acc = acc << 6 | (uint32_t)v;
+		if((bits += 6) >= 8) {
+			bits -= 8;
+			o[(*len)++] = (unsigned char)(acc >> bits);
+		}
+	}
+	o[*len] = '\0';
+	*out = o;
+	return IMGP_OK;
+}
+
+/* A Cloud Storage md5Hash (base64 of 16 bytes) as the 32 hex digits its
+ * XML API's ETag is; false when it is absent or not an MD5. */
+static bool md5_hex(const char *b64, char hex[33])
+{
+	unsigned char *raw;
+	size_t len;
+	bool ok;
+
+	if(!b64 || b64_decode(b64, strlen(b64), &raw, &len))
+		return false;
+	ok = len == 16;
+	for(size_t i = 0; ok && i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	imgp_free(raw);
+	return ok;
+}
+
+/* A generation or size, which Cloud Storage writes as a string of digits
+ * (a JSON integer is taken too), as a new JSON string; NULL when v is
+ * absent; *bad when it is there but neither. */
+static json_t *number_string(json_t *v, bool *bad)
+{
+	char buf[32];
+
+	*bad = false;
+	if(!v || json_is_null(v))
+		return NULL;
+	if(json_is_string(v) && digits(json_string_value(v)))
+		return json_incref(v);
+	if(json_is_integer(v) && json_integer_value(v) >= 0) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+		return json_string(buf);
+	}
+	*bad = true;
+	return NULL;
+}
+
+/* Copy an event id (CloudEvents id, Pub/Sub messageId) into the event. */
+static enum imgp_status set_event_id(struct parser *p, const char *id, char *err)
+{
+	if(!id || !*id || p->ev->event_id)
+		return IMGP_OK;
+	if(!(p->ev->event_id = imgp_strndup(id, 128)))
+		return nomem(p, err);
+	return IMGP_OK;
+}
+
+/* What the fields of one Cloud Storage object name, wherever they came
+ * from (a CloudEvent's data, Pub/Sub attributes, its data). */
+struct gcs_in {
+	json_t *bucket, *name, *generation, *md5, *size;
+	enum imgp_action action;
+	const char *event_name;
+};
+
+/* One Cloud Storage object into a ref of a new item; where names it. */
+static enum imgp_status gcs_ref(struct parser *p, const struct gcs_in *g, const char *where,
+                                char *err)
+{
+	enum imgp_status result;
+	json_t *version, *etag = NULL;
+	struct ref_in in = {
+		.bucket = g->bucket, .key = g->name, .size = g->size, .action = g->action,
+		.event_name = g->event_name,
+	};
+	char hex[33];
+	size_t item;
+	bool bad;
+
+	version = number_string(g->generation, &bad);
+	if(bad)
+		return imgp_fail(err, IMGP_E_USAGE, "%s: the generation is not a number", where);
+	if(md5_hex(json_string_value(g->md5), hex) && !(etag = json_string(hex))) {
+		json_decref(version);
+		return nomem(p, err);
+	}
+	in.version = version;
+	in.etag = etag;
+	result = add_item(p, NULL, &item, err);
+	if(!result)
+		result = add_ref(p, item, &in, where, err);
+	json_decref(version);
+	json_decref(etag);
+	return result;
+}
+
+/* A Cloud Storage object resource (a CloudEvent's data, a notification's
+ * JSON_API_V1 payload): {"bucket", "name", "generation", "md5Hash", ...}. */
+static enum imgp_status gcs_object(struct parser *p, json_t *obj, enum imgp_action action,
+                                   const char *event_name, const char *where, char *err)
+{
+	char what[160];
+	struct gcs_in g = {
+		.bucket = json_object_get(obj, "bucket"), .name = json_object_get(obj, "name"),
+		.generation = json_object_get(obj, "generation"),
+		.md5 = json_object_get(obj, "md5Hash"), .size = json_object_get(obj, "size"),
+		.action = action, .event_name = event_name,
+	};
+
+	if(!json_is_object(obj)) {
+		if(obj)
+			describe(obj, what, sizeof(what));
+		return imgp_fail(err, IMGP_E_USAGE, "%s is %s, not a Cloud Storage object "
+		                 "({\"bucket\", \"name\", \"generation\", ...})", where,
+		                 obj ? what : "empty");
+	}
+	if(!json_is_string(g.name))
+		return imgp_fail(err, IMGP_E_USAGE, "%s: the object name is missing or not a "
+		                 "string", where);
+	return gcs_ref(p, &g, where, err);
+}
+
+/* Cloud Storage's notification event types, as Pub/Sub attributes
+ * (OBJECT_FINALIZE) and CloudEvents types (...object.v1.finalized) say them. */
+static const struct {
+	const char *pubsub, *cloudevent;
+	enum imgp_action action;
+} gcs_types[] = {
+	{ "OBJECT_FINALIZE", "finalized", IMGP_ACTION_CREATED },
+	{ "OBJECT_DELETE", "deleted", IMGP_ACTION_REMOVED },
+	{ "OBJECT_ARCHIVE", "archived", IMGP_ACTION_IGNORED },
+	{ "OBJECT_METADATA_UPDATE", "metadataUpdated", IMGP_ACTION_IGNORED },
+};
+
+static int gcs_type(const char *name, bool pubsub)
+{
+	for(size_t i = 0; name && i < sizeof(gcs_types) / sizeof(gcs_types[0]); i++)
+		if(!strcmp(name, pubsub ? gcs_types[i].pubsub : gcs_types[i].cloudevent))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * A Pub/Sub push envelope {"message": {"attributes", "data", "messageId"},
+ * "subscription"} of a Cloud Storage notification: the attributes name
+ * the object (bucketId, objectId, objectGeneration, eventType); the data,
+ * base64 of the object's JSON when payloadFormat is JSON_API_V1, adds its
+ * MD5 and size. where prefixes errors ("" or "data: ").
+ */
+static enum imgp_status pubsub(struct parser *p, json_t *root, const char *where, char *err)
+{
+	enum imgp_status result;
+	json_t *msg = json_object_get(root, "message");
+	json_t *attrs = json_object_get(msg, "attributes");
+	json_t *data = json_object_get(msg, "data");
+	const char *type = json_string_value(json_object_get(attrs, "eventType"));
+	const char *format = json_string_value(json_object_get(attrs, "payloadFormat"));
+	const char *id = json_string_value(json_object_get(msg, "messageId"));
+	json_t *object = NULL;
+	struct gcs_in g;
+	char at[64], name[40];
+	int t;
+
+	p->ev->trigger = IMGP_TRIGGER_PUBSUB;
+	if(!json_is_object(msg))
+		return imgp_fail(err, IMGP_E_USAGE, "%sa Pub/Sub push without a \"message\" "
+		                 "object", where);
+	if(attrs && !json_is_object(attrs))
+		return imgp_fail(err, IMGP_E_USAGE, "%smessage.attributes is not an object", where);
+	if(!id)
+		id = json_string_value(json_object_get(msg, "message_id"));
+	if((result = set_event_id(p, id, err)))
+		return result;
+	if(!type)
+		return imgp_fail(err, IMGP_E_USAGE, "%sa Pub/Sub message without the attribute "
+		                 "\"eventType\": not a Cloud Storage notification (imgpipe takes "
+		                 "OBJECT_FINALIZE and OBJECT_DELETE)", where);
+	if((t = gcs_type(type, true)) < 0) {
+		safe_name(type, name);
+		return imgp_fail(err, IMGP_E_USAGE, "%sa Pub/Sub message with the unknown "
+		                 "eventType \"%s\" (Cloud Storage's are OBJECT_FINALIZE, "
+		                 "OBJECT_DELETE, OBJECT_ARCHIVE, OBJECT_METADATA_UPDATE)", where, name);
+	}
+	if(data && !json_is_string(data))
+		return imgp_fail(err, IMGP_E_USAGE, "%smessage.data is not a string", where);
+	if(json_string_length(data) && (!format || !strcmp(format, "JSON_API_V1"))) {
+		unsigned char *raw;
+		size_t len;
+		json_error_t jerr;
+
+		result = b64_decode(json_string_value(data), json_string_length(data), &raw, &len);
+		if(result == IMGP_E_NOMEM)
+			return nomem(p, err);
+		if(result)
+			return imgp_fail(err, IMGP_E_USAGE, "%smessage.data is not base64", where);
+		object = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, &jerr);
+		imgp_free(raw);
+		if(!json_is_object(object)) {
+			json_decref(object);
+			return imgp_fail(err, IMGP_E_USAGE, "%smessage.data is not a JSON object "
+			                 "(payloadFormat JSON_API_V1 is the object's JSON)", where);
+		}
+	}
+	g = (struct gcs_in){
+		.bucket = json_object_get(attrs, "bucketId"),
+		.name = json_object_get(attrs, "objectId"),
+		.generation = json_object_get(attrs, "objectGeneration"),
+		.md5 = json_object_get(object, "md5Hash"), .size = json_object_get(object, "size"),
+		.action = gcs_types[t].action, .event_name = type,
+	};
+	if(!g.bucket)
+		g.bucket = json_object_get(object, "bucket");
+	if(!g.name)
+		g.name = json_object_get(object, "name");
+	if(!g.generation)
+		g.generation = json_object_get(object, "generation");
+	snprintf(at, sizeof(at), "%smessage", where);
+	if(!json_is_string(g.name))
+		result = imgp_fail(err, IMGP_E_USAGE, "%s: the object name (attribute "
+		                   "\"objectId\") is missing or not a string", at);
+	else
+		result = gcs_ref(p, &g, at, err);
+	json_decref(object);
+	return result;
+}
+
+static bool is_pubsub(json_t *root)
+{
+	json_t *msg = json_object_get(root, "message");
+
+	return json_is_object(msg) && (json_object_get(root, "subscription") ||
+	                               json_object_get(msg, "attributes") ||
+	                               json_object_get(msg, "data"));
+}
+
+/*
+ * The data of a CloudEvent, read as its type says (see
+ * imgp_event_parse_cloudevent); NULL data when there was none.
+ */
+static enum imgp_status cloudevent(struct parser *p, const struct imgp_cloudevent *ce,
+                                   json_t *data, char *err)
+{
+	enum imgp_status result;
+	struct imgp_event *ev = p->ev;
+	char type[40], source[40], what[160];
+	size_t item;
+	int t;
+
+	ev->trigger = IMGP_TRIGGER_CLOUDEVENT;
+	if(!ce->specversion)
+		return imgp_fail(err, IMGP_E_USAGE, "a CloudEvent without a specversion");
+	if(strncmp(ce->specversion, "1.", 2)) {
+		safe_name(ce->specversion, type);
+		return imgp_fail(err, IMGP_E_USAGE, "a CloudEvent of specversion \"%s\": imgpipe "
+		                 "reads CloudEvents 1.0", type);
+	}
+	if(!ce->type || !*ce->type)
+		return imgp_fail(err, IMGP_E_USAGE, "a CloudEvent without a type");
+	if((result = set_event_id(p, ce->id, err)))
+		return result;
+	safe_name(ce->type, type);
+	safe_name(ce->source ? ce->source : "", source);
+	if(!strncmp(ce->type, GCS_TYPE, strlen(GCS_TYPE))) {
+		if((t = gcs_type(ce->type + strlen(GCS_TYPE), false)) < 0) {
+			safe_name(ce->type + strlen(GCS_TYPE), type);
+			return imgp_fail(err, IMGP_E_USAGE, "unknown Cloud Storage event type \""
+			                 GCS_TYPE "%s\" (imgpipe reads " GCS_TYPE "finalized, deleted, "
+			                 "archived and metadataUpdated)", type);
+		}
+		return gcs_object(p, data, gcs_types[t].action, ce->type, "the CloudEvent's data",
+		                  err);
+	}
+	if(!strcmp(ce->type, PUBSUB_TYPE)) {
+		result = pubsub(p, data, "the CloudEvent's data: ", err);
+		ev->trigger = IMGP_TRIGGER_CLOUDEVENT;
+		return result;
+	}
+	/* an S3 event carried as a CloudEvent: its data says which */
+	if(json_is_object(json_object_get(data, "Records")) ||
+	   json_is_array(json_object_get(data, "Records")))
+		result = records(p, json_object_get(data, "Records"), err);
+	else if(str_is(json_object_get(data, "source"), "aws.s3") &&
+	        json_object_get(data, "detail-type"))
+		result = eventbridge(p, data, err);
+	else if(json_is_object(json_object_get(data, "s3"))) {
+		result = add_item(p, NULL, &item, err);
+		if(!result)
+			result = s3_record(p, data, item, "the CloudEvent's data", err);
+	}
+	else {
+		if(data)
+			describe(data, what, sizeof(what));
+		return imgp_fail(err, IMGP_E_USAGE, "unknown CloudEvent type \"%s\" from \"%s\", "
+			"and its data is %s; imgpipe reads " GCS_TYPE "*, " PUBSUB_TYPE " of Cloud "
+			"Storage notifications, and any type whose data is an S3 notification, one "
+			"S3 record or an EventBridge S3 event", type, source, data ? what : "empty");
+	}
+	if(ev->trigger != IMGP_TRIGGER_SQS)
+		ev->trigger = IMGP_TRIGGER_CLOUDEVENT;
+	return result;
+}
+
+/* A structured-mode CloudEvent: its attributes and "data" (or
+ * "data_base64") in one JSON document. */
+static enum imgp_status cloudevent_structured(struct parser *p, json_t *root, char *err)
+{
+	enum imgp_status result;
+	struct imgp_cloudevent ce = {
+		.specversion = json_string_value(json_object_get(root, "specversion")),
+		.type = json_string_value(json_object_get(root, "type")),
+		.source = json_string_value(json_object_get(root, "source")),
+		.id = json_string_value(json_object_get(root, "id")),
+		.subject = json_string_value(json_object_get(root, "subject")),
+		.datacontenttype = json_string_value(json_object_get(root, "datacontenttype")),
+	};
+	json_t *data = json_object_get(root, "data"), *b64 = json_object_get(root, "data_base64");
+	json_t *owned = NULL;
+
+	if(!data && json_is_string(b64)) {
+		unsigned char *raw;
+		size_t len;
+		json_error_t jerr;
+
+		result = b64_decode(json_string_value(b64), json_string_length(b64), &raw, &len);
+		if(result == IMGP_E_NOMEM)
+			return nomem(p, err);
+		if(result)
+			return imgp_fail(err, IMGP_E_USAGE, "the CloudEvent's data_base64 is not base64");
+		data = owned = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, &jerr);
+		imgp_free(raw);
+		if(!data)
+			return imgp_fail(err, IMGP_E_USAGE, "the CloudEvent's data_base64 is not JSON");
+	}
+	result = cloudevent(p, &ce, data, err);
+	json_decref(owned);
+	return result;
+}
+
 static enum imgp_status unrecognised(json_t *root, char *err)
 {
 	char what[200];
@@ -747,6 +1159,10 @@ static enum imgp_status dispatch(struct parser *p, json_t *root, char *err)
 		return records(p, v, err);
 	if(json_object_get(root, "invocationSchemaVersion") || json_object_get(root, "tasks"))
 		return batch(p, root, err);
+	if(json_object_get(root, "specversion"))
+		return cloudevent_structured(p, root, err);
+	if(is_pubsub(root))
+		return pubsub(p, root, "", err);
 	if(json_object_get(root, "detail-type")) {
 		const char *source = json_string_value(json_object_get(root, "source"));
 		char name[40];
@@ -794,6 +1210,33 @@ enum imgp_status imgp_event_parse(const char *json, size_t len,
 			jerr.line, jerr.column, jerr.text);
 	}
 	result = dispatch(&p, root, err);
+	json_decref(root);
+	if(result)
+		imgp_event_release(ev);
+	return result;
+}
+
+enum imgp_status imgp_event_parse_cloudevent(const struct imgp_cloudevent *ce,
+                                             const char *data, size_t len,
+                                             struct imgp_event *ev, char *err)
+{
+	enum imgp_status result;
+	struct parser p = { .ev = ev };
+	json_error_t jerr;
+	json_t *root = NULL;
+	char *near;
+
+	memset(ev, 0, sizeof(*ev));
+	if(data && len) {
+		root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+		if(!root) {
+			if((near = strstr(jerr.text, " near ")))
+				*near = '\0';
+			return imgp_fail(err, IMGP_E_USAGE, "the CloudEvent's data is not valid JSON "
+			                 "(line %d, column %d): %s", jerr.line, jerr.column, jerr.text);
+		}
+	}
+	result = cloudevent(&p, ce, root, err);
 	json_decref(root);
 	if(result)
 		imgp_event_release(ev);

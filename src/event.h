@@ -2,10 +2,16 @@
  * event.h: every trigger shape in, one list of object refs out; one result
  * per ref in, the reply that trigger expects out. Pure: no I/O, no clock.
  *
- * Shapes: S3 event notifications (Records[].s3), SQS messages carrying an
- * S3 notification (or an SNS envelope of one), SNS notifications, EventBridge
- * "Object Created"/"Object Deleted", S3 Batch Operations (schema 1.0 and
- * 2.0), and a direct {"bucket","key"} object or a list of them.
+ * Shapes: S3 event notifications (Records[].s3; also as MinIO and Ceph RGW
+ * post them to a webhook), SQS messages carrying an S3 notification (or an
+ * SNS envelope of one), SNS notifications, EventBridge "Object
+ * Created"/"Object Deleted", S3 Batch Operations (schema 1.0 and 2.0), a
+ * direct {"bucket","key"} object or a list of them; and, for the platforms
+ * that deliver over HTTP (imgpipe serve), CloudEvents 1.0 in structured
+ * mode (a JSON document) or binary mode (imgp_event_parse_cloudevent) whose
+ * data is a Cloud Storage object (google.cloud.storage.object.v1.*), a
+ * Pub/Sub message of one, or an S3 notification or EventBridge event; and
+ * Pub/Sub push envelopes of Cloud Storage notifications.
  */
 #ifndef IMGP_EVENT_H
 #define IMGP_EVENT_H
@@ -25,6 +31,8 @@ enum imgp_trigger {
 	IMGP_TRIGGER_EVENTBRIDGE,   /* EventBridge S3 event */
 	IMGP_TRIGGER_BATCH,         /* S3 Batch Operations; reply: results */
 	IMGP_TRIGGER_DIRECT,        /* {"bucket","key"} or a list of them */
+	IMGP_TRIGGER_CLOUDEVENT,    /* a CloudEvent (Eventarc, Knative, ...) */
+	IMGP_TRIGGER_PUBSUB,        /* a Pub/Sub push of a GCS notification */
 };
 
 enum imgp_action {
@@ -37,8 +45,11 @@ struct imgp_ref {
 	char *bucket;
 	char *key;                  /* decoded: "+" and %xx of S3 records and
 	                               Batch tasks undone; valid UTF-8 */
-	char *version_id;           /* NULL when the event has none */
-	char *etag;                 /* NULL when the event has none */
+	char *version_id;           /* NULL when the event has none; a Cloud
+	                               Storage object's generation */
+	char *etag;                 /* NULL when the event has none; for Cloud
+	                               Storage the MD5 in hex (md5Hash decoded),
+	                               which is what its XML API's ETag is */
 	uint64_t size;              /* 0 when the event does not say */
 	enum imgp_action action;
 	char *event_name;           /* "ObjectCreated:Put", "Object Created"
@@ -69,6 +80,9 @@ struct imgp_event {
 	/* S3 Batch Operations only: echoed in the reply */
 	char *batch_schema;         /* "1.0" or "2.0" */
 	char *batch_invocation_id;
+	/* the event's own id where it has one (CloudEvents id, Pub/Sub
+	 * messageId), for logs; NULL else */
+	char *event_id;
 };
 
 /* The outcome of one ref, as the job reports it. */
@@ -93,6 +107,32 @@ const char *imgp_trigger_name(enum imgp_trigger trigger);   /* "s3", "sqs", ... 
 enum imgp_status imgp_event_parse(const char *json, size_t len,
                                   struct imgp_event *ev /* OUT */, char *err);
 void imgp_event_release(struct imgp_event *ev);
+
+/*
+ * The context attributes of a CloudEvent in HTTP binary mode: the ce-*
+ * headers, and Content-Type for datacontenttype. NULL where absent.
+ */
+struct imgp_cloudevent {
+	const char *specversion;
+	const char *type;
+	const char *source;
+	const char *id;
+	const char *subject;
+	const char *datacontenttype;
+};
+
+/*
+ * A CloudEvent in binary mode: its attributes and its data (the HTTP
+ * body, JSON). Types read: google.cloud.storage.object.v1.finalized
+ * (CREATED), .deleted (REMOVED), .archived and .metadataUpdated
+ * (IGNORED); google.cloud.pubsub.topic.v1.messagePublished carrying a
+ * Cloud Storage notification; any other type whose data is an S3
+ * notification, one S3 record or an EventBridge S3 event. Anything else
+ * is IMGP_E_USAGE naming the type. As imgp_event_parse otherwise.
+ */
+enum imgp_status imgp_event_parse_cloudevent(const struct imgp_cloudevent *ce,
+                                             const char *data, size_t len,
+                                             struct imgp_event *ev /* OUT */, char *err);
 
 /*
  * The reply for the trigger, given one result per ref (same order as

@@ -250,14 +250,15 @@ Test(event, event_names_are_kept)
 
 struct bad_sample {
 	char file[40];
-	char message[200];
+	char message[300];
 };
 
 static struct bad_sample bad_samples[] = {
 	{ "not-json.txt", "the event is not valid JSON (line 1, column 6): invalid token" },
 	{ "unknown-shape.json", "unrecognised event: an object with keys \"foo\", \"bar\", "
 	  "\"apiVersion\", \"password\"; accepted: S3, SQS, SNS, EventBridge and S3 Batch "
-	  "Operations events, or {\"bucket\": ..., \"key\": ...}" },
+	  "Operations events, or {\"bucket\": ..., \"key\": ...}; over HTTP also CloudEvents "
+	  "and Pub/Sub pushes of Cloud Storage notifications" },
 	{ "wrong-types.json", "record 0: the bucket name is missing or not a string" },
 };
 
@@ -447,7 +448,8 @@ static struct inline_case inlines[] = {
 	BAD("[[1]]", "element 0 is a list, not {"),
 	/* unknown shapes name what came, never its values */
 	BAD("{'foo':'secret','bar':2}", "unrecognised event: an object with keys \"foo\", \"bar\"; "
-	    "accepted: S3, SQS, SNS, EventBridge and S3 Batch Operations events, or {\"bucket\": ..., \"key\": ...}"),
+	    "accepted: S3, SQS, SNS, EventBridge and S3 Batch Operations events, or {\"bucket\": ..., \"key\": ...}; "
+	    "over HTTP also CloudEvents and Pub/Sub pushes of Cloud Storage notifications"),
 	BAD("{'a':1,'b':2,'c':3,'d':4,'e':5,'f':6,'g':7,'h':8}",
 	    "unrecognised event: an object with keys \"a\", \"b\", \"c\", \"d\", \"e\", \"f\" and 2 more; accepted"),
 	BAD("{'abcdefghijklmnopqrstuvwxyz0123456789':1}",
