@@ -49,7 +49,8 @@ RUN scripts/build-vips.sh /opt/vips
 FROM vips AS build
 RUN target() { for p; do printf '%s%s ' "$p" "${CROSS:+:$CROSS}"; done; } \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      $(target libc6-dev libcurl4-openssl-dev libjansson-dev libssl-dev libxml2-dev) >/dev/null \
+      $(target libc6-dev libcurl4-openssl-dev libjansson-dev libssl-dev libxml2-dev \
+        libmicrohttpd-dev) >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 ENV PKG_CONFIG_PATH=/opt/vips/lib/pkgconfig
 WORKDIR /src
@@ -102,6 +103,12 @@ RUN ldconfig \
 # 100 MB, glibc with two arenas about 68 MB at the same speed (README.md,
 # "The allocator"). Two arenas it is, and no extra library.
 ENV MALLOC_ARENA_MAX=2
+
+# `imgpipe serve` (Cloud Run, Knative, webhooks: the entrypoint runs it
+# when $PORT is set and AWS_LAMBDA_RUNTIME_API is not) listens on every
+# interface of the container; outside a container it keeps to 127.0.0.1
+ENV IMGPIPE_LISTEN=0.0.0.0
+EXPOSE 8080
 
 USER 10001
 WORKDIR /tmp

@@ -28,7 +28,7 @@ BUILD ?= build
 SAN_FLAGS =
 endif
 
-PKGS = vips gmodule-2.0 libjpeg lcms2 libcurl jansson libcrypto libxml-2.0
+PKGS = vips gmodule-2.0 libjpeg lcms2 libcurl jansson libcrypto libxml-2.0 libmicrohttpd
 # pkg-config is asked the first time a recipe needs the answer, then
 # remembered: `make test` and `make demo` on a fresh machine install the
 # packages (scripts/deps.sh) before anything asks, so the first thing a

@@ -30,4 +30,11 @@ void imgp_unknown_option(const char *command, const char *arg,
  */
 int imgp_cmd_lambda(int argc, char **argv);
 
+/*
+ * `imgpipe serve`: the upload handler behind HTTP (Cloud Run, Knative,
+ * webhooks). Also what `imgpipe lambda` and no subcommand run when $PORT
+ * is set and AWS_LAMBDA_RUNTIME_API is not (main.c).
+ */
+int imgp_cmd_serve(int argc, char **argv);
+
 #endif

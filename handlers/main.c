@@ -19,6 +19,7 @@ static const struct command {
 	{ "resize", imgp_cmd_resize, "resize image files and folders into variants" },
 	{ "invoke", imgp_cmd_invoke, "run the upload handler once on an event (file or stdin)" },
 	{ "lambda", imgp_cmd_lambda, "serve AWS Lambda invocations (the custom runtime)" },
+	{ "serve", imgp_cmd_serve, "serve events over HTTP (Cloud Run, Knative, MinIO webhooks)" },
 };
 
 static void usage(FILE *to)
@@ -110,8 +111,26 @@ static bool lambda_start(int argc, char **argv)
 	return !strcmp(base, "bootstrap") || (argc < 2 && api && *api);
 }
 
+/*
+ * How Cloud Run and Knative start the same image, whose entrypoint is
+ * `imgpipe lambda`: with $PORT set and no Runtime API, `imgpipe serve`.
+ */
+static bool serve_start(int argc, char **argv)
+{
+	const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
+	const char *port = getenv("PORT");
+
+	return (argc < 2 || (argc == 2 && !strcmp(argv[1], "lambda"))) &&
+	       !(api && *api) && port && *port;
+}
+
 int main(int argc, char **argv)
 {
+	if(argc >= 1 && serve_start(argc, argv)) {
+		char *args[] = { (char *)"serve", NULL };
+
+		return imgp_cmd_serve(1, args);
+	}
 	if(argc >= 1 && lambda_start(argc, argv))
 		return imgp_cmd_lambda(argc, argv);
 	if(argc < 2) {

@@ -89,18 +89,50 @@ static void *batch_worker(void *arg)
 	return NULL;
 }
 
+char *imgp_upload_handle_event(struct imgp_upload *u, const char *request_id,
+                               int64_t deadline_ms, const struct imgp_event *ev,
+                               enum imgp_status *status, char *error_message)
+{
+	struct imgp_job_result *results = NULL;
+	struct imgp_ref_result *replies = NULL;
+	pthread_t threads[64];
+	int nthreads = 0;
+	char *reply = NULL;
+	struct batch b;
+
+	*status = IMGP_OK;
+	results = imgp_calloc(ev->nrefs ? ev->nrefs : 1, sizeof(*results));
+	replies = imgp_calloc(ev->nrefs ? ev->nrefs : 1, sizeof(*replies));
+	if(!results || !replies) {
+		*status = imgp_fail(error_message, IMGP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	b = (struct batch){ u, ev, results, request_id, deadline_ms, 0 };
+	for(int i = 1; i < u->workers && (size_t)i < ev->nrefs && i < 64; i++)
+		if(!pthread_create(&threads[nthreads], NULL, batch_worker, &b))
+			nthreads++;
+	batch_worker(&b);
+	for(int i = 0; i < nthreads; i++)
+		pthread_join(threads[i], NULL);
+	for(size_t i = 0; i < ev->nrefs; i++)
+		replies[i] = (struct imgp_ref_result){ results[i].status, results[i].message,
+		                                       results[i].detail_json };
+	reply = imgp_event_reply(ev, replies, status, error_message);
+out:
+	for(size_t i = 0; results && i < ev->nrefs; i++)
+		imgp_job_result_release(&results[i]);
+	imgp_free(results);
+	imgp_free(replies);
+	return reply;
+}
+
 char *imgp_upload_handle(struct imgp_upload *u, const char *request_id,
                          int64_t deadline_ms, const char *event, size_t len,
                          char *error_type, char *error_message)
 {
 	struct imgp_event ev;
-	struct imgp_job_result *results = NULL;
-	struct imgp_ref_result *replies = NULL;
-	pthread_t threads[64];
-	int nthreads = 0;
 	enum imgp_status status;
-	char *reply = NULL;
-	struct batch b;
+	char *reply;
 
 	status = imgp_event_parse(event, len, &ev, error_message);
 	if(status) {
@@ -108,31 +140,10 @@ char *imgp_upload_handle(struct imgp_upload *u, const char *request_id,
 		imgp_log_line(u->log, IMGP_LOG_ERROR, request_id, "%s", error_message);
 		return NULL;
 	}
-	results = imgp_calloc(ev.nrefs ? ev.nrefs : 1, sizeof(*results));
-	replies = imgp_calloc(ev.nrefs ? ev.nrefs : 1, sizeof(*replies));
-	if(!results || !replies) {
-		snprintf(error_type, 64, "%s", imgp_status_str(IMGP_E_NOMEM));
-		snprintf(error_message, IMGP_ERRSIZE, "out of memory");
-		goto out;
-	}
-	b = (struct batch){ u, &ev, results, request_id, deadline_ms, 0 };
-	for(int i = 1; i < u->workers && (size_t)i < ev.nrefs && i < 64; i++)
-		if(!pthread_create(&threads[nthreads], NULL, batch_worker, &b))
-			nthreads++;
-	batch_worker(&b);
-	for(int i = 0; i < nthreads; i++)
-		pthread_join(threads[i], NULL);
-	for(size_t i = 0; i < ev.nrefs; i++)
-		replies[i] = (struct imgp_ref_result){ results[i].status, results[i].message,
-		                                       results[i].detail_json };
-	reply = imgp_event_reply(&ev, replies, &status, error_message);
+	reply = imgp_upload_handle_event(u, request_id, deadline_ms, &ev, &status,
+	                                 error_message);
 	if(!reply)
 		snprintf(error_type, 64, "%s", imgp_status_str(status));
-out:
-	for(size_t i = 0; results && i < ev.nrefs; i++)
-		imgp_job_result_release(&results[i]);
-	imgp_free(results);
-	imgp_free(replies);
 	imgp_event_release(&ev);
 	return reply;
 }

@@ -34,4 +34,13 @@ char *imgp_upload_handle(struct imgp_upload *u, const char *request_id,
                          int64_t deadline_ms, const char *event, size_t len,
                          char *error_type, char *error_message);
 
+/*
+ * The same for an event already parsed (imgpipe serve reads CloudEvents'
+ * headers too). Returns the reply, or NULL with *status (temporary or
+ * not: imgp_status_temporary) and error_message saying why.
+ */
+char *imgp_upload_handle_event(struct imgp_upload *u, const char *request_id,
+                               int64_t deadline_ms, const struct imgp_event *ev,
+                               enum imgp_status *status /* OUT */, char *error_message);
+
 #endif

@@ -11,7 +11,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential pkg-config
 	libvips-dev liblcms2-dev libcurl4-openssl-dev libjansson-dev libssl-dev
-	libxml2-dev zlib1g-dev
+	libxml2-dev zlib1g-dev libmicrohttpd-dev
 	libcriterion-dev python3
 	awscli nodejs npm
 )

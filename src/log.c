@@ -78,10 +78,36 @@ static double peak_rss_mb(void)
 	return ru.ru_maxrss / 1024.0;   /* Linux: kilobytes */
 }
 
+/*
+ * Google Cloud Logging (Cloud Run, GKE) reads a JSON line's "severity";
+ * imgp_log_platform_gcp turns it on, with JSON diagnostics, for serve.
+ */
+static bool severity_field;
+
+void imgp_log_platform_gcp(void)
+{
+	severity_field = true;
+	json_format = true;
+}
+
+static const char *severity_of(const char *level)
+{
+	static const char *const names[] = { "DEBUG", "DEBUG", "INFO", "WARNING", "ERROR",
+	                                     "CRITICAL" };
+	int i = parse_level(level);
+
+	return i < 0 ? "DEFAULT" : names[i];
+}
+
 static void emit(FILE *to, json_t *line)
 {
+	char *text;
+
+	if(severity_field)
+		json_object_set_new(line, "severity", json_string(severity_of(
+			json_string_value(json_object_get(line, "level")))));
 	/* 15 digits: a value rounded to 0.1 prints as 6.6, not 6.5999999999999996 */
-	char *text = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	text = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(15));
 
 	if(!text)
 		return;

@@ -31,6 +31,14 @@ enum imgp_log_level {
 void imgp_log_from_env(void);
 bool imgp_log_enabled(enum imgp_log_level level);
 
+/*
+ * Google Cloud Logging's form (imgpipe serve on Cloud Run and GKE): every
+ * JSON line also carries "severity" (DEBUG, INFO, WARNING, ERROR,
+ * CRITICAL), which Cloud Logging reads, and diagnostics are JSON lines
+ * too. Called once at start, after imgp_log_from_env.
+ */
+void imgp_log_platform_gcp(void);
+
 /* A plain JSON log line: {"level", "message"} plus request id when given. */
 void imgp_log_line(FILE *to, enum imgp_log_level level, const char *request_id,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
