@@ -22,6 +22,7 @@
 #define METADATA_BODY_MAX (64 * 1024)
 #define CONTAINER_HOST "http://169.254.170.2"
 #define IMDS_DEFAULT "http://169.254.169.254"
+#define GCE_METADATA_DEFAULT "metadata.google.internal"
 
 struct imgp_creds_provider {
 	pthread_mutex_t lock;
@@ -43,7 +44,8 @@ void imgp_creds_release(struct imgp_creds *c)
 	wipe_free(c->access_key);
 	wipe_free(c->secret_key);
 	wipe_free(c->session_token);
-	c->access_key = c->secret_key = c->session_token = NULL;
+	wipe_free(c->bearer_token);
+	c->access_key = c->secret_key = c->session_token = c->bearer_token = NULL;
 	c->expires = 0;
 }
 
@@ -68,6 +70,27 @@ static const char *env(const char *name)
 	const char *v = getenv(name);
 
 	return v && *v ? v : NULL;
+}
+
+/* A bearer token (no keys) into c. */
+static enum imgp_status creds_set_bearer(struct imgp_creds *c, const char *token,
+                                         time_t expires, const char *source)
+{
+	memset(c, 0, sizeof(*c));
+	if(!(c->bearer_token = imgp_strdup(token)))
+		return IMGP_E_NOMEM;
+	c->expires = expires;
+	c->source = source;
+	return IMGP_OK;
+}
+
+/* A copy of from, keys or token, into c. */
+static enum imgp_status creds_copy(struct imgp_creds *c, const struct imgp_creds *from)
+{
+	if(from->bearer_token)
+		return creds_set_bearer(c, from->bearer_token, from->expires, from->source);
+	return creds_set(c, from->access_key, from->secret_key, from->session_token,
+	                 from->expires, from->source);
 }
 
 /* --- 1. environment ------------------------------------------------- */
@@ -467,6 +490,76 @@ out:
 	return result;
 }
 
+/* --- Google's metadata server: an OAuth 2.0 token for Cloud Storage ------- */
+
+/* Is the S3 endpoint Google Cloud Storage's XML API? */
+static bool gcs_endpoint(void)
+{
+	const char *url = env("AWS_ENDPOINT_URL_S3");
+	const char *host;
+
+	if(!url)
+		url = env("AWS_ENDPOINT_URL");
+	if(!url || !(host = strstr(url, "://")))
+		return false;
+	host += 3;
+	return !strncasecmp(host, "storage.googleapis.com", 22) &&
+	       (!host[22] || host[22] == '/' || host[22] == ':');
+}
+
+char *imgp_creds_gce_token_url(void)
+{
+	const char *host = env("GCE_METADATA_HOST");
+
+	if(!host && !gcs_endpoint())
+		return NULL;
+	return imgp_asprintf("http://%s/computeMetadata/v1/instance/service-accounts/default/token",
+	                     host ? host : GCE_METADATA_DEFAULT);
+}
+
+/*
+ * {"access_token": "...", "expires_in": 3599, "token_type": "Bearer"}
+ * from the metadata server, asked with Metadata-Flavor: Google (which it
+ * requires, and which keeps a browser's request from reaching it).
+ */
+static enum imgp_status from_gce(struct imgp_creds_provider *p, struct imgp_creds *c,
+                                 char *err)
+{
+	struct header_set hs = { { "Metadata-Flavor" }, { "Google" } };
+	char *url = imgp_creds_gce_token_url(), *body = NULL;
+	enum imgp_status result;
+	const char *token, *type;
+	json_t *root = NULL;
+	json_error_t jerr;
+	json_int_t ttl;
+
+	if(!url)
+		return IMGP_E_NOT_FOUND;
+	if(strpbrk(url + 7, "/?#@ ") != strstr(url + 7, "/computeMetadata/")) {
+		result = imgp_fail(err, IMGP_E_CONFIG, "GCE_METADATA_HOST must be a host or "
+		                   "host:port, nothing more");
+		goto out;
+	}
+	result = metadata_call(p, "GET", url, &hs, "metadata server token", &body, err);
+	if(result)
+		goto out;
+	root = json_loads(body, 0, &jerr);
+	token = json_string_value(json_object_get(root, "access_token"));
+	type = json_string_value(json_object_get(root, "token_type"));
+	ttl = json_integer_value(json_object_get(root, "expires_in"));
+	if(!token || !*token || strpbrk(token, "\r\n") || (type && strcasecmp(type, "Bearer")))
+		result = imgp_fail(err, IMGP_E_SERVER, "metadata server token: the answer has no "
+		                   "bearer access_token");
+	else if((result = creds_set_bearer(c, token, ttl > 0 ? time(NULL) + (time_t)ttl : 0,
+	                                   "gce-metadata")))
+		imgp_fail(err, result, "out of memory");
+out:
+	json_decref(root);
+	imgp_free(url);
+	wipe_free(body);
+	return result;
+}
+
 /* The first source that has credentials, or the reason none had. */
 static enum imgp_status resolve(struct imgp_creds_provider *p,
                                 struct imgp_creds *c, char *err)
@@ -477,6 +570,8 @@ static enum imgp_status resolve(struct imgp_creds_provider *p,
 	if((result = from_env(c)) != IMGP_E_NOT_FOUND ||
 	   (result = from_profile(c)) != IMGP_E_NOT_FOUND)
 		return result ? imgp_fail(err, result, "out of memory") : IMGP_OK;
+	if((result = from_gce(p, c, err)) != IMGP_E_NOT_FOUND)
+		return result;
 	if((result = from_container(p, c, err)) != IMGP_E_NOT_FOUND)
 		return result;
 	result = from_imds(p, c, why);
@@ -545,9 +640,7 @@ enum imgp_status imgp_creds_get(struct imgp_creds_provider *p,
 			result = IMGP_OK;
 	}
 	if(!result) {
-		result = creds_set(out, p->current.access_key, p->current.secret_key,
-		                   p->current.session_token, p->current.expires,
-		                   p->current.source);
+		result = creds_copy(out, &p->current);
 		if(result)
 			imgp_fail(err, result, "out of memory");
 	}

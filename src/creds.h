@@ -8,6 +8,12 @@
  *   4. EC2 instance metadata, IMDSv2 (token first), at
  *      AWS_EC2_METADATA_SERVICE_ENDPOINT or 169.254.169.254; skipped when
  *      AWS_EC2_METADATA_DISABLED=true
+ * and, for Google Cloud Storage's XML API without HMAC keys (Cloud Run,
+ * GKE, GCE), before 3: an OAuth 2.0 access token from the metadata server
+ * (GCE_METADATA_HOST, else metadata.google.internal), the service
+ * account's, sent as "Authorization: Bearer" instead of a signature. It is
+ * asked only when the S3 endpoint is storage.googleapis.com or
+ * GCE_METADATA_HOST is set, so nothing outside Google Cloud ever tries it.
  * Temporary credentials are fetched again five minutes before they expire.
  *
  * It owns the secrets: it must never log them or put them into an error,
@@ -24,8 +30,12 @@ struct imgp_creds {
 	char *access_key;
 	char *secret_key;
 	char *session_token;     /* NULL for long-term keys */
+	char *bearer_token;      /* an OAuth 2.0 access token ("gce-metadata"),
+	                            sent instead of a signature; the keys are
+	                            NULL then */
 	time_t expires;          /* 0: does not expire */
-	const char *source;      /* "env", "profile", "container", "imds" */
+	const char *source;      /* "env", "profile", "gce-metadata",
+	                            "container", "imds" */
 };
 
 /* Wipe and free; safe on a zeroed struct. */
@@ -47,6 +57,10 @@ enum imgp_status imgp_creds_get(struct imgp_creds_provider *p,
 
 /* The region of the profile's config file section, or NULL (caller frees). */
 char *imgp_creds_profile_region(void);
+
+/* Exposed for tests: the URL the metadata server's token comes from, or
+ * NULL when the chain would not ask it (caller frees). */
+char *imgp_creds_gce_token_url(void);
 
 /* Exposed for tests: the URL container credentials come from, or NULL. */
 char *imgp_creds_container_url(void);

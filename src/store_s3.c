@@ -154,6 +154,38 @@ struct signing {
 
 #define MAX_SIGNED 64
 
+/*
+ * An OAuth 2.0 token instead of a signature (Cloud Storage's XML API with
+ * the metadata server's token, creds.h): "Authorization: Bearer", and the
+ * metadata in Google's own headers, x-goog-meta-*, which is what the XML
+ * API reads from a request that is not AWS-signed.
+ */
+static enum imgp_status bearer_request(const struct signing *sg, const struct imgp_creds *creds,
+                                       struct imgp_http_headers *out, char *err)
+{
+	enum imgp_status result = IMGP_OK;
+	char *auth = imgp_asprintf("Bearer %s", creds->bearer_token);
+
+	for(size_t i = 0; auth && !result && i < sg->nextra; i++) {
+		const char *name = sg->extra[i].name;
+		char *goog = NULL;
+
+		if(!strncmp(name, "x-amz-meta-", 11) && !(name = goog = imgp_asprintf(
+			"x-goog-meta-%s", name + 11)))
+			break;
+		if(imgp_http_headers_add(out, name, sg->extra[i].value))
+			result = IMGP_E_NOMEM;
+		imgp_free(goog);
+	}
+	if(!auth || (!result && imgp_http_headers_add(out, "Authorization", auth)))
+		result = IMGP_E_NOMEM;
+	if(auth) {
+		explicit_bzero(auth, strlen(auth));
+		imgp_free(auth);
+	}
+	return result ? imgp_fail(err, result, "out of memory") : IMGP_OK;
+}
+
 static enum imgp_status sign_request(void *ud, const struct imgp_http_request *req,
                                      struct imgp_http_headers *out, char *err)
 {
@@ -171,6 +203,11 @@ static enum imgp_status sign_request(void *ud, const struct imgp_http_request *r
 	result = imgp_creds_get(sg->s->creds, &creds, err);
 	if(result)
 		return result;
+	if(creds.bearer_token) {
+		result = bearer_request(sg, &creds, out, err);
+		imgp_creds_release(&creds);
+		return result;
+	}
 	imgp_sigv4_amz_date(time(NULL), date);
 	h[n++] = (struct imgp_sigv4_pair){ "host", sg->t->host };
 	h[n++] = (struct imgp_sigv4_pair){ "x-amz-content-sha256", sg->payload_hash };
@@ -385,8 +422,11 @@ static enum imgp_status fill_object(const struct imgp_http_response *r,
 		imgp_free(o->version_id);
 		o->version_id = NULL;
 	}
+	/* Cloud Storage answers a request made with a bearer token in its own
+	 * x-goog-meta-*: the same metadata, read the same */
 	for(size_t i = 0; i < r->nheaders; i++)
-		if(!strncmp(r->headers[i].name, "x-amz-meta-", 11))
+		if(!strncmp(r->headers[i].name, "x-amz-meta-", 11) ||
+		   !strncmp(r->headers[i].name, "x-goog-meta-", 12))
 			n++;
 	if(!n)
 		return IMGP_OK;
@@ -394,9 +434,12 @@ static enum imgp_status fill_object(const struct imgp_http_response *r,
 	if(!o->meta)
 		return IMGP_E_NOMEM;
 	for(size_t i = 0; i < r->nheaders; i++) {
-		if(strncmp(r->headers[i].name, "x-amz-meta-", 11))
+		size_t skip = !strncmp(r->headers[i].name, "x-amz-meta-", 11) ? 11 :
+		              !strncmp(r->headers[i].name, "x-goog-meta-", 12) ? 12 : 0;
+
+		if(!skip)
 			continue;
-		o->meta[o->nmeta].name = imgp_strdup(r->headers[i].name + 11);
+		o->meta[o->nmeta].name = imgp_strdup(r->headers[i].name + skip);
 		o->meta[o->nmeta].value = imgp_strdup(r->headers[i].value);
 		o->nmeta++;
 		if(!o->meta[o->nmeta - 1].name || !o->meta[o->nmeta - 1].value)
@@ -840,8 +883,15 @@ enum imgp_status imgp_store_s3_open(const struct imgp_store_opts *opts,
 			                   "region name", s->region);
 			goto fail;
 		}
-	if(endpoint)
+	if(endpoint) {
 		result = parse_endpoint(s, endpoint, err);
+		/* Cloud Storage's XML API takes SigV4 with HMAC keys in region "auto" */
+		if(!result && !region && !strcasecmp(s->hostport, "storage.googleapis.com")) {
+			imgp_free(s->region);
+			if(!(s->region = imgp_strdup("auto")))
+				result = imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+		}
+	}
 	else {
 		s->aws = true;
 		s->scheme = imgp_strdup("https");
