@@ -27,8 +27,11 @@
  * only when every check passed. Neither the container tool nor the image
  * being there is assumed: their absence is a failure that says so.
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,6 +46,7 @@
 #include "lib/rtemu.h"
 #include "lib/matrix.h"
 #include "lib/s3test.h"
+#include "lib/servetest.h"
 #include "lib/testutil.h"
 
 #define SRC "uploads"
@@ -594,6 +598,146 @@ static int log_total_ms(const char *prefix, double *median)
 	return n;
 }
 
+/* A port nothing listens on now, from the kernel. */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if(fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
+	   !getsockname(fd, (struct sockaddr *)&a, &len))
+		port = ntohs(a.sin_port);
+	if(fd >= 0)
+		close(fd);
+	return port;
+}
+
+/*
+ * The same image as Cloud Run and Knative run it: its entrypoint with
+ * $PORT set and no Runtime API is `imgpipe serve`. A Cloud Storage
+ * CloudEvent in binary mode, as Eventarc posts it, and a MinIO webhook
+ * record; their variants checked; SIGTERM, as the platforms stop it, and
+ * exit 0.
+ */
+static void check_serve(void)
+{
+	static char port_env[32], s3[128];
+	const char *env[MAX_ENV + 16], *h[8];
+	char url_key[64], idbuf[96], *body;
+	struct st_reply r;
+	int n = 0, port = free_port(), status;
+	double t0;
+	bool up = false;
+
+	put_file(tu_data("samples/landscape.jpg"), "serve/eventarc.jpg", "image/jpeg");
+	put_file(tu_data("samples/portrait.jpg"), "serve/minio one.jpg", "image/jpeg");
+	snprintf(port_env, sizeof(port_env), "PORT=%d", port);
+	snprintf(s3, sizeof(s3), "AWS_ENDPOINT_URL_S3=%s", fx.srv.endpoint);
+	env[n++] = port_env;
+	env[n++] = "IMGPIPE_LISTEN=127.0.0.1";   /* the host's network: loopback only */
+	env[n++] = s3;
+	env[n++] = "AWS_ACCESS_KEY_ID=S3RVER";
+	env[n++] = "AWS_SECRET_ACCESS_KEY=S3RVER";
+	env[n++] = "AWS_REGION=us-east-1";
+	env[n++] = "AWS_EC2_METADATA_DISABLED=true";
+	env[n++] = "IMGPIPE_VARIANTS=" VARIANTS;
+	env[n++] = "IMGPIPE_DEST_BUCKET=" DST;
+	env[n++] = "IMGPIPE_SOURCE_BUCKET=" SRC;
+	env[n] = NULL;
+	say("serve mode: PORT=%d, no Runtime API", port);
+	if(opt.host) {
+		const char *argv[] = { host_command(opt.bundle ? "bootstrap" : "imgpipe"),
+		                       opt.bundle ? NULL : "lambda", NULL };
+		const char *envp[MAX_ENV + 20];
+		int k = 0;
+
+		for(int i = 0; i < n; i++)
+			envp[k++] = env[i];
+		envp[k++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+		envp[k] = NULL;
+		if(fx_exec(&fx, argv[0], argv, envp) < 0)
+			fatal("%s", fx.error);
+	}
+	else {
+		const char *args[2 * MAX_ENV + 40];
+		char tool[4200];
+		int a = 0;
+
+		snprintf(container, sizeof(container), "imgpipe-image-test-serve-%ld", (long)getpid());
+		args[a++] = "create";
+		args[a++] = "--name";
+		args[a++] = container;
+		args[a++] = "--network=host";
+		args[a++] = "--read-only";
+		args[a++] = "--tmpfs";
+		args[a++] = "/tmp";
+		for(int i = 0; i < n; i++) {
+			args[a++] = "-e";
+			args[a++] = env[i];
+		}
+		args[a++] = opt.image;
+		args[a] = NULL;
+		if(ctr(args, NULL)) {
+			container[0] = '\0';
+			fatal("the container tool could not create the serve container");
+		}
+		snprintf(tool, sizeof(tool), "%s/scripts/ctr", tu_srcdir());
+		{
+			const char *argv[] = { tool, "start", "--attach", container, NULL };
+
+			if(fx_exec(&fx, tool, argv, NULL) < 0)
+				fatal("%s", fx.error);
+		}
+	}
+	t0 = rtemu_now_ms();
+	while(!up && rtemu_now_ms() - t0 < 60000) {
+		up = st_request(port, "GET", "/healthz", NULL, NULL, 0, 2000, &r) == 200;
+		st_reply_release(&r);
+		if(!up)
+			usleep(50 * 1000);
+	}
+	if(!check(up, "serve answers GET /healthz 200, %.0f ms after the start",
+	          rtemu_now_ms() - t0)) {
+		char *e = fx_read_stderr(&fx);
+		printf("its stderr:\n%s\n", e);
+		free(e);
+		return;
+	}
+	st_binary_headers("google.cloud.storage.object.v1.finalized", "image-test-1", h, idbuf);
+	body = st_gcs_object(&fx, SRC, "serve/eventarc.jpg", "1764490000000001");
+	st_post(port, h, body, &r);
+	check(r.status == 200 && strstr(r.body, "\"outcome\":\"done\""),
+	      "an Eventarc CloudEvent: HTTP %ld, done (%.0f ms)", r.status, r.ms);
+	st_reply_release(&r);
+	free(body);
+	check_variant("serve/eventarc.jpg", "thumb/serve/eventarc.jpg", 320, 320, "image/jpeg");
+	check_variant("serve/eventarc.jpg", "medium/serve/eventarc.webp", 800, 533, "image/webp");
+	body = st_minio_event(&fx, SRC, "serve/minio one.jpg");
+	st_post(port, NULL, body, &r);
+	check(r.status == 200 && strstr(r.body, "\"outcome\":\"done\""),
+	      "a MinIO webhook record: HTTP %ld, done (%.0f ms)", r.status, r.ms);
+	st_reply_release(&r);
+	free(body);
+	snprintf(url_key, sizeof(url_key), "thumb/serve/minio one.jpg");
+	check_variant("serve/minio one.jpg", url_key, 320, 320, "image/jpeg");
+	st_post(port, NULL, "{\"not\":\"an event\"}", &r);
+	check(r.status == 400, "not an event: HTTP %ld", r.status);
+	st_reply_release(&r);
+	/* as Cloud Run and Kubernetes stop it */
+	if(opt.host)
+		kill(fx.child, SIGTERM);
+	else {
+		const char *stop[] = { "stop", "-t", "10", container, NULL };
+
+		ctr(stop, NULL);
+	}
+	status = fx_wait(&fx, 20000);
+	check(status == 0, "serve exits 0 on SIGTERM (%d)", status);
+	stop_function();
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: imgpipe-image-test [--image IMAGE | --host | --bundle DIR] [--warm N] "
@@ -723,6 +867,10 @@ int main(int argc, char **argv)
 	if(n_logged)
 		say("warm per-image, the function's own TotalMs (get, decode, resize, encode, "
 		    "put): median %.1f ms", median);
+	/* the same image behind HTTP (its stdout and stderr replace the above) */
+	stop_function();
+	if(!failed)
+		check_serve();
 	if(failed) {
 		char *e = fx_read_stderr(&fx);
 		printf("the function's stderr:\n%s\n", e);
