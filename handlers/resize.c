@@ -197,8 +197,19 @@ static bool walk_entry(void *ud, const struct imgp_list_entry *e)
 	if(w->store == r->files &&
 	   !imgp_store_peek(w->store, w->bucket, e->key, head, sizeof(head), &len, NULL) &&
 	   imgp_render_sniff(head, len, why)) {
+		struct imgp_object obj;
+		const char *owner;
+		bool ours;
+
+		/* a manifest of an earlier run is imgpipe's own, not just "not an image" */
+		imgp_object_init(&obj);
+		ours = !imgp_store_head(w->store, w->bucket, e->key, &obj, NULL) &&
+		       (owner = imgp_object_meta(&obj, IMGP_META_SOURCE));
+		if(ours)
+			snprintf(why, sizeof(why), "an imgpipe manifest (of %s)", owner);
+		imgp_object_release(&obj);
 		if((shown = join(w->bucket, e->key)))
-			tally_skip(r, T_NOTIMAGE, shown, why);
+			tally_skip(r, ours ? T_OURS : T_NOTIMAGE, shown, why);
 		imgp_free(shown);
 		return true;
 	}

@@ -4,8 +4,12 @@
 The sample images are "uploaded" into a local-folder store (each bucket a
 folder under demo-out/store), then every sample event in testdata/events is
 run through `imgpipe invoke` exactly as Lambda would run it. At the end: a
-table of what was written and an HTML contact sheet, demo-out/index.html,
-with each original beside its variants, their sizes and timings.
+table of what was written and a page, demo-out/index.html, built from each
+upload's manifest the way a front end would use it: a real <picture> with
+srcset and sizes, its placeholder shown until the image loads, and beside
+it every variant drawn at its real size with its dimensions and bytes.
+Open it with #check at the end of the address and it lists, at the bottom,
+what the browser loaded for every image (the browser test reads that).
 """
 import html
 import json
@@ -13,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BUILD", "build")
@@ -94,8 +99,8 @@ def run_event(name):
                IMGPIPE_DEST_BUCKET=DEST,
                IMGPIPE_VARIANTS=os.environ.get(
                    "IMGPIPE_VARIANTS",
-                   "thumb=320x320,fit=cover,crop=attention;medium=800x800;"
-                   "large=1600x1600,format=webp,q=75"))
+                   "thumb=320x320,fit=cover,crop=attention;small=320x320,format=webp+jpeg;"
+                   "medium=800x800,format=webp+jpeg;large=1600x1600,format=webp+jpeg,q=75"))
     p = subprocess.run([BIN, "invoke", as_s3_sends_it(name)],
                        capture_output=True, text=True, env=env)
     logs = [json.loads(l) for l in p.stderr.splitlines() if l.startswith("{")]
@@ -121,7 +126,7 @@ def main():
             print("   " + line)
         for log in logs:
             if "key" not in log:
-                print("   log: %s" % log.get("msg"))
+                print("   log: %s" % log.get("message"))
                 continue
             print("   %-28s %-16s %6.0f ms  %s" % (log["key"], log["status"],
                                                  log.get("TotalMs", 0), log["message"]))
@@ -147,33 +152,65 @@ def main():
     print("\ncontact sheet: %s" % os.path.join(OUT, "index.html"))
 
 
-def variant_meta(path):
-    """The metadata imgpipe stamped on a variant (the dir store keeps it in
-    the user.imgpipe extended attribute, or a sidecar file)."""
+def url(key):
+    """A variant's address on the page: the store is served beside it."""
+    return urllib.parse.quote("store/%s/%s" % (DEST, key))
+
+
+def manifest_of(key):
+    """The upload's manifest, at the default IMGPIPE_MANIFEST_KEY."""
+    stem = key.rsplit(".", 1)[0]
     try:
-        attrs = json.loads(os.getxattr(path, "user.imgpipe"))
+        with open(os.path.join(STORE, DEST, "manifest", stem + ".json")) as f:
+            return json.load(f)
     except OSError:
-        rel = os.path.relpath(path, STORE)
-        with open(os.path.join(STORE, ".imgpipe-meta", rel)) as f:
-            attrs = json.load(f)
-    return attrs.get("meta", {})
+        return None
+
+
+def srcset(value):
+    """The manifest's "KEY 320w, KEY 800w" with each key as its address."""
+    return ", ".join(url(k) + " " + w for k, w in (c.strip().rsplit(" ", 1)
+                                                   for c in value.split(",")))
+
+
+# the hero image takes the page's width up to 600 px: the browser picks
+# the variant from srcset by this, and by its pixel density
+SIZES = "(max-width: 640px) 100vw, 600px"
+
+CHECK = """<script>
+// #check: what the browser loaded for every image, for the browser test
+if (location.hash === '#check') addEventListener('load', () => {
+  const pre = document.createElement('pre');
+  pre.id = 'check';
+  pre.textContent = JSON.stringify({dpr: devicePixelRatio, width: innerWidth,
+    images: [...document.images].map(i => ({src: i.getAttribute('src'),
+      current: i.currentSrc, complete: i.complete, natural: i.naturalWidth,
+      hero: !!i.closest('picture')}))});
+  document.body.append(pre);
+});
+</script>"""
 
 
 def write_sheet(rows, timings):
-    """Each upload, then every variant at its real size (scaled down only
-    when wider than the page), with its width x height and bytes."""
+    """For each upload: a real <picture> built from its manifest, with the
+    placeholder as the image's background until it loads; the original;
+    then every variant at its real size (scaled down only when wider than
+    the page), with its width x height and bytes."""
     parts = ["<!doctype html><meta charset=utf-8>"
              "<meta name=viewport content='width=device-width'><title>imgpipe demo</title>",
-             "<style>body{font:14px system-ui;margin:2em;max-width:1700px}"
+             "<style>body{font:14px system-ui;margin:1em;max-width:1700px}"
              "figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top;max-width:100%}"
              "img{max-width:100%;height:auto;border:1px solid #ccc;display:block}"
-             "figcaption{color:#555}.original img{max-width:480px}</style>",
-             "<h1>imgpipe demo</h1><p>Each upload, then the variants the handler wrote, "
-             "drawn at their real size (scaled down only when wider than the page).</p>"]
+             ".hero img{width:600px;background-size:cover;background-repeat:no-repeat}"
+             "figcaption{color:#555;overflow-wrap:anywhere}.original img{max-width:480px}"
+             "code{font-size:12px}</style>",
+             "<h1>imgpipe demo</h1><p>Each upload as a page would show it, from its manifest: "
+             "a <code>&lt;picture&gt;</code> whose <code>srcset</code> and <code>sizes</code> let "
+             "the browser choose the variant, over the upload's placeholder until it loads. "
+             "Then the original, and every variant the handler wrote at its real size.</p>"]
     for key in UPLOADS:
-        variants = [(k, s) for k, s in rows
-                    if k.split("/", 1)[1].rsplit(".", 1)[0] == key.rsplit(".", 1)[0]]
-        if not variants:
+        m = manifest_of(key)
+        if not m:
             continue
         log = timings.get(key, {})
         src = os.path.join("store", SOURCE, key)
@@ -183,19 +220,29 @@ def write_sheet(rows, timings):
                          "put %.0f ms; %d bytes in, %d bytes out</p>" % (
                              log["GetMs"], log["DecodeMs"], log["ResizeMs"],
                              log["EncodeMs"], log["PutMs"], log["BytesIn"], log["BytesOut"]))
-        size = ("%d &times; %d, " % (log["source_width"], log["source_height"])
-                if "source_width" in log else "")
-        parts.append("<figure class=original><img src='%s'><figcaption>original, %s%d bytes"
-                     "</figcaption></figure><br>" % (
-                         html.escape(src), size, os.path.getsize(os.path.join(OUT, src))))
-        for k, nbytes in variants:
-            path = os.path.join(STORE, DEST, k)
-            meta = variant_meta(path)
-            w, h = int(meta["imgpipe-width"]), int(meta["imgpipe-height"])
+        pic, ph = m["picture"], m["placeholder"]
+        sources = "".join("<source type='%s' srcset='%s' sizes='%s'>" % (
+            s["type"], html.escape(srcset(s["srcset"])), SIZES) for s in pic["sources"])
+        img = pic["img"]
+        parts.append(
+            "<figure class=hero><picture>%s<img src='%s' srcset='%s' sizes='%s' width=%d "
+            "height=%d alt='' style='background-color:%s;background-image:url(%s)'></picture>"
+            "<figcaption>placeholder: %s, ThumbHash <code>%s</code>, BlurHash <code>%s</code>"
+            "</figcaption></figure>" % (
+                sources, url(img["src"]), html.escape(srcset(img["srcset"])), SIZES,
+                img["width"], img["height"], ph["color"], ph["dataUri"], ph["color"],
+                html.escape(ph["thumbhash"]), html.escape(ph["blurhash"])))
+        source = m["source"]
+        parts.append("<figure class=original><img src='%s'><figcaption>original, %d &times; %d, "
+                     "%d bytes</figcaption></figure><br>" % (
+                         urllib.parse.quote(src), source["width"], source["height"],
+                         os.path.getsize(os.path.join(OUT, src))))
+        for v in m["variants"]:
             parts.append("<figure><img src='%s' width=%d height=%d>"
                          "<figcaption>%s: %d &times; %d, %d bytes</figcaption></figure>" % (
-                             html.escape(os.path.join("store", DEST, k)), w, h,
-                             html.escape(k), w, h, nbytes))
+                             url(v["key"]), v["width"], v["height"], html.escape(v["key"]),
+                             v["width"], v["height"], v["bytes"]))
+    parts.append(CHECK)
     with open(os.path.join(OUT, "index.html"), "w") as f:
         f.write("\n".join(parts))
 

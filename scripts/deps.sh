@@ -16,6 +16,23 @@ PACKAGES=(
 	awscli nodejs npm
 )
 
+# the demo page's test in a real browser: wanted, not required (where it
+# cannot be installed, that one test says so and is skipped)
+OPTIONAL=(chromium)
+for p in "${OPTIONAL[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		echo "imgpipe: installing the optional Debian package $p (the browser test)" >&2
+		s=""
+		[ "$(id -u)" -ne 0 ] && s="sudo"
+		{ DEBIAN_FRONTEND=noninteractive $s apt-get install -y -qq --no-install-recommends "$p" \
+			>/dev/null 2>&1 ||
+		  { $s apt-get update -qq >/dev/null 2>&1 &&
+		    DEBIAN_FRONTEND=noninteractive $s apt-get install -y -qq --no-install-recommends \
+			"$p" >/dev/null 2>&1; }; } ||
+			echo "imgpipe: $p could not be installed: the browser test will be skipped" >&2
+	fi
+done
+
 missing=()
 for p in "${PACKAGES[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

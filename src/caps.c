@@ -198,7 +198,8 @@ bool imgp_render_can_write(enum imgp_format format, const char **why)
 		NULL, write_IMGP_FMT_JPEG, write_IMGP_FMT_WEBP, write_IMGP_FMT_PNG, write_IMGP_FMT_AVIF,
 	};
 
-	if(format == IMGP_FMT_AUTO)
+	/* auto and best need JPEG and WebP; best adds PNG and AVIF where written */
+	if(format == IMGP_FMT_AUTO || format == IMGP_FMT_BEST)
 		return imgp_render_can_write(IMGP_FMT_JPEG, why) &&
 		       imgp_render_can_write(IMGP_FMT_WEBP, why);
 	pthread_once(&out_caps[format].once, probes[format]);

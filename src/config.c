@@ -24,10 +24,10 @@
 
 #include "naming.h"
 
-static const char *const format_names[] = { "auto", "jpeg", "webp", "png", "avif" };
-static const char *const format_exts[] = { "", "jpg", "webp", "png", "avif" };
+static const char *const format_names[] = { "auto", "jpeg", "webp", "png", "avif", "best" };
+static const char *const format_exts[] = { "", "jpg", "webp", "png", "avif", "" };
 static const char *const format_mimes[] = { "", "image/jpeg", "image/webp",
-                                            "image/png", "image/avif" };
+                                            "image/png", "image/avif", "" };
 static const char *const fit_names[] = { "inside", "cover", "contain", "fill" };
 static const char *const crop_names[] = { "centre", "attention", "entropy" };
 static const char *const fail_names[] = { "none", "truncated", "error", "warning" };
@@ -205,11 +205,41 @@ static enum imgp_status set_option(struct imgp_variant *v, const char *key,
 		v->fit = (enum imgp_fit)i;
 	}
 	else if(!strcmp(key, "format")) {
-		if(!strcasecmp(value, "jpg"))
-			value = "jpeg";
-		if((i = lookup(value, format_names, 5)) < 0)
-			return BAD("jpeg, webp, png, avif, auto");
-		v->format = (enum imgp_format)i;
+		char copy[64], *part, *save = NULL;
+		int nf = 0;
+
+		snprintf(copy, sizeof(copy), "%s", value);
+		v->nalso = 0;
+		/* format=avif+webp+jpeg: one output each (expand_formats) */
+		for(part = strtok_r(copy, "+", &save); part; part = strtok_r(NULL, "+", &save), nf++) {
+			enum imgp_format f;
+
+			if(!strcasecmp(part, "jpg"))
+				part = (char *)"jpeg";
+			if((i = lookup(part, format_names, 6)) < 0)
+				return BAD("jpeg, webp, png, avif, auto, best, or several joined by +"
+				           " (avif+webp+jpeg)");
+			f = (enum imgp_format)i;
+			if(strchr(value, '+') && (f == IMGP_FMT_AUTO || f == IMGP_FMT_BEST))
+				return imgp_fail(err, IMGP_E_CONFIG, "variant \"%s\": format=%s: %s cannot "
+					"be one of several formats", v->name, value, format_names[f]);
+			if(nf > 4)
+				return imgp_fail(err, IMGP_E_CONFIG, "variant \"%s\": format=%s: at "
+					"most 4 formats", v->name, value);
+			if(f == v->format && nf)
+				return imgp_fail(err, IMGP_E_CONFIG, "variant \"%s\": format=%s names "
+					"%s twice", v->name, value, format_names[f]);
+			for(int k = 0; k < v->nalso; k++)
+				if(v->also[k] == f)
+					return imgp_fail(err, IMGP_E_CONFIG, "variant \"%s\": format=%s "
+						"names %s twice", v->name, value, format_names[f]);
+			if(!nf)
+				v->format = f;
+			else
+				v->also[v->nalso++] = f;
+		}
+		if(!nf)
+			return BAD("jpeg, webp, png, avif, auto, best");
 	}
 	else if(!strcmp(key, "q") || !strcmp(key, "quality")) {
 		if(!parse_int(value, 1, 100, &n))
@@ -319,13 +349,42 @@ static enum imgp_status check_variant(const struct imgp_variant *v, char *err)
 	if(v->effort > 6 && v->format == IMGP_FMT_WEBP)
 		return imgp_fail(err, IMGP_E_CONFIG,
 			"variant \"%s\": effort=%d is out of range 0-6 for webp", v->name, v->effort);
-	if(v->anim_keep && v->format != IMGP_FMT_WEBP && v->format != IMGP_FMT_AUTO)
-		return imgp_fail(err, IMGP_E_CONFIG,
-			"variant \"%s\": anim=keep needs format=webp or auto, not %s",
-			v->name, format_names[v->format]);
-	if(v->lossless && v->format != IMGP_FMT_WEBP && v->format != IMGP_FMT_AVIF)
-		return imgp_fail(err, IMGP_E_CONFIG,
-			"variant \"%s\": lossless=yes needs format=webp or avif", v->name);
+	for(int k = -1; k < v->nalso; k++) {
+		enum imgp_format f = k < 0 ? v->format : v->also[k];
+
+		if(v->lossless && f != IMGP_FMT_WEBP && f != IMGP_FMT_AVIF)
+			return imgp_fail(err, IMGP_E_CONFIG,
+				"variant \"%s\": lossless=yes needs format=webp or avif, not %s",
+				v->name, format_names[f]);
+		if(v->anim_keep && f != IMGP_FMT_WEBP && f != IMGP_FMT_AUTO)
+			return imgp_fail(err, IMGP_E_CONFIG,
+				"variant \"%s\": anim=keep needs format=webp or auto, not %s",
+				v->name, format_names[f]);
+	}
+	return IMGP_OK;
+}
+
+/*
+ * One spec entry with several formats becomes one variant per format, in
+ * the order given, all with its name and a group of their own. vs holds
+ * *n variants with room for IMGP_MAX_VARIANTS; the entry just parsed is
+ * the last.
+ */
+static enum imgp_status expand_formats(struct imgp_variant *vs, size_t *n, int group, char *err)
+{
+	struct imgp_variant *v = &vs[*n - 1];
+	int nalso = v->nalso;
+
+	v->group = group;
+	v->nalso = 0;
+	if(*n + (size_t)nalso > IMGP_MAX_VARIANTS)
+		return imgp_fail(err, IMGP_E_CONFIG, "too many variants (at most %d, counting "
+			"each format of format=a+b)", IMGP_MAX_VARIANTS);
+	for(int k = 0; k < nalso; k++) {
+		vs[*n] = *v;
+		vs[*n].format = v->also[k];
+		(*n)++;
+	}
 	return IMGP_OK;
 }
 
@@ -342,10 +401,11 @@ static char *trim(char *s)
 	return s;
 }
 
-static bool name_taken(const struct imgp_variant *vs, size_t n, const char *name)
+/* Is name used by another entry than group (formats of one entry share it)? */
+static bool name_taken(const struct imgp_variant *vs, size_t n, const char *name, int group)
 {
 	for(size_t i = 0; i < n; i++)
-		if(!strcmp(vs[i].name, name))
+		if(!strcmp(vs[i].name, name) && vs[i].group != group)
 			return true;
 	return false;
 }
@@ -411,12 +471,14 @@ enum imgp_status imgp_config_parse_spec(struct imgp_config *cfg,
 		result = parse_variant(&parsed[n], item, err);
 		if(result)
 			goto out;
-		if(name_taken(parsed, n, parsed[n].name)) {
+		if(name_taken(parsed, n, parsed[n].name, -1)) {
 			result = imgp_fail(err, IMGP_E_CONFIG,
 				"variant \"%s\" is defined twice", parsed[n].name);
 			goto out;
 		}
 		n++;
+		if((result = expand_formats(parsed, &n, (int)n - 1, err)))
+			goto out;
 	}
 	if(!n) {
 		result = imgp_fail(err, IMGP_E_CONFIG,
@@ -530,28 +592,36 @@ static enum imgp_status json_variants(struct imgp_config *cfg, json_t *list,
 {
 	enum imgp_status result = IMGP_OK;
 	struct imgp_variant *parsed;
-	size_t i, n = json_array_size(list);
+	size_t i, nv, n = json_array_size(list);
 
 	if(!n)
 		return imgp_fail(err, IMGP_E_CONFIG, "%s: \"variants\" is empty", origin);
 	if(n > IMGP_MAX_VARIANTS)
 		return imgp_fail(err, IMGP_E_CONFIG,
 			"%s: too many variants (at most %d)", origin, IMGP_MAX_VARIANTS);
-	parsed = imgp_calloc(n, sizeof(*parsed));
+	parsed = imgp_calloc(IMGP_MAX_VARIANTS, sizeof(*parsed));
 	if(!parsed)
 		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
-	for(i = 0; i < n; i++) {
-		result = json_variant(&parsed[i], json_array_get(list, i), origin, err);
-		if(result)
-			goto out;
-		if(name_taken(parsed, i, parsed[i].name)) {
+	for(i = 0, nv = 0; i < n; i++) {
+		if(nv == IMGP_MAX_VARIANTS) {
 			result = imgp_fail(err, IMGP_E_CONFIG,
-				"%s: variant \"%s\" is defined twice", origin, parsed[i].name);
+				"%s: too many variants (at most %d)", origin, IMGP_MAX_VARIANTS);
 			goto out;
 		}
+		result = json_variant(&parsed[nv], json_array_get(list, i), origin, err);
+		if(result)
+			goto out;
+		if(name_taken(parsed, nv, parsed[nv].name, -1)) {
+			result = imgp_fail(err, IMGP_E_CONFIG,
+				"%s: variant \"%s\" is defined twice", origin, parsed[nv].name);
+			goto out;
+		}
+		nv++;
+		if((result = expand_formats(parsed, &nv, (int)i, err)))
+			goto out;
 	}
-	memcpy(cfg->variants, parsed, n * sizeof(*parsed));
-	cfg->nvariants = n;
+	memcpy(cfg->variants, parsed, nv * sizeof(*parsed));
+	cfg->nvariants = nv;
 out:
 	imgp_free(parsed);
 	return result;
@@ -731,6 +801,8 @@ enum imgp_status imgp_job_config_from_env(struct imgp_job_config *jc, const char
 		{ "IMGPIPE_DEST_PREFIX", "", offsetof(struct imgp_job_config, dest_prefix) },
 		{ "IMGPIPE_OUTPUT_KEY", IMGP_DEFAULT_OUTPUT_KEY,
 		  offsetof(struct imgp_job_config, output_key) },
+		{ "IMGPIPE_MANIFEST_KEY", IMGP_DEFAULT_MANIFEST_KEY,
+		  offsetof(struct imgp_job_config, manifest_key) },
 		{ "IMGPIPE_CACHE_CONTROL", IMGP_DEFAULT_CACHE_CONTROL,
 		  offsetof(struct imgp_job_config, cache_control) },
 		{ "IMGPIPE_SOURCE_BUCKET", NULL, offsetof(struct imgp_job_config, source_bucket) },
@@ -771,6 +843,10 @@ enum imgp_status imgp_job_config_from_env(struct imgp_job_config *jc, const char
 		jc->memory_mb = (int)memory;
 	if(!result)
 		result = imgp_naming_check(jc->output_key, &jc->render, err);
+	if(!result && *jc->manifest_key)
+		result = imgp_naming_check_manifest(jc->manifest_key, jc->output_key, &jc->render, err);
+	/* a manifest carries the source's placeholder: render makes it */
+	jc->render.placeholders = !result && *jc->manifest_key;
 	if(!result && *jc->dest_prefix)
 		result = imgp_naming_check_prefix(jc->dest_prefix, "IMGPIPE_DEST_PREFIX", err);
 	if(result)
@@ -829,6 +905,7 @@ void imgp_job_config_release(struct imgp_job_config *jc)
 	imgp_free(jc->dest_bucket);
 	imgp_free(jc->dest_prefix);
 	imgp_free(jc->output_key);
+	imgp_free(jc->manifest_key);
 	imgp_free(jc->cache_control);
 	imgp_free(jc->source_bucket);
 	imgp_free(jc->source_prefix);

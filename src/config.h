@@ -20,7 +20,10 @@
 #define IMGP_MAX_DIMENSION 16383  /* WebP's own ceiling; also JPEG's 65,500 */
 
 enum imgp_fit { IMGP_FIT_INSIDE, IMGP_FIT_COVER, IMGP_FIT_CONTAIN, IMGP_FIT_FILL };
-enum imgp_format { IMGP_FMT_AUTO, IMGP_FMT_JPEG, IMGP_FMT_WEBP, IMGP_FMT_PNG, IMGP_FMT_AVIF };
+/* best: every candidate encoded (opaque: JPEG, WebP, AVIF; with alpha:
+ * WebP, PNG, AVIF; AVIF where the build writes it), the smallest kept */
+enum imgp_format { IMGP_FMT_AUTO, IMGP_FMT_JPEG, IMGP_FMT_WEBP, IMGP_FMT_PNG, IMGP_FMT_AVIF,
+                   IMGP_FMT_BEST };
 enum imgp_crop { IMGP_CROP_CENTRE, IMGP_CROP_ATTENTION, IMGP_CROP_ENTROPY };
 
 /* How strict decoding is, with sharp's meanings (libvips' VipsFailOn). */
@@ -39,6 +42,12 @@ struct imgp_variant {
 	int enlarge;                /* -1: by fit (cover, contain, fill: yes;
 	                               inside: no), else 0 or 1 as asked */
 	bool lossless, progressive, strip, anim_keep, palette;
+	/* format=avif+webp+jpeg: one variant each, with the same name and
+	 * group (the spec entry they came from); keys tell them apart by
+	 * {ext}. Not part of the fingerprint. */
+	int group;
+	enum imgp_format also[4];   /* while parsing: the formats after the first */
+	int nalso;
 };
 
 /*
@@ -72,6 +81,7 @@ struct imgp_config {
 	struct imgp_variant variants[IMGP_MAX_VARIANTS];
 	size_t nvariants;
 	struct imgp_limits limits;
+	bool placeholders;          /* render the source's placeholder too (manifest) */
 };
 
 /* The fingerprint of a whole set: every variant's name and fingerprint. */
@@ -122,6 +132,7 @@ struct imgp_job_config {
 	char *dest_bucket;          /* IMGPIPE_DEST_BUCKET; NULL: not set */
 	char *dest_prefix;          /* IMGPIPE_DEST_PREFIX; "" */
 	char *output_key;           /* IMGPIPE_OUTPUT_KEY; see naming.h */
+	char *manifest_key;         /* IMGPIPE_MANIFEST_KEY; "": no manifest */
 	char *cache_control;        /* IMGPIPE_CACHE_CONTROL */
 	char *source_bucket;        /* IMGPIPE_SOURCE_BUCKET: the trigger's bucket */
 	char *source_prefix;        /* IMGPIPE_SOURCE_PREFIX: its key space, "" all */

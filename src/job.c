@@ -13,12 +13,14 @@
 #include "job.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "naming.h"
+#include "sigv4.h"
 
 /*
  * S3 calls end this long before the invocation's deadline, so that the
@@ -43,6 +45,8 @@ void imgp_job_result_release(struct imgp_job_result *res)
 {
 	imgp_free(res->detail_json);
 	res->detail_json = NULL;
+	imgp_free(res->manifest_key);
+	res->manifest_key = NULL;
 	for(size_t i = 0; i < res->noutputs; i++) {
 		imgp_free(res->outputs[i].key);
 		res->outputs[i].key = NULL;
@@ -111,6 +115,14 @@ struct plan {
 	enum imgp_format formats[IMGP_MAX_VARIANTS];
 	int widths[IMGP_MAX_VARIANTS], heights[IMGP_MAX_VARIANTS];
 	bool stale[IMGP_MAX_VARIANTS];
+	/* what the store holds for a variant found current: for the manifest */
+	size_t held_bytes[IMGP_MAX_VARIANTS];
+	char held_sha[IMGP_MAX_VARIANTS][IMGP_SHA256_HEX];
+	/* format=best: the key this source's variant was found under, which a
+	 * new winner in another format replaces (deleted after the write) */
+	char *held_keys[IMGP_MAX_VARIANTS];
+	char sha[IMGP_MAX_VARIANTS][IMGP_SHA256_HEX];  /* of what is written now */
+	char *manifest_key;             /* NULL: no manifest */
 	struct head heads[HEAD_CACHE];
 	size_t nheads;
 	struct imgp_job_result *res;
@@ -118,8 +130,11 @@ struct plan {
 
 static void plan_release(struct plan *p)
 {
-	for(size_t i = 0; i < IMGP_MAX_VARIANTS; i++)
+	for(size_t i = 0; i < IMGP_MAX_VARIANTS; i++) {
 		imgp_free(p->keys[i]);
+		imgp_free(p->held_keys[i]);
+	}
+	imgp_free(p->manifest_key);
 	for(size_t i = 0; i < p->nheads; i++) {
 		imgp_free(p->heads[i].key);
 		imgp_object_release(&p->heads[i].obj);
@@ -220,6 +235,8 @@ static enum marker judge(const struct plan *p, const struct imgp_object *obj)
 	return set && !strcmp(set, p->set_fp) ? MARKER_CURRENT : MARKER_OTHER_SET;
 }
 
+static enum imgp_status make_manifest_key(struct plan *p);
+
 /* The key of variant i in format f (size as planned), into *out. */
 static enum imgp_status make_key(struct plan *p, size_t i, enum imgp_format f, char **out)
 {
@@ -232,13 +249,23 @@ static enum imgp_status make_key(struct plan *p, size_t i, enum imgp_format f, c
 	return p->res->status = imgp_naming_make(&nm, out, p->res->message);
 }
 
-/* Every variant's format, size and key, now that the source's header is known. */
+/*
+ * Every variant's format, size and key, now that the source's header is
+ * known. A format=best variant's format is known only once encoded: its
+ * key is planned in its first candidate format until resolve_best finds
+ * the one this source already has.
+ */
 static enum imgp_status make_keys(struct plan *p)
 {
 	for(size_t i = 0; i < p->cfg->nvariants; i++) {
 		const struct imgp_variant *v = &p->cfg->variants[i];
+		enum imgp_format cand[IMGP_MAX_CANDIDATES];
 
 		p->formats[i] = imgp_render_format(v, &p->probe);
+		if(p->formats[i] == IMGP_FMT_BEST) {
+			imgp_render_candidates(v, &p->probe, cand);
+			p->formats[i] = cand[0];
+		}
 		imgp_render_size(v, &p->probe, &p->widths[i], &p->heights[i]);
 		imgp_free(p->keys[i]);
 		p->keys[i] = NULL;
@@ -262,12 +289,30 @@ static enum imgp_status make_keys(struct plan *p)
 static enum imgp_status current_before_get(struct plan *p, bool *current)
 {
 	const struct imgp_variant *v = &p->cfg->variants[p->last];
-	enum imgp_format formats[2] = { v->format, IMGP_FMT_WEBP };
-	size_t n = v->format == IMGP_FMT_AUTO ? 2 : 1;
+	enum imgp_format formats[IMGP_MAX_CANDIDATES];
+	size_t n = imgp_render_candidates(v, NULL, formats);
 
 	*current = false;
-	if(v->format == IMGP_FMT_AUTO)
-		formats[0] = IMGP_FMT_JPEG;
+	/* the manifest is written last of all: it alone says the whole set is */
+	if(p->manifest_key) {
+		const struct imgp_object *obj;
+		enum marker m;
+
+		if(head(p, p->manifest_key, &obj))
+			return p->res->status;
+		/* another source's manifest: this one's {stem} keeps its extension */
+		if((m = judge(p, obj)) == MARKER_FOREIGN) {
+			p->keep_ext = true;
+			if(make_manifest_key(p) || head(p, p->manifest_key, &obj))
+				return p->res->status;
+			m = judge(p, obj);
+			p->keep_ext = false;
+			if(make_manifest_key(p))
+				return p->res->status;
+		}
+		*current = m == MARKER_CURRENT;
+		return IMGP_OK;
+	}
 	for(size_t i = 0; i < n && !*current; i++) {
 		const struct imgp_object *obj;
 		char *key;
@@ -285,6 +330,63 @@ static enum imgp_status current_before_get(struct plan *p, bool *current)
 }
 
 /*
+ * format=best: a variant's key follows the format that won, known only
+ * once encoded. Which of its candidate keys holds this source's variant
+ * now (a HEAD per candidate)? That key is planned, so the marks judge it;
+ * if another format wins next time, the write replaces it and the old key
+ * is deleted (drop_replaced).
+ */
+static enum imgp_status resolve_best(struct plan *p)
+{
+	for(size_t i = 0; i < p->cfg->nvariants; i++) {
+		const struct imgp_variant *v = &p->cfg->variants[i];
+		enum imgp_format cand[IMGP_MAX_CANDIDATES];
+		size_t n;
+
+		if(imgp_render_format(v, &p->probe) != IMGP_FMT_BEST)
+			continue;
+		n = imgp_render_candidates(v, &p->probe, cand);
+		for(size_t c = 0; c < n; c++) {
+			const struct imgp_object *obj;
+			const char *owner;
+			char *key;
+
+			if(make_key(p, i, cand[c], &key))
+				return p->res->status;
+			if(head(p, key, &obj)) {
+				imgp_free(key);
+				return p->res->status;
+			}
+			owner = obj ? imgp_object_meta(obj, IMGP_META_SOURCE) : NULL;
+			if(owner && !strcmp(owner, p->owner)) {
+				imgp_free(p->keys[i]);
+				imgp_free(p->held_keys[i]);
+				p->keys[i] = key;
+				p->formats[i] = cand[c];
+				if(!(p->held_keys[i] = imgp_strdup(key)))
+					return p->res->status = imgp_fail(p->res->message, IMGP_E_NOMEM,
+					                                  "out of memory");
+				break;
+			}
+			imgp_free(key);
+		}
+	}
+	return IMGP_OK;
+}
+
+/* The manifest's key, with {stem} as the variants' (keep_ext). */
+static enum imgp_status make_manifest_key(struct plan *p)
+{
+	imgp_free(p->manifest_key);
+	p->manifest_key = NULL;
+	if(!*p->jc->manifest_key)
+		return IMGP_OK;
+	return p->res->status = imgp_naming_manifest(p->jc->dest_prefix, p->jc->manifest_key,
+	                                             p->ref->key, p->keep_ext, &p->manifest_key,
+	                                             p->res->message);
+}
+
+/*
  * With every key known: which variants need writing? The last variant
  * decides: missing or another version, all of them; current, none;
  * another spec, those whose own fingerprint changed, and the last. Another
@@ -299,11 +401,12 @@ static enum imgp_status find_stale(struct plan *p, bool *none)
 	*none = false;
 	for(size_t i = 0; i < p->cfg->nvariants; i++)
 		p->stale[i] = true;
-	if(head(p, p->keys[p->last], &obj))
+	if(resolve_best(p) || head(p, p->keys[p->last], &obj))
 		return p->res->status;
 	if((m = judge(p, obj)) == MARKER_FOREIGN) {
 		p->keep_ext = true;
-		if(make_keys(p) || head(p, p->keys[p->last], &obj))
+		if(make_keys(p) || make_manifest_key(p) || resolve_best(p) ||
+		   head(p, p->keys[p->last], &obj))
 			return p->res->status;
 		if((m = judge(p, obj)) == MARKER_FOREIGN)
 			return p->res->status = imgp_fail(p->res->message, IMGP_E_REQUEST,
@@ -313,6 +416,16 @@ static enum imgp_status find_stale(struct plan *p, bool *none)
 	}
 	if(p->jc->force)
 		return IMGP_OK;
+	if(m == MARKER_CURRENT && p->manifest_key) {
+		/* the variants are current; the manifest must be too, or the last
+		 * variant is made again and the manifest with it */
+		const struct imgp_object *man;
+
+		if(head(p, p->manifest_key, &man))
+			return p->res->status;
+		if(judge(p, man) != MARKER_CURRENT)
+			m = MARKER_OTHER_SET;
+	}
 	if(m == MARKER_CURRENT) {
 		*none = true;
 		return IMGP_OK;
@@ -320,7 +433,7 @@ static enum imgp_status find_stale(struct plan *p, bool *none)
 	if(m != MARKER_OTHER_SET)
 		return IMGP_OK;
 	for(size_t i = 0; i < p->cfg->nvariants; i++) {
-		const char *fp;
+		const char *fp, *sha;
 
 		if(i == p->last)
 			continue;
@@ -328,8 +441,14 @@ static enum imgp_status find_stale(struct plan *p, bool *none)
 			return p->res->status;
 		fp = obj ? imgp_object_meta(obj, IMGP_META_FINGERPRINT) : NULL;
 		/* current: this source's variant, of this version, made this way */
-		p->stale[i] = !obj || judge(p, obj) != MARKER_OTHER_SET || !fp ||
-		              strcmp(fp, p->fps[i]);
+		p->stale[i] = !obj || judge(p, obj) == MARKER_FOREIGN ||
+		              judge(p, obj) == MARKER_OTHER_VERSION || judge(p, obj) == MARKER_MISSING ||
+		              !fp || strcmp(fp, p->fps[i]);
+		if(!p->stale[i]) {
+			p->held_bytes[i] = obj->len;
+			sha = imgp_object_meta(obj, IMGP_META_SHA256);
+			snprintf(p->held_sha[i], IMGP_SHA256_HEX, "%s", sha && strlen(sha) == 64 ? sha : "");
+		}
 	}
 	return IMGP_OK;
 }
@@ -351,7 +470,7 @@ static void *upload_run(void *arg)
 	struct upload *u = arg;
 	struct plan *p = u->p;
 	char wh[2][16];
-	struct imgp_meta meta[8];
+	struct imgp_meta meta[10];
 	struct imgp_put_opts opts = {
 		.content_type = imgp_format_mime(u->out->format),
 		.cache_control = p->jc->cache_control, .meta = meta,
@@ -379,6 +498,8 @@ static void *upload_run(void *arg)
 	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_WIDTH, wh[0] };
 	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_HEIGHT, wh[1] };
 	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_FINGERPRINT, p->fps[u->i] };
+	imgp_sigv4_sha256_hex(u->out->data, u->out->len, p->sha[u->i]);
+	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SHA256, p->sha[u->i] };
 	if(u->i == p->last)
 		meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SET, p->set_fp };
 	imgp_store_put(p->dst, p->bucket, p->keys[u->i], u->out->data, u->out->len, &opts, &u->e);
@@ -386,21 +507,32 @@ static void *upload_run(void *arg)
 	return NULL;
 }
 
-/* A short JSON list of every variant, for replies. */
-static char *describe_outputs(const struct imgp_job_result *res, const char *bucket)
+/*
+ * What a ref came to, for replies: {"outputs": [every variant],
+ * "manifestKey", "manifest"} (the manifest when written now; its key when
+ * one is kept). Takes manifest.
+ */
+static char *describe_outputs(const struct imgp_job_result *res, const char *bucket,
+                              const char *manifest_key, json_t *manifest)
 {
-	json_t *list = json_array();
+	json_t *list = json_array(), *doc = json_object();
 	char *text, *copy;
 
 	for(size_t i = 0; i < res->noutputs; i++) {
 		const struct imgp_job_output *o = &res->outputs[i];
 
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:b}",
-			"variant", o->name, "bucket", bucket, "key", o->key, "width", o->width,
-			"height", o->height, "bytes", (json_int_t)o->bytes, "written", o->written));
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:b}",
+			"variant", o->name, "format", imgp_format_name(o->format), "bucket", bucket,
+			"key", o->key, "width", o->width, "height", o->height,
+			"bytes", (json_int_t)o->bytes, "written", o->written));
 	}
-	text = json_dumps(list, JSON_COMPACT);
-	json_decref(list);
+	json_object_set_new(doc, "outputs", list);
+	if(manifest_key)
+		json_object_set_new(doc, "manifestKey", json_string(manifest_key));
+	if(manifest)
+		json_object_set_new(doc, "manifest", manifest);
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
 	copy = text ? imgp_strdup(text) : NULL;
 	free(text);
 	return copy;
@@ -464,7 +596,8 @@ static enum imgp_status record_outputs(struct plan *p, const struct imgp_render_
 		o->format = p->formats[i];
 		o->width = r ? r->width : p->widths[i];
 		o->height = r ? r->height : p->heights[i];
-		o->bytes = r ? r->len : 0;
+		o->bytes = r ? r->len : p->held_bytes[i];
+		snprintf(o->sha256, sizeof(o->sha256), "%s", r ? p->sha[i] : p->held_sha[i]);
 		o->resize_ms = r ? r->resize_ms : 0;
 		o->encode_ms = r ? r->encode_ms : 0;
 		o->written = r != NULL;
@@ -478,9 +611,185 @@ static enum imgp_status record_outputs(struct plan *p, const struct imgp_render_
 		else
 			res->variants_current++;
 	}
-	res->detail_json = describe_outputs(res, p->bucket);
+	return IMGP_OK;
+}
+
+/* res->detail_json, with the manifest (taken) or only its key. */
+static enum imgp_status describe(struct plan *p, json_t *manifest)
+{
+	struct imgp_job_result *res = p->res;
+
+	res->detail_json = describe_outputs(res, p->bucket, p->manifest_key, manifest);
 	if(!res->detail_json)
 		return res->status = imgp_fail(res->message, IMGP_E_NOMEM, "out of memory");
+	if(p->manifest_key && !(res->manifest_key = imgp_strdup(p->manifest_key)))
+		return res->status = imgp_fail(res->message, IMGP_E_NOMEM, "out of memory");
+	return IMGP_OK;
+}
+
+/* --- the manifest ----------------------------------------------------------- */
+
+static int by_width(const void *a, const void *b)
+{
+	const struct imgp_job_output *x = *(const struct imgp_job_output *const *)a;
+	const struct imgp_job_output *y = *(const struct imgp_job_output *const *)b;
+
+	return (x->width > y->width) - (x->width < y->width);
+}
+
+/* Is a variant the whole picture (not a crop or a letterbox): its aspect
+ * within 2 % of the source's? Only those are one image at several sizes. */
+static bool whole_picture(const struct imgp_job_output *o, const struct imgp_probe *src)
+{
+	double a = (double)o->width / o->height, b = (double)src->width / src->height;
+
+	return o->width > 0 && o->height > 0 && src->height > 0 && fabs(a / b - 1) <= 0.02;
+}
+
+/* "KEY 320w, KEY 800w" of every whole-picture variant in format f,
+ * narrowest first. */
+static json_t *srcset_of(const struct imgp_job_result *res, const struct imgp_probe *src,
+                         enum imgp_format f)
+{
+	const struct imgp_job_output *list[IMGP_MAX_VARIANTS];
+	size_t n = 0, len = 0;
+	char *text;
+	json_t *out;
+
+	for(size_t i = 0; i < res->noutputs; i++)
+		if(res->outputs[i].format == f && whole_picture(&res->outputs[i], src))
+			list[n++] = &res->outputs[i];
+	if(!n)
+		return NULL;
+	qsort(list, n, sizeof(list[0]), by_width);
+	for(size_t i = 0; i < n; i++)
+		len += strlen(list[i]->key) + 16;
+	if(!(text = imgp_malloc(len + 1)))
+		return NULL;
+	text[0] = '\0';
+	for(size_t i = 0, at = 0; i < n; i++)
+		at += (size_t)snprintf(text + at, len + 1 - at, "%s%s %dw", i ? ", " : "",
+		                       list[i]->key, list[i]->width);
+	out = json_string(text);
+	imgp_free(text);
+	return out;
+}
+
+/* How widely browsers show a format: <img> takes the most. */
+static int img_rank(enum imgp_format f)
+{
+	return f == IMGP_FMT_JPEG || f == IMGP_FMT_PNG ? 3 : f == IMGP_FMT_WEBP ? 2 : 1;
+}
+
+/*
+ * The manifest of one source: what was written (every variant as the
+ * store holds it: key, format, size as written, bytes, SHA-256), srcset
+ * strings per format for <img srcset> and <picture>, and the placeholder.
+ */
+static json_t *build_manifest(const struct plan *p, const struct imgp_render_result *rr,
+                              const struct imgp_object *src)
+{
+	static const enum imgp_format order[] = { IMGP_FMT_AVIF, IMGP_FMT_WEBP, IMGP_FMT_JPEG,
+	                                          IMGP_FMT_PNG };
+	const struct imgp_job_result *res = p->res;
+	json_t *doc, *source, *variants, *srcset, *sources, *ph;
+	const struct imgp_job_output *img = NULL;
+
+	char etag[128] = "";
+
+	/* the ETag as events carry it, without the quotes HTTP puts around it */
+	if(p->etag)
+		snprintf(etag, sizeof(etag), "%.*s", (int)strcspn(p->etag + (*p->etag == '"'), "\""),
+		         p->etag + (*p->etag == '"'));
+	source = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:i, s:i, s:I}",
+		"bucket", p->ref->bucket, "key", p->ref->key, "etag", p->etag ? etag : NULL,
+		"version", p->version, "format", p->probe.format, "width", p->probe.width,
+		"height", p->probe.height, "bytes", (json_int_t)src->len);
+	variants = json_array();
+	for(size_t i = 0; i < res->noutputs; i++) {
+		const struct imgp_job_output *o = &res->outputs[i];
+
+		json_array_append_new(variants, json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:s?}",
+			"name", o->name, "key", o->key, "format", imgp_format_name(o->format),
+			"contentType", imgp_format_mime(o->format), "width", o->width,
+			"height", o->height, "bytes", (json_int_t)o->bytes,
+			"sha256", *o->sha256 ? o->sha256 : NULL));
+		/* <img>: the widest whole picture in the most widely shown format
+		 * there is (JPEG or PNG, else WebP, else AVIF) */
+		if(whole_picture(o, &p->probe) &&
+		   (!img || img_rank(o->format) > img_rank(img->format) ||
+		    (img_rank(o->format) == img_rank(img->format) && o->width > img->width)))
+			img = o;
+	}
+	srcset = json_object();
+	sources = json_array();
+	for(size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		json_t *set = srcset_of(res, &p->probe, order[k]);
+
+		if(!set)
+			continue;
+		json_object_set_new(srcset, imgp_format_name(order[k]), set);
+		/* <picture>: the newer formats first; the <img> format last */
+		if(!img || order[k] != img->format)
+			json_array_append_new(sources, json_pack("{s:s, s:O}", "type",
+				imgp_format_mime(order[k]), "srcset", set));
+	}
+	ph = rr && rr->has_placeholder ? json_pack("{s:s, s:s, s:s, s:s}",
+		"thumbhash", rr->placeholder.thumbhash, "blurhash", rr->placeholder.blurhash,
+		"color", rr->placeholder.color, "dataUri", rr->placeholder.data_uri) : json_null();
+	doc = json_pack("{s:i, s:o, s:o, s:o, s:{s:o, s:o}, s:o}",
+		"version", 1, "source", source, "variants", variants, "srcset", srcset,
+		"picture", "sources", sources, "img", img ? json_pack("{s:s, s:O, s:i, s:i}",
+			"src", img->key, "srcset", json_object_get(srcset, imgp_format_name(img->format)),
+			"width", img->width, "height", img->height) : json_null(),
+		"placeholder", ph);
+	return doc;
+}
+
+/* Write the manifest, after every variant: its presence says all is done. */
+static enum imgp_status put_manifest(struct plan *p, json_t *manifest, int64_t deadline_ms)
+{
+	struct imgp_store_error e;
+	struct imgp_meta meta[5];
+	struct imgp_put_opts opts = {
+		.content_type = "application/json", .cache_control = p->jc->cache_control,
+		.meta = meta,
+	};
+	char *text = json_dumps(manifest, JSON_INDENT(1) | JSON_REAL_PRECISION(15));
+	double t0 = imgp_now_ms();
+
+	if(!text)
+		return p->res->status = imgp_fail(p->res->message, IMGP_E_NOMEM, "out of memory");
+	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE, p->owner };
+	if(p->etag)
+		meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE_ETAG, (char *)p->etag };
+	if(p->version)
+		meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE_VERSION,
+		                                         (char *)p->version };
+	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SET, p->set_fp };
+	if(deadline_ms && imgp_epoch_ms() >= deadline_ms)
+		imgp_fail(e.msg, e.status = IMGP_E_DEADLINE,
+		          "not written: the invocation's deadline has passed");
+	else
+		imgp_store_put(p->dst, p->bucket, p->manifest_key, text, strlen(text), &opts, &e);
+	free(text);
+	p->res->put_ms += imgp_now_ms() - t0;
+	return e.status ? store_fail(p->res, &e, "manifest") : IMGP_OK;
+}
+
+/* format=best: a variant now in another format than before leaves its old
+ * key behind; it is this source's (resolve_best checked), so it goes. */
+static enum imgp_status drop_replaced(struct plan *p)
+{
+	for(size_t i = 0; i < p->cfg->nvariants; i++) {
+		struct imgp_store_error e;
+
+		if(!p->stale[i] || !p->held_keys[i] || !strcmp(p->held_keys[i], p->keys[i]))
+			continue;
+		if(imgp_store_delete(p->dst, p->bucket, p->held_keys[i], &e) &&
+		   e.status != IMGP_E_NOT_FOUND)
+			return store_fail(p->res, &e, p->cfg->variants[i].name);
+	}
 	return IMGP_OK;
 }
 
@@ -517,19 +826,32 @@ static enum imgp_status render_and_put(struct plan *p, struct imgp_object *src,
 	for(size_t k = 0, i = 0; i < p->cfg->nvariants && !res->status; i++) {
 		if(!p->stale[i])
 			continue;
-		if(rr.outputs[k].width != p->widths[i] || rr.outputs[k].height != p->heights[i]) {
+		/* and {ext} the format that won, for format=best */
+		if(rr.outputs[k].width != p->widths[i] || rr.outputs[k].height != p->heights[i] ||
+		   rr.outputs[k].format != p->formats[i]) {
 			p->widths[i] = rr.outputs[k].width;
 			p->heights[i] = rr.outputs[k].height;
+			p->formats[i] = rr.outputs[k].format;
 			imgp_free(p->keys[i]);
 			p->keys[i] = NULL;
 			make_key(p, i, p->formats[i], &p->keys[i]);
 		}
 		k++;
 	}
-	if(!res->status && !put_all(p, &rr, deadline_ms) && !record_outputs(p, &rr))
-		snprintf(res->message, sizeof(res->message), res->variants_current ?
-		         "%zu variant%s written, %zu already current" : "%zu variant%s written",
-		         res->variants, res->variants == 1 ? "" : "s", res->variants_current);
+	if(!res->status && !put_all(p, &rr, deadline_ms) && !drop_replaced(p) &&
+	   !record_outputs(p, &rr)) {
+		json_t *manifest = p->manifest_key ? build_manifest(p, &rr, src) : NULL;
+
+		if(p->manifest_key && (!manifest || put_manifest(p, manifest, deadline_ms))) {
+			if(!manifest)
+				imgp_fail(res->message, res->status = IMGP_E_NOMEM, "out of memory");
+			json_decref(manifest);
+		}
+		else if(!describe(p, manifest))
+			snprintf(res->message, sizeof(res->message), res->variants_current ?
+			         "%zu variant%s written, %zu already current" : "%zu variant%s written",
+			         res->variants, res->variants == 1 ? "" : "s", res->variants_current);
+	}
 	imgp_render_result_release(&rr);
 	return res->status;
 }
@@ -593,8 +915,8 @@ static enum imgp_status run_created(struct plan *p, int64_t deadline_ms)
 	if(make_keys(p) || find_stale(p, &none))
 		goto out;
 	if(none) {
-		record_outputs(p, NULL);
-		mark_current(p);
+		if(!record_outputs(p, NULL) && !describe(p, NULL))
+			mark_current(p);
 		goto out;
 	}
 	render_and_put(p, &src, deadline_ms);
@@ -618,11 +940,10 @@ static enum imgp_status run_removed(struct plan *p)
 	}
 	for(size_t i = 0; i < p->cfg->nvariants; i++) {
 		const struct imgp_variant *v = &p->cfg->variants[i];
-		enum imgp_format formats[2] = { v->format, IMGP_FMT_WEBP };
+		enum imgp_format formats[IMGP_MAX_CANDIDATES];
+		size_t nf = imgp_render_candidates(v, NULL, formats);
 
-		if(v->format == IMGP_FMT_AUTO)
-			formats[0] = IMGP_FMT_JPEG;
-		for(size_t k = 0; k < (v->format == IMGP_FMT_AUTO ? 4u : 2u); k++) {
+		for(size_t k = 0; k < 2 * nf; k++) {
 			const struct imgp_object *obj;
 			struct imgp_store_error e;
 			const char *owner;
@@ -643,6 +964,20 @@ static enum imgp_status run_removed(struct plan *p)
 			}
 			imgp_free(key);
 		}
+	}
+	/* and its manifest, under either name */
+	for(int k = 0; p->manifest_key && k < 2; k++) {
+		const struct imgp_object *obj;
+		struct imgp_store_error e;
+		const char *owner;
+
+		p->keep_ext = k;
+		if(make_manifest_key(p) || head(p, p->manifest_key, &obj))
+			return res->status;
+		owner = obj ? imgp_object_meta(obj, IMGP_META_SOURCE) : NULL;
+		if(owner && !strcmp(owner, p->owner) &&
+		   imgp_store_delete(p->dst, p->bucket, p->manifest_key, &e))
+			return store_fail(res, &e, "manifest");
 	}
 	snprintf(res->message, sizeof(res->message), "source removed; %zu variant%s deleted",
 	         deleted, deleted == 1 ? "" : "s");
@@ -682,6 +1017,17 @@ enum imgp_status imgp_job_run(const struct imgp_job_config *jc, struct imgp_stor
 	imgp_config_fingerprint(p.cfg, p.set_fp);
 	for(size_t i = 0; i < p.cfg->nvariants; i++)
 		imgp_variant_fingerprint(&p.cfg->variants[i], p.fps[i]);
+	if(*jc->manifest_key) {
+		/* the manifest is part of the set: a new one (or none before) makes
+		 * the last variant and the manifest again, nothing else */
+		char text[IMGP_FP_SIZE + 1100], sha[IMGP_SHA256_HEX];
+
+		snprintf(text, sizeof(text), "%s;manifest:1:%s", p.set_fp, jc->manifest_key);
+		imgp_sigv4_sha256_hex(text, strlen(text), sha);
+		snprintf(p.set_fp, sizeof(p.set_fp), "%.16s", sha);
+		if(make_manifest_key(&p))
+			goto out;
+	}
 	if(ref->action == IMGP_ACTION_REMOVED)
 		run_removed(&p);
 	else if(deadline_ms && deadline_ms - imgp_epoch_ms() < jc->deadline_reserve_ms)

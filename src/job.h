@@ -35,7 +35,8 @@
 #define IMGP_META_WIDTH "imgpipe-width"
 #define IMGP_META_HEIGHT "imgpipe-height"
 #define IMGP_META_FINGERPRINT "imgpipe-fingerprint"
-#define IMGP_META_SET "imgpipe-set"           /* on the last variant only */
+#define IMGP_META_SET "imgpipe-set"           /* on the last variant and the manifest */
+#define IMGP_META_SHA256 "imgpipe-sha256"     /* of the variant's own bytes */
 
 /* Why a ref did nothing (and is not a failure). */
 enum imgp_skip {
@@ -51,7 +52,8 @@ struct imgp_job_output {
 	char *key;
 	enum imgp_format format;
 	int width, height;          /* as written; 0 where not known */
-	size_t bytes;               /* written now; 0 for a current one */
+	size_t bytes;               /* written now, or as the store has it */
+	char sha256[65];            /* of its bytes; "" where not known */
 	double resize_ms, encode_ms;
 	bool written;
 };
@@ -60,7 +62,9 @@ struct imgp_job_output {
 struct imgp_job_result {
 	enum imgp_status status;
 	char message[IMGP_ERRSIZE];
-	char *detail_json;          /* what was written, for replies; imgp_free */
+	char *detail_json;          /* what was written, for replies: {"outputs": [...],
+	                               "manifestKey", "manifest"}; imgp_free */
+	char *manifest_key;         /* where the manifest was written; NULL: none */
 	enum imgp_skip skip;
 	bool skipped;               /* skip != IMGP_SKIP_NONE */
 	struct imgp_probe source;   /* the source's header, once it was read */

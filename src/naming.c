@@ -189,7 +189,13 @@ enum imgp_status imgp_naming_check(const char *tmpl, const struct imgp_config *c
 		result = check_one(&keys[i], tmpl, &cfg->variants[i], err);
 		for(size_t k = 0; !result && k < i; k++)
 			if(!strcmp(keys[i].data, keys[k].data))
-				result = imgp_fail(err, IMGP_E_CONFIG,
+				result = !strcmp(cfg->variants[k].name, cfg->variants[i].name) ?
+					imgp_fail(err, IMGP_E_CONFIG,
+					"output key template \"%s\" gives the formats of variant \"%s\" "
+					"(format=%s+%s) the same key: use {ext}", tmpl, cfg->variants[i].name,
+					imgp_format_name(cfg->variants[k].format),
+					imgp_format_name(cfg->variants[i].format)) :
+					imgp_fail(err, IMGP_E_CONFIG,
 					"output key template \"%s\" gives variants \"%s\" and \"%s\" the "
 					"same key: use {variant} (or {box})", tmpl,
 					cfg->variants[k].name, cfg->variants[i].name);
@@ -217,4 +223,56 @@ enum imgp_status imgp_naming_make(const struct imgp_name *nm, char **out, char *
 	if(!*out)
 		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
 	return IMGP_OK;
+}
+
+enum imgp_status imgp_naming_check_manifest(const char *tmpl, const char *output_tmpl,
+                                            const struct imgp_config *cfg, char *err)
+{
+	static const char *const per_variant[] = { "{variant}", "{ext}", "{w}", "{h}", "{box}" };
+	static const struct imgp_variant probe = { .name = "v", .width = 1, .height = 1 };
+	struct sbuf *b = imgp_calloc(2, sizeof(*b));
+	enum imgp_status result = IMGP_OK;
+	const char *why;
+
+	if(!b)
+		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	for(size_t i = 0; i < sizeof(per_variant) / sizeof(per_variant[0]); i++)
+		if(strstr(tmpl, per_variant[i])) {
+			result = imgp_fail(err, IMGP_E_CONFIG, "manifest key template \"%s\" uses %s: "
+				"a manifest describes every variant of a source (use dir, stem, name, key)",
+				tmpl, per_variant[i]);
+			goto out;
+		}
+	if((result = check_one(&b[0], tmpl, &probe, err)))
+		goto out;
+	if((why = escapes(b[0].data, false))) {
+		result = imgp_fail(err, IMGP_E_CONFIG, "manifest key template \"%s\" %s", tmpl, why);
+		goto out;
+	}
+	for(size_t i = 0; cfg && i < cfg->nvariants && !result; i++) {
+		struct imgp_name nm = { .tmpl = output_tmpl, .key = "dir/stem.ext",
+		                        .variant = &cfg->variants[i], .format = cfg->variants[i].format,
+		                        .width = 1, .height = 1 };
+		struct imgp_name mn = { .tmpl = tmpl, .key = "dir/stem.ext", .variant = &probe };
+
+		b[0].len = b[1].len = 0;
+		b[0].data[0] = b[1].data[0] = '\0';
+		if(!(result = walk(&b[0], &nm, false, err)) && !(result = walk(&b[1], &mn, false, err)) &&
+		   !strcmp(b[0].data, b[1].data))
+			result = imgp_fail(err, IMGP_E_CONFIG, "manifest key template \"%s\" gives the "
+				"key of variant \"%s\" (%s)", tmpl, cfg->variants[i].name, b[0].data);
+	}
+out:
+	imgp_free(b);
+	return result;
+}
+
+enum imgp_status imgp_naming_manifest(const char *prefix, const char *tmpl, const char *key,
+                                      bool keep_ext, char **out, char *err)
+{
+	static const struct imgp_variant none = { .name = "" };
+	struct imgp_name nm = { .prefix = prefix, .tmpl = tmpl, .key = key, .variant = &none,
+	                        .keep_ext = keep_ext };
+
+	return imgp_naming_make(&nm, out, err);
 }

@@ -22,6 +22,9 @@
 #include "config.h"
 
 #define IMGP_DEFAULT_OUTPUT_KEY "{variant}/{dir}{stem}.{ext}"
+/* Where a source's manifest goes (IMGPIPE_MANIFEST_KEY): {dir}, {stem},
+ * {name} and {key} only, for it describes every variant at once. */
+#define IMGP_DEFAULT_MANIFEST_KEY "manifest/{dir}{stem}.json"
 
 /* One key to make. */
 struct imgp_name {
@@ -58,5 +61,17 @@ bool imgp_naming_needs_size(const char *tmpl);
  * err says it in words and *out is NULL. */
 enum imgp_status imgp_naming_make(const struct imgp_name *name, char **out /* OUT */,
                                   char *err);
+
+/*
+ * The manifest template: the output template's rules, no placeholder of
+ * one variant ({variant}, {ext}, {w}, {h}, {box}), and never a variant's
+ * key (checked against every variant of cfg under output_tmpl).
+ */
+enum imgp_status imgp_naming_check_manifest(const char *tmpl, const char *output_tmpl,
+                                            const struct imgp_config *cfg, char *err);
+
+/* A source's manifest key under tmpl (checked), prefix first. */
+enum imgp_status imgp_naming_manifest(const char *prefix, const char *tmpl, const char *key,
+                                      bool keep_ext, char **out /* OUT */, char *err);
 
 #endif

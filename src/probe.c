@@ -271,9 +271,37 @@ enum imgp_status imgp_render_sniff(const void *buf, size_t len, char *err)
 enum imgp_format imgp_render_format(const struct imgp_variant *v,
                                     const struct imgp_probe *probe)
 {
+	if(v->format == IMGP_FMT_BEST)
+		return v->anim_keep && probe->frames > 1 ? IMGP_FMT_WEBP : IMGP_FMT_BEST;
 	if(v->format != IMGP_FMT_AUTO)
 		return v->format;
 	if(probe->alpha || (v->anim_keep && probe->frames > 1))
 		return IMGP_FMT_WEBP;
 	return IMGP_FMT_JPEG;
+}
+
+size_t imgp_render_candidates(const struct imgp_variant *v, const struct imgp_probe *probe,
+                              enum imgp_format out[IMGP_MAX_CANDIDATES])
+{
+	enum imgp_format f = probe ? imgp_render_format(v, probe) : v->format;
+	size_t n = 0;
+
+	if(f == IMGP_FMT_AUTO) {            /* no probe: either */
+		out[n++] = IMGP_FMT_JPEG;
+		out[n++] = IMGP_FMT_WEBP;
+		return n;
+	}
+	if(f != IMGP_FMT_BEST) {
+		out[n++] = f;
+		return n;
+	}
+	/* best: the formats a browser shows, for what the source has */
+	if(!probe || !probe->alpha)
+		out[n++] = IMGP_FMT_JPEG;
+	out[n++] = IMGP_FMT_WEBP;
+	if(!probe || probe->alpha)
+		out[n++] = IMGP_FMT_PNG;
+	if(imgp_render_can_write(IMGP_FMT_AVIF, NULL))
+		out[n++] = IMGP_FMT_AVIF;
+	return n;
 }

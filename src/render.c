@@ -460,6 +460,7 @@ enum imgp_status imgp_render_encode(VipsImage *image, const struct imgp_variant 
 		                         "effort", v->effort < 0 ? 4 : v->effort, META, NULL);
 		break;
 	case IMGP_FMT_AUTO:
+	case IMGP_FMT_BEST:             /* resolved before encoding: never here */
 		break;
 	}
 #undef META
@@ -551,7 +552,8 @@ static enum imgp_status render_once(const struct imgp_config *cfg, const void *b
 {
 	enum imgp_status result;
 	struct imgp_geometry plans[IMGP_MAX_VARIANTS];
-	size_t order[IMGP_MAX_VARIANTS], nbases = 0;
+	size_t order[IMGP_MAX_VARIANTS], nbases = 0, ncand;
+	enum imgp_format cand[IMGP_MAX_CANDIDATES];
 	VipsImage *decoded = NULL, *bases[IMGP_MAX_VARIANTS + 1];
 	double t0 = imgp_now_ms(), s = 0;
 	int frames, dw = 0, dh = 0;
@@ -605,6 +607,15 @@ static enum imgp_status render_once(const struct imgp_config *cfg, const void *b
 		/* a frame count the decoder did not honour: keep the first frame */
 		frames = 1;
 	}
+	if(cfg->placeholders) {
+		t0 = imgp_now_ms();
+		if((result = imgp_render_placeholder(decoded, frames, &res->placeholder, err))) {
+			g_object_unref(decoded);
+			return result;
+		}
+		res->has_placeholder = true;
+		res->placeholder.ms = imgp_now_ms() - t0;
+	}
 
 	/*
 	 * Largest first, each variant resized from the smallest image already
@@ -626,12 +637,13 @@ static enum imgp_status render_once(const struct imgp_config *cfg, const void *b
 
 		o->variant = v;
 		o->format = imgp_render_format(v, &res->probe);
+		ncand = imgp_render_candidates(v, &res->probe, cand);
 		for(size_t b = 0; cascade && b < nbases; b++)
 			if(bases[b]->Xsize >= g->rw && bases[b]->Ysize >= g->rh &&
 			   bases[b]->Xsize <= from->Xsize)
 				from = bases[b];
 		t0 = imgp_now_ms();
-		if(build_variant(from, frames, v, g, o->format, &image,
+		if(build_variant(from, frames, v, g, cand[0], &image,
 		                 cascade && nbases < IMGP_MAX_VARIANTS + 1 ? &keep : NULL)) {
 			result = imgp_vips_fail(err, IMGP_E_CORRUPT, "cannot resize the image");
 			goto fail;
@@ -643,7 +655,24 @@ static enum imgp_status render_once(const struct imgp_config *cfg, const void *b
 		o->height = vips_image_get_page_height(image);
 		o->frames = image->Ysize / o->height;
 		t0 = imgp_now_ms();
-		result = imgp_render_encode(image, v, o->format, &o->data, &o->len, err);
+		/* best: every candidate (the same pixels: they agree on alpha), the
+		 * smallest kept */
+		for(size_t c = 0; c < ncand && !result; c++) {
+			void *data = NULL;
+			size_t size = 0;
+
+			result = imgp_render_encode(image, v, cand[c], &data, &size, err);
+			if(result)
+				break;
+			if(!o->data || size < o->len) {
+				g_free(o->data);
+				o->data = data;
+				o->len = size;
+				o->format = cand[c];
+			}
+			else
+				g_free(data);
+		}
 		o->encode_ms = imgp_now_ms() - t0;
 		g_object_unref(image);
 		if(result)
@@ -763,6 +792,11 @@ void imgp_render_result_release(struct imgp_render_result *res)
 	for(size_t i = 0; i < res->noutputs; i++) {
 		g_free(res->outputs[i].data);
 		res->outputs[i].data = NULL;
+	}
+	if(res->has_placeholder) {
+		g_free(res->placeholder.data_uri);
+		res->placeholder.data_uri = NULL;
+		res->has_placeholder = false;
 	}
 	res->noutputs = 0;
 }

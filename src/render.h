@@ -29,12 +29,28 @@ struct imgp_output {
 	double resize_ms, encode_ms;
 };
 
+/*
+ * What a page shows while the image loads, made from the one decode
+ * (cfg->placeholders): ThumbHash and BlurHash (placeholder.h), the average
+ * colour, and a tiny image as a data: URI.
+ */
+struct imgp_placeholder {
+	char thumbhash[64];         /* base64 of the hash bytes */
+	char blurhash[180];
+	char color[8];              /* "#rrggbb": the average, sRGB */
+	char *data_uri;             /* "data:image/webp;base64,...", at most 1 KB; g_free */
+	int data_width, data_height;
+	double ms;                  /* what it cost */
+};
+
 struct imgp_render_result {
 	struct imgp_probe probe;
 	int decoded_width, decoded_height;  /* the one decode every variant came from */
 	double probe_ms, decode_ms;
 	struct imgp_output outputs[IMGP_MAX_VARIANTS];
 	size_t noutputs;
+	bool has_placeholder;
+	struct imgp_placeholder placeholder;
 };
 
 /*
@@ -87,9 +103,20 @@ enum imgp_status imgp_render_probe(const struct imgp_config *cfg,
 
 /* The format a variant will be written in, given the source's probe.
  * auto: JPEG for opaque sources, WebP for sources with alpha or kept
- * animation. */
+ * animation. best stays best (known once encoded) but for kept animation
+ * (WebP). */
 enum imgp_format imgp_render_format(const struct imgp_variant *v,
                                     const struct imgp_probe *probe);
+
+/*
+ * The formats a variant may be written in: one, but for best (opaque:
+ * JPEG, WebP, AVIF; with alpha: WebP, PNG, AVIF; AVIF where this build
+ * writes it) and, with probe NULL (the source not read yet), auto (JPEG,
+ * WebP) and best (all of them).
+ */
+#define IMGP_MAX_CANDIDATES 4
+size_t imgp_render_candidates(const struct imgp_variant *v, const struct imgp_probe *probe,
+                              enum imgp_format out[IMGP_MAX_CANDIDATES]);
 
 /* The size one variant of a source with this probe is written at (one
  * frame, as displayed), before any pixel is decoded. */

@@ -71,6 +71,11 @@ extern bool imgp_render_direct_jpeg;
 int imgp_jpeg_decode(const void *buf, size_t len, int want_w, int want_h, int orientation,
                      VipsImage **out);
 
+/* preview.c: the placeholder of a decoded sRGB image (its first frame of
+ * frames stacked), into ph; the lock is held by the caller. */
+enum imgp_status imgp_render_placeholder(VipsImage *decoded, int frames,
+                                         struct imgp_placeholder *ph, char *err);
+
 /* strip.c: drop EXIF, XMP, IPTC and comments from saved bytes, in place. */
 void imgp_strip_jpeg(unsigned char *buf, size_t *len);
 void imgp_strip_webp(unsigned char *buf, size_t *len);

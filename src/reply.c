@@ -85,6 +85,19 @@ static json_t *outputs(const char *detail)
 	return v ? v : jstr(detail, SIZE_MAX);
 }
 
+/* The job's detail into a result: an object's members ("outputs",
+ * "manifestKey", "manifest"), anything else as "outputs". Takes detail. */
+static bool splice(json_t *entry, json_t *detail)
+{
+	bool ok;
+
+	if(!json_is_object(detail))
+		return set(entry, "outputs", detail);
+	ok = json_object_update(entry, detail) == 0;
+	json_decref(detail);
+	return ok;
+}
+
 /* S3, SNS, EventBridge, direct: fail as a whole on any temporary failure,
  * else {"results": [{"bucket", "key", "status", "message"?, "outputs"?}]}. */
 static char *reply_results(const struct imgp_event *ev,
@@ -118,7 +131,7 @@ static char *reply_results(const struct imgp_event *ev,
 		     set(entry, "key", jstr(ev->refs[i].key, SIZE_MAX)) &&
 		     set(entry, "status", json_string(imgp_status_str(r->status))) &&
 		     (!r->message || set(entry, "message", jstr(r->message, SIZE_MAX))) &&
-		     (!r->detail_json || set(entry, "outputs", outputs(r->detail_json)));
+		     (!r->detail_json || splice(entry, outputs(r->detail_json)));
 	}
 	json_decref(list);
 	if(!ok) {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "imgpipe.h"
+#include "lib/manifestcheck.h"
 #include "lib/testutil.h"
 
 static char *scratch;
@@ -116,9 +117,95 @@ Test(cli, folder_layout_is_kept_below_the_named_folder)
 	assert_image("out/thumb/in/photos/2024/cat.jpg", 320, 320);
 	assert_image("out/big/in/photos/2024/cat.jpg", 1600, 1067);
 	assert_image("out/thumb/in/photos/logo.webp", 320, 320);
-	cr_assert_eq(tu_count_files("out", NULL), 4, "unexpected files in the output");
+	/* and each source's manifest, beside the variants */
+	cr_assert(tu_exists("out/manifest/in/photos/2024/cat.json"));
+	cr_assert(tu_exists("out/manifest/in/photos/logo.json"));
+	cr_assert_eq(tu_count_files("out", NULL), 6, "unexpected files in the output");
 	cr_assert(strstr(err, "processed 2, skipped 1 (0 up to date, 1 not images, 0 imgpipe outputs), "
 	                      "failed 0"), "summary: %s", err);
+	free(out); free(err);
+}
+
+/* A file under out/, for manifestcheck. */
+static void *fetch_out(void *ud, const char *key, size_t *len)
+{
+	char path[1200];
+
+	snprintf(path, sizeof(path), "%s/%s", (const char *)ud, key);
+	return tu_read(path, len);
+}
+
+/*
+ * The manifest beside local outputs: every variant as written (bytes,
+ * SHA-256, decoded size), srcset per format, the placeholder; several
+ * formats for one variant, and format=best keeping the smallest of the
+ * formats it tries.
+ */
+Test(cli, the_manifest_tells_every_output_and_best_keeps_the_smallest)
+{
+	static const char spec[] = "s=320x320,format=avif+webp+jpeg;m=800x800,format=webp+jpeg;"
+	                           "b=600x,format=best";
+	char *out, *err, *text;
+	size_t len, smallest = SIZE_MAX;
+	json_t *m, *v, *picture;
+
+	given("samples/landscape.jpg", "in/cat.jpg");
+	cr_assert_eq(imgpipe(&out, &err, "resize", "-o", "out", "--variants", spec, "in", NULL), 0,
+	             "%s", err);
+	free(out); free(err);
+	text = tu_read("out/manifest/in/cat.json", &len);
+	cr_assert(text, "no manifest beside the outputs");
+	m = tu_check_manifest(text, len, fetch_out, (char *)"out", "in/cat.jpg", 6);
+	cr_expect_str_eq(json_string_value(json_object_get(json_object_get(m, "srcset"), "jpeg")),
+	                 "s/in/cat.jpg 320w, m/in/cat.jpg 800w");
+	/* <picture>: AVIF, then WebP, then the <img> in JPEG */
+	picture = json_object_get(m, "picture");
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(
+		json_object_get(picture, "sources"), 0), "type")), "image/avif");
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(
+		json_object_get(picture, "sources"), 1), "type")), "image/webp");
+	cr_expect_str_eq(json_string_value(json_object_get(json_object_get(picture, "img"), "src")),
+	                 "m/in/cat.jpg");
+	/* best: the smallest of JPEG, WebP and AVIF at its settings (the same
+	 * spec with b in each format: b is resized from m's pixels) */
+	v = json_array_get(json_object_get(m, "variants"), 5);
+	cr_assert_str_eq(json_string_value(json_object_get(v, "name")), "b");
+	for(int f = 0; f < 3; f++) {
+		static const char *const formats[] = { "jpeg", "webp", "avif" };
+		static const char *const exts[] = { "jpg", "webp", "avif" };
+		char one[128], dir[32], path[96];
+		size_t n;
+		void *bytes;
+
+		snprintf(one, sizeof(one), "s=320x320,format=avif+webp+jpeg;m=800x800,format=webp+jpeg;"
+		         "b=600x,format=%s", formats[f]);
+		snprintf(dir, sizeof(dir), "one-%s", formats[f]);
+		cr_assert_eq(imgpipe(&out, &err, "resize", "-o", dir, "--variants", one, "in", NULL), 0,
+		             "%s", err);
+		free(out); free(err);
+		snprintf(path, sizeof(path), "%s/b/in/cat.%s", dir, exts[f]);
+		bytes = tu_read(path, &n);
+		cr_assert(bytes, "%s", path);
+		if(n < smallest)
+			smallest = n;
+		free(bytes);
+	}
+	cr_expect_eq((size_t)json_integer_value(json_object_get(v, "bytes")), smallest,
+	             "best wrote %lld bytes as %s; the smallest candidate is %zu",
+	             (long long)json_integer_value(json_object_get(v, "bytes")),
+	             json_string_value(json_object_get(v, "format")), smallest);
+	json_decref(m);
+	free(text);
+
+	/* several formats need {ext} to tell their keys apart */
+	cr_assert_eq(imgpipe(&out, &err, "resize", "-o", "out3", "--output-key", "{variant}/{stem}",
+	                     "--variants", "s=100x,format=webp+jpeg", "in", NULL), 2);
+	cr_assert(strstr(err, "use {ext}"), "%s", err);
+	free(out); free(err);
+	/* and a second run finds it all current, the manifest too */
+	cr_assert_eq(imgpipe(&out, &err, "resize", "-o", "out", "--variants", spec, "in", NULL), 0,
+	             "%s", err);
+	cr_assert(strstr(err, "processed 0, skipped 1 (1 up to date"), "%s", err);
 	free(out); free(err);
 }
 
@@ -157,7 +244,9 @@ Test(cli, a_bad_file_among_good_ones_on_two_threads)
 	cr_assert_null(strstr(err, "processed"), "%s", err);
 	assert_image("out/s/in/a.jpg", 64, 43);
 	assert_image("out/s/in/c.jpg", 64, 43);
-	cr_assert_eq(tu_count_files("out", NULL), 2, "a failed input left output behind");
+	/* two variants and two manifests; nothing of a failed input */
+	cr_assert_eq(tu_count_files("out", NULL), 4, "a failed input left output behind");
+	cr_assert_not(tu_exists("out/manifest/in/b.json"), "a failed input has a manifest");
 	free(out); free(err);
 
 	/* --max-pixels raises the limit from the command line */
@@ -301,15 +390,16 @@ Test(cli, the_output_folder_is_never_read_as_input)
 	cr_assert_eq(imgpipe(&out, &err, "resize", "-o", "web", ".", NULL), 0, "%s", err);
 	/* resized/ is not the destination now: its files are imgpipe's own
 	 * outputs and are skipped as such, never resized again */
-	cr_assert(strstr(err, "processed 2, skipped 6 (0 up to date, 0 not images, 6 imgpipe outputs)"),
+	cr_assert(strstr(err, "processed 2, skipped 8 (0 up to date, 0 not images, 8 imgpipe outputs)"),
 	          "%s", err);
 	free(out); free(err);
 	cr_assert_eq(imgpipe(&out, &err, "resize", "-o", "web", ".", NULL), 0, "%s", err);
-	cr_assert(strstr(err, "processed 0, skipped 8 (2 up to date, 0 not images, 6 imgpipe outputs)"),
+	cr_assert(strstr(err, "processed 0, skipped 10 (2 up to date, 0 not images, 8 imgpipe outputs)"),
 	          "%s", err);
 	free(out); free(err);
-	cr_assert_eq(tu_count_files("resized", NULL), 6);
-	cr_assert_eq(tu_count_files("web", NULL), 6);
+	/* three variants and a manifest of each photo */
+	cr_assert_eq(tu_count_files("resized", NULL), 8);
+	cr_assert_eq(tu_count_files("web", NULL), 8);
 	cr_assert_not(tu_exists("resized/small/resized"), "an output was resized again");
 	cr_assert_not(tu_exists("web/small/web"), "an output was resized again");
 	cr_assert_not(tu_exists("web/small/resized"), "an output was resized again");
@@ -424,7 +514,9 @@ Test(cli, collision_names_do_not_change_when_a_file_is_added)
 	cr_assert(a && b, "collision outputs missing: %s", vips_error_buffer());
 	cr_assert_gt(tu_pixel(a, 10, 10, 0), 200, "a.jpg's variant is not red");
 	cr_assert_gt(tu_pixel(b, 10, 10, 2), 200, "a.png's variant is not blue");
-	cr_assert_eq(tu_count_files("out", NULL), 2, "an output was orphaned or doubled");
+	/* a manifest each, under the same names as the variants */
+	cr_assert(tu_exists("out/manifest/in/a.json") && tu_exists("out/manifest/in/a.png.json"));
+	cr_assert_eq(tu_count_files("out", NULL), 4, "an output was orphaned or doubled");
 	g_object_unref(a);
 	g_object_unref(b);
 
@@ -604,6 +696,7 @@ Test(cli, writes_are_atomic_even_when_killed)
 	cr_assert_eq(tu_run(argv2, NULL, &err), 1);
 	cr_assert(strstr(err, "in/p0.jpg: variant a: cannot write"), "%s", err);
 	cr_assert_eq(tu_count_files("out2", "imgpipe-tmp"), 0, "temporary files left behind");
-	cr_assert_eq(tu_count_files("out2", NULL), 6, "the other five sources were not written");
+	cr_assert_eq(tu_count_files("out2", NULL), 11, "the other five sources were not written "
+	             "(a variant and a manifest each)");
 	free(err);
 }

@@ -42,22 +42,35 @@ Test(demo, runs_and_draws_every_variant_at_its_real_size)
 	cr_assert_eq(tu_run(argv, &out, &err), 0, "demo failed: %s %s", out, err);
 	cr_assert(strstr(out, "the same upload delivered again"), "%s", out);
 	cr_assert(strstr(out, "already done for this version"), "%s", out);
-	cr_assert(strstr(out, "3 variants written"), "%s", out);
+	cr_assert(strstr(out, "7 variants written"), "%s", out);
 	cr_assert(asprintf(&sheet, "%s/index.html", scratch) > 0);
 	page = tu_read(sheet, &len);
 	cr_assert(page, "no contact sheet");
-	/* <img src='store/imgpipe-variants/KEY' width=W height=H><figcaption>KEY: W &times; H, N bytes */
-	for(p = page; (p = strstr(p, "<img src='store/imgpipe-variants/")); p++) {
-		char key[512], path[1024];
+	/* <figure><img src='store/imgpipe-variants/KEY' width=W height=H><figcaption>KEY: W &times;
+	 * H, N bytes, KEY %-encoded in the address */
+	for(p = page; (p = strstr(p, "<figure><img src='store/imgpipe-variants/")); p++) {
+		char key[512], plain[512], path[1024];
 		int w, h, cw, ch;
 		long bytes;
 		struct stat st;
 		VipsImage *im;
+		size_t k = 0;
 
-		cr_assert_eq(sscanf(p, "<img src='store/imgpipe-variants/%511[^']' width=%d height=%d>"
-		                    "<figcaption>%*[^:]: %d &times; %d, %ld bytes", key, &w, &h, &cw,
-		                    &ch, &bytes), 6, "unreadable figure: %.200s", p);
-		snprintf(path, sizeof(path), "%s/store/imgpipe-variants/%s", scratch, key);
+		cr_assert_eq(sscanf(p, "<figure><img src='store/imgpipe-variants/%511[^']' width=%d "
+		                    "height=%d><figcaption>%*[^:]: %d &times; %d, %ld bytes", key, &w, &h,
+		                    &cw, &ch, &bytes), 6, "unreadable figure: %.200s", p);
+		for(const char *c = key; *c && k < sizeof(plain) - 1; c++) {
+			unsigned hex;
+
+			if(*c == '%' && sscanf(c + 1, "%2x", &hex) == 1) {
+				plain[k++] = (char)hex;
+				c += 2;
+			}
+			else
+				plain[k++] = *c;
+		}
+		plain[k] = '\0';
+		snprintf(path, sizeof(path), "%s/store/imgpipe-variants/%s", scratch, plain);
 		im = vips_image_new_from_file(path, NULL);
 		cr_assert(im, "%s does not decode", key);
 		cr_assert(im->Xsize == w && im->Ysize == h && cw == w && ch == h,
@@ -68,7 +81,10 @@ Test(demo, runs_and_draws_every_variant_at_its_real_size)
 		g_object_unref(im);
 		figures++;
 	}
-	cr_assert_geq(figures, 12, "only %d variants on the sheet", figures);
+	cr_assert_geq(figures, 28, "only %d variants on the sheet", figures);
+	/* each upload as a page uses it: a <picture> over its placeholder */
+	cr_assert(strstr(page, "<picture><source type='image/webp' srcset='"), "no <picture>");
+	cr_assert(strstr(page, "background-image:url(data:image/webp;base64,"), "no placeholder");
 	cr_assert(strstr(page, "original, 2000 &times; 3000"), "the portrait's size is not said");
 	free(page); free(sheet); free(script); free(out); free(err);
 }

@@ -376,20 +376,21 @@ Test(job, removed_sources_delete_variants_when_asked)
 	imgp_job_run(&jc, store, store, &ref, 0, &res);
 	cr_assert_eq(res.status, IMGP_OK, "%s", res.message);
 	imgp_job_result_release(&res);
-	cr_assert_eq(tu_count_files(root, "gone"), 3);
+	/* the source, its variants, its manifest */
+	cr_assert_eq(tu_count_files(root, "gone"), 4);
 
 	ref.action = IMGP_ACTION_REMOVED;
 	imgp_job_run(&jc, store, store, &ref, 0, &res);   /* default: keep them */
 	cr_assert_eq(res.status, IMGP_OK);
 	cr_assert(res.skipped);
-	cr_assert_eq(tu_count_files(root, "gone"), 3);
+	cr_assert_eq(tu_count_files(root, "gone"), 4);
 	imgp_job_result_release(&res);
 
 	setenv("IMGPIPE_ON_DELETE", "delete", 1);
 	cr_assert_eq(imgp_job_config_from_env(&del, NULL, err), IMGP_OK, "%s", err);
 	imgp_job_run(&del, store, store, &ref, 0, &res);
 	cr_assert_eq(res.status, IMGP_OK, "%s", res.message);
-	cr_assert_eq(tu_count_files(root, "gone"), 1, "variants were not deleted");
+	cr_assert_eq(tu_count_files(root, "gone"), 1, "variants or manifest were not deleted");
 	imgp_job_result_release(&res);
 	imgp_job_config_release(&del);
 }

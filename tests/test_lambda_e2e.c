@@ -25,6 +25,7 @@
 #include "store.h"
 #include "lib/rtemu.h"
 #include "lib/fixture.h"
+#include "lib/manifestcheck.h"
 #include "lib/s3test.h"
 #include "lib/testutil.h"
 
@@ -438,6 +439,25 @@ static void check_variant(const char *key, const char *source, const char *etag,
 	json_decref(got);
 }
 
+/* An object of the sink, as the store holds it (for manifestcheck). */
+static void *fetch_dst(void *ud, const char *key, size_t *len)
+{
+	struct imgp_store_error e;
+	struct imgp_object obj;
+	void *data;
+
+	(void)ud;
+	if(imgp_store_get(fx.st, DST, key, 64 << 20, &obj, &e)) {
+		imgp_object_release(&obj);
+		return NULL;
+	}
+	data = malloc(obj.len ? obj.len : 1);
+	memcpy(data, obj.data, obj.len);
+	*len = obj.len;
+	imgp_object_release(&obj);
+	return data;
+}
+
 Test(lambda_e2e, s3_event_writes_every_variant)
 {
 	static const char key[] = "photos/2024/landscape.jpg";
@@ -484,8 +504,45 @@ Test(lambda_e2e, s3_event_writes_every_variant)
 		free(err);
 	}
 	check_variant("medium/photos/2024/landscape.webp", key, etag, "medium", "image/webp", 400, 267);
+	/* the manifest: in the reply, and in the sink after the variants, true
+	 * to every object it names */
+	cr_expect_str_eq(str_at(res, "manifestKey"), "manifest/photos/2024/landscape.json");
+	cr_assert(json_is_object(json_object_get(res, "manifest")), "no manifest in the reply");
+	{
+		size_t len = 0;
+		void *text = fetch_dst(NULL, "manifest/photos/2024/landscape.json", &len);
+		json_t *m, *man = NULL;
+
+		cr_assert_not_null(text, "no manifest in the sink");
+		m = tu_check_manifest(text, len, fetch_dst, NULL, key, 2);
+		cr_expect_str_eq(str_at(json_object_get(m, "srcset"), "webp"),
+		                 "medium/photos/2024/landscape.webp 400w");
+		/* the thumb is a square crop: not the same picture, not in a srcset */
+		cr_expect_null(json_object_get(json_object_get(m, "srcset"), "jpeg"));
+		cr_expect_str_eq(str_at(json_object_get(m, "source"), "etag"), etag);
+		/* the one in the reply is the one in the sink */
+		man = json_object_get(res, "manifest");
+		cr_expect(json_equal(man, m), "the reply's manifest differs from the sink's");
+		json_decref(m);
+		free(text);
+		{
+			const char *args[] = { "s3api", "head-object", "--bucket", DST, "--key",
+			                       "manifest/photos/2024/landscape.json", NULL };
+			char *out = NULL, *err = NULL;
+			json_t *head;
+
+			cr_assert_eq(s3test_run_aws(fx.srv.endpoint, args, &out, &err), 0, "%s", err);
+			head = json_loads(out, 0, NULL);
+			cr_expect_str_eq(str_at(head, "ContentType"), "application/json");
+			cr_expect_str_eq(str_at(json_object_get(head, "Metadata"), "imgpipe-source"), key);
+			json_decref(head);
+			free(out);
+			free(err);
+		}
+	}
 	/* nothing else was written */
-	cr_expect_str_eq(keys_of(DST), "medium/photos/2024/landscape.webp|thumb/photos/2024/landscape.jpg");
+	cr_expect_str_eq(keys_of(DST), "manifest/photos/2024/landscape.json|"
+	                 "medium/photos/2024/landscape.webp|thumb/photos/2024/landscape.jpg");
 	json_decref(reply);
 	rtemu_result_release(&r);
 	free(event);
@@ -519,6 +576,7 @@ Test(lambda_e2e, encoded_key_round_trips)
 	check_variant(thumb, "photos/My Trip (2024)+best %C3%A9t%C3%A9 %E6%97%A5%E6%9C%AC.jpg",
 	              etag, "thumb", "image/jpeg", 160, 160);
 	cr_expect_str_eq(keys_of(DST),
+		"manifest/photos/My Trip (2024)+best \xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac.json|"
 		"medium/photos/My Trip (2024)+best \xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac.webp|"
 		"thumb/photos/My Trip (2024)+best \xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac.jpg");
 	json_decref(reply);
@@ -560,7 +618,8 @@ Test(lambda_e2e, corrupt_upload_is_permanent)
 	reply = reply_of(&r);
 	failures_of(reply, failures, sizeof(failures));
 	cr_expect_str_eq(failures, "", "batchItemFailures: %s", r.body);
-	cr_expect_str_eq(keys_of(DST), "medium/ok/landscape.webp|thumb/ok/landscape.jpg");
+	cr_expect_str_eq(keys_of(DST), "manifest/ok/landscape.json|medium/ok/landscape.webp|"
+	                 "thumb/ok/landscape.jpg");
 	line = job_line("bad/truncated.jpg", 1);
 	cr_assert_not_null(line);
 	cr_expect_str_eq(str_at(line, "status"), "CorruptImage");
@@ -583,7 +642,7 @@ Test(lambda_e2e, corrupt_upload_is_permanent)
  *    get 503 SlowDown (with Connection: close, so every attempt is a new
  *    connection, and nothing else connects: credentials come from env);
  *  - the first request of the first message's ref (it has an eTag, as S3
- *    events do) is the HEAD of its last variant (is it done already?),
+ *    events do) is the HEAD of its manifest (is it done already?),
  *    made max_attempts times on a 503 before the ref ends as Throttled
  *    (a temporary failure there ends the ref: no GET follows): N =
  *    max_attempts of the store's default policy uses the faults up on
@@ -624,7 +683,8 @@ Test(lambda_e2e, sqs_batch_lists_only_the_temporary_failure)
 	line = job_line("a/first.jpg", 0);
 	cr_assert_not_null(line);
 	cr_expect_str_eq(str_at(line, "status"), "Throttled", "%s", str_at(line, "message"));
-	cr_expect(strstr(str_at(line, "message"), "head s3://" DST "/medium/a/first.webp") &&
+	/* the first request is the HEAD of the manifest, written last of all */
+	cr_expect(strstr(str_at(line, "message"), "head s3://" DST "/manifest/a/first.json") &&
 	          strstr(str_at(line, "message"), "503"), "%s", str_at(line, "message"));
 	cr_expect_eq(num_at(line, "GetMs"), 0, "the source was fetched from a throttled store");
 	json_decref(line);
@@ -636,7 +696,7 @@ Test(lambda_e2e, sqs_batch_lists_only_the_temporary_failure)
 	json_decref(line);
 	cr_expect_leq(atomic_load(&fx.proxy.faults_left), 0, "not every fault was used");
 	cr_expect_gt(atomic_load(&fx.proxy.connections), faults, "nothing was forwarded");
-	cr_expect_str_eq(keys_of(DST), "medium/c/third.webp|thumb/c/third.jpg");
+	cr_expect_str_eq(keys_of(DST), "manifest/c/third.json|medium/c/third.webp|thumb/c/third.jpg");
 	json_decref(reply);
 	rtemu_result_release(&r);
 	free(event);
@@ -744,7 +804,7 @@ Test(lambda_e2e, s3_down_mid_batch_is_temporary_and_the_runtime_goes_on)
 	invoke(event, 30000, &r);
 	reply = reply_of(&r);
 	cr_assert_str_eq(str_at(result_at(reply, 0), "status"), "OK", "%s", r.body);
-	cr_expect_str_eq(keys_of(DST), "medium/batch/4.webp|thumb/batch/4.jpg");
+	cr_expect_str_eq(keys_of(DST), "manifest/batch/4.json|medium/batch/4.webp|thumb/batch/4.jpg");
 	rtemu_stats(fx.emu, &stats);
 	cr_expect_eq(stats.refused, 0, "the runtime made a request the API refused");
 	cr_expect_eq(stats.accepted, 3);
@@ -796,7 +856,7 @@ Test(lambda_e2e, loop_guard_refuses_variants_and_writes_nothing)
 	invoke(event, 30000, &r);
 	reply = reply_of(&r);
 	cr_expect_str_eq(str_at(result_at(reply, 0), "status"), "OK", "%s", r.body);
-	cr_expect_str_eq(keys_of(SRC), "in/cat.jpg|in/stamped.jpg|out/medium/in/cat.webp|"
+	cr_expect_str_eq(keys_of(SRC), "in/cat.jpg|in/stamped.jpg|out/manifest/in/cat.json|out/medium/in/cat.webp|"
 	                 "out/thumb/cat.jpg|out/thumb/in/cat.jpg");
 	json_decref(reply);
 	rtemu_result_release(&r);
@@ -876,7 +936,7 @@ Test(lambda_e2e, malformed_event_is_a_usage_error_and_the_next_works)
 	invoke(event, 30000, &r);
 	reply = reply_of(&r);
 	cr_expect_str_eq(str_at(result_at(reply, 0), "status"), "OK", "%s", r.body);
-	cr_expect_str_eq(keys_of(DST), "medium/fine.webp|thumb/fine.jpg");
+	cr_expect_str_eq(keys_of(DST), "manifest/fine.json|medium/fine.webp|thumb/fine.jpg");
 	json_decref(reply);
 	rtemu_result_release(&r);
 	free(event);
