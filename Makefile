@@ -226,7 +226,7 @@ image:
 		--network=host $(ARCH_BUILD_ARGS) -t $(IMAGE) .
 	@scripts/ctr image inspect --format 'imgpipe: $(IMAGE) {{.Size}} bytes, {{.Architecture}}' $(IMAGE)
 
-$(IMAGE_TEST): $(BUILD)/tests/imagetest.o $(filter $(BUILD)/tests/lib/%,$(TEST_OBJ)) $(LIB)
+$(IMAGE_TEST): $(BUILD)/tests/imagetest.o $(filter-out $(BUILD)/tests/lib/manifestcheck.o,$(filter $(BUILD)/tests/lib/%,$(TEST_OBJ))) $(LIB)
 	$(QUIET_LINK)$(CC) $(FINAL_LDFLAGS) -o $@ $^ $(FINAL_LIBS)
 
 image-test: deps

@@ -156,15 +156,16 @@ int main(int argc, char **argv)
 		{ "floor", no_argument, NULL, 'f' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "jpeg-decoder", required_argument, NULL, 'j' },
+		{ "placeholders", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *spec = NULL, *outdir = NULL, *path;
-	int reps = 10, warmup = 2, threads = 1, floor_too = 0, c;
+	int reps = 10, warmup = 2, threads = 1, floor_too = 0, placeholders = 0, c;
 	struct imgp_config cfg;
 	struct imgp_render_result res;
 	char err[IMGP_ERRSIZE];
 	static double wall[MAX_REPS], cpu[MAX_REPS], probe[MAX_REPS], dec[MAX_REPS],
-		rsz[MAX_REPS], enc[MAX_REPS], fdec[MAX_REPS], fenc[MAX_REPS];
+		rsz[MAX_REPS], enc[MAX_REPS], fdec[MAX_REPS], fenc[MAX_REPS], ph[MAX_REPS];
 	size_t sizes[IMGP_MAX_VARIANTS] = { 0 }, len;
 	int widths[IMGP_MAX_VARIANTS] = { 0 }, heights[IMGP_MAX_VARIANTS] = { 0 };
 	int dw = 0, dh = 0;
@@ -180,12 +181,14 @@ int main(int argc, char **argv)
 		case 'f': floor_too = 1; break;
 		case 'o': outdir = optarg; break;
 		case 'j': imgp_render_direct_jpeg = strcmp(optarg, "libvips") != 0; break;
+		case 'p': placeholders = 1; break;
 		default: return 2;
 		}
 	}
 	if(optind != argc - 1 || reps < 1 || reps > MAX_REPS || threads < 1) {
 		fprintf(stderr, "usage: imgpipe-bench [--variants SPEC] [--reps N] [--warmup N] "
-		        "[--threads N] [--floor] [--out DIR] [--jpeg-decoder libjpeg|libvips] FILE\n");
+		        "[--threads N] [--floor] [--out DIR] [--jpeg-decoder libjpeg|libvips] "
+		        "[--placeholders] FILE\n");
 		return 2;
 	}
 	path = argv[optind];
@@ -194,6 +197,8 @@ int main(int argc, char **argv)
 	if((spec && imgp_config_parse_spec(&cfg, spec, err)) ||
 	   imgp_render_init(argv[0], threads, err) || imgp_render_check(&cfg, err))
 		die("setup", err);
+	/* the manifest's placeholder, as the handler makes it by default */
+	cfg.placeholders = placeholders;
 	if(!(buf = read_file(path, &len)))
 		die(path, strerror(errno));
 
@@ -210,6 +215,7 @@ int main(int argc, char **argv)
 		cpu[i] = cpu_ms() - c0;
 		probe[i] = res.probe_ms;
 		dec[i] = res.decode_ms;
+		ph[i] = res.has_placeholder ? res.placeholder.ms : 0;
 		for(size_t k = 0; k < res.noutputs; k++) {
 			r += res.outputs[k].resize_ms;
 			e += res.outputs[k].encode_ms;
@@ -240,11 +246,12 @@ int main(int argc, char **argv)
 	printf("{\"file\": \"%s\", \"bytes\": %zu, \"threads\": %d, \"reps\": %d, "
 	       "\"width\": %d, \"height\": %d, \"decoded\": [%d, %d], "
 	       "\"wall_ms\": %.3f, \"cpu_ms\": %.3f, \"probe_ms\": %.3f, \"decode_ms\": %.3f, "
-	       "\"resize_ms\": %.3f, \"encode_ms\": %.3f, \"wall_min_ms\": %.3f, "
+	       "\"resize_ms\": %.3f, \"encode_ms\": %.3f, \"placeholder_ms\": %.3f, "
+	       "\"wall_min_ms\": %.3f, "
 	       "\"peak_rss_kb\": %ld, \"outputs\": [",
 	       path, len, threads, reps, res.probe.width, res.probe.height, dw, dh,
 	       median(wall, reps), median(cpu, reps), median(probe, reps), median(dec, reps),
-	       median(rsz, reps), median(enc, reps),
+	       median(rsz, reps), median(enc, reps), median(ph, reps),
 	       (qsort(wall, reps, sizeof(double), cmp_double), wall[0]),
 	       rss_render);
 	for(size_t k = 0; k < cfg.nvariants; k++)

@@ -358,18 +358,20 @@ def write(data, prices_path, overrides, outdir):
     L.append('')
     L.append('One thread, standard web set. The floor is one decode at the scale the largest variant '
              'needs (shrink-on-load, into memory) plus the encode of every output from pixels already '
-             'at their size; the resizes are left out of it.')
+             'at their size; the resizes are left out of it. placeholder: the manifest\'s ThumbHash, '
+             'BlurHash, average colour and data: URI, made from the decode (part of imgpipe\'s time).')
     L.append('')
-    L.append('| source | size | probe | decode | resize | encode | imgpipe | CPU | floor (decode + encode) | imgpipe / floor | peak RSS |')
-    L.append('|---|---|---|---|---|---|---|---|---|---|---|')
+    L.append('| source | size | probe | decode | placeholder | resize | encode | imgpipe | CPU | floor (decode + encode) | imgpipe / floor | peak RSS |')
+    L.append('|---|---|---|---|---|---|---|---|---|---|---|---|')
     for file, r in data['results'].get(s, {}).items():
         x = r.get('imgpipe', {}).get('1')
         if not x:
             continue
         fl = x.get('floor', {})
         fm = fl.get('decode_ms', 0) + fl.get('encode_ms', 0)
+        ph = x.get('placeholder_ms')
         L.append(f"| {file} | {data['files'][file]['size']} | {x['probe_ms']:.1f} | {x['decode_ms']:.1f} | "
-                 f"{x['resize_ms']:.1f} | {x['encode_ms']:.1f} | {x['wall_ms']:.1f} | {x['cpu_ms']:.1f} | "
+                 f"{'—' if ph is None else f'{ph:.2f}'} | {x['resize_ms']:.1f} | {x['encode_ms']:.1f} | {x['wall_ms']:.1f} | {x['cpu_ms']:.1f} | "
                  f"{fl.get('decode_ms', 0):.1f} + {fl.get('encode_ms', 0):.1f} | "
                  f"{x['wall_ms'] / fm:.2f} | {x['peak_rss_kb'] / 1024:.0f} MB |")
     L.append('')

@@ -158,7 +158,8 @@ def run_json(cmd, env=None, cwd=None, threads=1):
 
 
 def run_imgpipe(args, src, vs, reps, warmup, threads, outdir):
-    cmd = [args.bench_bin, '--variants', spec_string(vs), '--reps', str(reps),
+    # --placeholders: the manifest's placeholder too, as the handler makes it by default
+    cmd = [args.bench_bin, '--placeholders', '--variants', spec_string(vs), '--reps', str(reps),
            '--warmup', str(warmup), '--threads', str(threads)]
     if threads == 1:
         cmd += ['--floor', '--out', outdir]

@@ -607,15 +607,6 @@ static enum imgp_status render_once(const struct imgp_config *cfg, const void *b
 		/* a frame count the decoder did not honour: keep the first frame */
 		frames = 1;
 	}
-	if(cfg->placeholders) {
-		t0 = imgp_now_ms();
-		if((result = imgp_render_placeholder(decoded, frames, &res->placeholder, err))) {
-			g_object_unref(decoded);
-			return result;
-		}
-		res->has_placeholder = true;
-		res->placeholder.ms = imgp_now_ms() - t0;
-	}
 
 	/*
 	 * Largest first, each variant resized from the smallest image already
@@ -677,6 +668,25 @@ static enum imgp_status render_once(const struct imgp_config *cfg, const void *b
 		g_object_unref(image);
 		if(result)
 			goto fail;
+	}
+	if(cfg->placeholders) {
+		/*
+		 * From the smallest whole picture made (a variant's pixels before
+		 * its crop, or the decode): shrinking 320 px to 100 costs a tenth
+		 * of a millisecond, 1600 px to 100 twenty-five (measured)
+		 */
+		VipsImage *from = decoded;
+
+		for(size_t b = 0; frames == 1 && b < nbases; b++)
+			if(bases[b]->Xsize < from->Xsize && bases[b]->Xsize >= PLACEHOLDER_FROM &&
+			   bases[b]->Ysize >= PLACEHOLDER_FROM / 4)
+				from = bases[b];
+		t0 = imgp_now_ms();
+		if((result = imgp_render_placeholder(from, from == decoded ? frames : 1,
+		                                     &res->placeholder, err)))
+			goto fail;
+		res->has_placeholder = true;
+		res->placeholder.ms = imgp_now_ms() - t0;
 	}
 	for(size_t b = 0; b < nbases; b++)
 		g_object_unref(bases[b]);

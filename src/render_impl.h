@@ -72,7 +72,9 @@ int imgp_jpeg_decode(const void *buf, size_t len, int want_w, int want_h, int or
                      VipsImage **out);
 
 /* preview.c: the placeholder of a decoded sRGB image (its first frame of
- * frames stacked), into ph; the lock is held by the caller. */
+ * frames stacked), into ph; the lock is held by the caller. Made from an
+ * image at least PLACEHOLDER_FROM px wide where there is one. */
+#define PLACEHOLDER_FROM 100
 enum imgp_status imgp_render_placeholder(VipsImage *decoded, int frames,
                                          struct imgp_placeholder *ph, char *err);
 

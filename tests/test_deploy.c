@@ -309,6 +309,8 @@ static const struct { const char *param, *value[2], *label[2]; } drivers[] = {
 	{ "SourceSuffix", { "\"\"", ".jpg" }, { "nosuffix", "suffix" } },
 	{ "AlarmEmail", { "\"\"", "ops@example.com" }, { "noemail", "email" } },
 	{ "LogFormat", { "Text", "JSON" }, { "text", "json" } },
+	{ "CompletionBusArn", { "\"\"", "arn:aws:events:us-east-1:123456789012:event-bus/default" },
+	  { "nobus", "bus" } },
 };
 #define NDRIVERS (sizeof(drivers) / sizeof(drivers[0]))
 
