@@ -95,18 +95,18 @@ int imgp_cmd_invoke(int argc, char **argv)
 	imgp_log_from_env();
 	f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	if(!f) {
-		fprintf(stderr, "imgpipe: %s: %s\n", path, strerror(errno));
+		imgp_log_diag(IMGP_LOG_ERROR, "%s: %s", path, strerror(errno));
 		return IMGP_EXIT_USAGE;
 	}
 	event = read_all(f, &len, err);
 	if(f != stdin)
 		fclose(f);
 	if(!event) {
-		fprintf(stderr, "imgpipe: %s: %s\n", path, err);
+		imgp_log_diag(IMGP_LOG_ERROR, "%s: %s", path, err);
 		return IMGP_EXIT_USAGE;
 	}
 	if(imgp_upload_init(&up, stderr, err)) {
-		fprintf(stderr, "imgpipe: %s\n", err);
+		imgp_log_diag(IMGP_LOG_FATAL, "%s", err);
 		imgp_free(event);
 		return IMGP_EXIT_USAGE;
 	}

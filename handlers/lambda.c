@@ -26,12 +26,17 @@ static void usage(FILE *to)
 		"\n"
 		"Serve AWS Lambda invocations: imgpipe is its own custom runtime and talks\n"
 		"to the Lambda Runtime API at AWS_LAMBDA_RUNTIME_API. Lambda starts it as\n"
-		"'bootstrap'; run by hand it needs a Runtime API emulator.\n"
+		"'bootstrap'; run by hand it needs a Runtime API emulator. With $PORT set\n"
+		"and no AWS_LAMBDA_RUNTIME_API (Cloud Run, Knative) it runs 'imgpipe serve'.\n"
 		"\n"
 		"environment:\n"
 		"  AWS_LAMBDA_RUNTIME_API    host:port of the Runtime API (set by Lambda)\n"
+		"  IMGPIPE_DEST_BUCKET       where the variants go (required; README, The upload handler)\n"
+		"  IMGPIPE_DEST_PREFIX, IMGPIPE_OUTPUT_KEY, IMGPIPE_MANIFEST_KEY, IMGPIPE_SOURCE_BUCKET,\n"
+		"  IMGPIPE_SOURCE_PREFIX, IMGPIPE_ON_DELETE, IMGPIPE_CACHE_CONTROL   see README\n"
 		"  IMGPIPE_VARIANTS, IMGPIPE_CONFIG, IMGPIPE_MAX_*   as for 'imgpipe resize'\n"
-		"  IMGPIPE_MAX_INVOCATIONS   exit after this many invocations (0: never)\n");
+		"  IMGPIPE_MAX_INVOCATIONS   exit after this many invocations (0: never)\n"
+		"  AWS_LAMBDA_LOG_FORMAT, AWS_LAMBDA_LOG_LEVEL   Lambda's log controls (set by Lambda)\n");
 }
 
 /* The runtime's handler: every invocation through the upload handler. */

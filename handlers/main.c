@@ -156,6 +156,21 @@ int main(int argc, char **argv)
 	for(size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if(!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "imgpipe: '%s' is not a command; see 'imgpipe --help'\n", argv[1]);
+	{
+		const char *best = NULL;
+		size_t best_d = 3;
+
+		/* rezise: did you mean resize? (--versoin is an option: below) */
+		for(size_t i = 0; argv[1][0] != '-' && i < sizeof(commands) / sizeof(commands[0]); i++)
+			if(distance(argv[1], commands[i].name) < best_d) {
+				best_d = distance(argv[1], commands[i].name);
+				best = commands[i].name;
+			}
+		if(argv[1][0] == '-' && (distance(argv[1], "--version") <= 2 ||
+		                          distance(argv[1], "--help") <= 2))
+			best = distance(argv[1], "--version") <= 2 ? "--version" : "--help";
+		fprintf(stderr, "imgpipe: '%s' is not a command%s%s%s; see 'imgpipe --help'\n", argv[1],
+		        best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
+	}
 	return IMGP_EXIT_USAGE;
 }

@@ -226,7 +226,8 @@ def write_sheet(rows, timings):
         img = pic["img"]
         parts.append(
             "<figure class=hero><picture>%s<img src='%s' srcset='%s' sizes='%s' width=%d "
-            "height=%d alt='' style='background-color:%s;background-image:url(%s)'></picture>"
+            "height=%d alt='' style='background-color:%s;background-image:url(%s)' "
+            "onload=\"this.style.background='none'\"></picture>"
             "<figcaption>placeholder: %s, ThumbHash <code>%s</code>, BlurHash <code>%s</code>"
             "</figcaption></figure>" % (
                 sources, url(img["src"]), html.escape(srcset(img["srcset"])), SIZES,

@@ -576,8 +576,10 @@ static enum imgp_status json_variant(struct imgp_variant *v, json_t *obj,
 		}
 		else if(!strcmp(key, "size"))
 			result = parse_size(v, text, err);
-		else
-			result = set_option(v, key, text, err);
+		else if((result = set_option(v, key, text, err)) && strstr(err, "unknown option"))
+			/* in a file, the size's keys are known too */
+			result = imgp_fail(err, IMGP_E_CONFIG, "%s: variant \"%s\": unknown key \"%s\" "
+				"(known: name, width, height, size, " OPTION_NAMES ")", origin, v->name, key);
 		if(result)
 			return result;
 	}

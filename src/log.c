@@ -134,6 +134,13 @@ void imgp_log_line(FILE *to, enum imgp_log_level level, const char *request_id,
 	line = json_pack("{s:s, s:s}", "level", level_names[level], "message", msg);
 	if(request_id)
 		json_object_set_new(line, "request_id", json_string(request_id));
+	if(json_format) {
+		char when[64];
+
+		rfc3339(when);
+		json_object_set_new(line, "timestamp", json_string(when));
+		json_object_set_new(line, "logger", json_string("imgpipe"));
+	}
 	emit(to, line);
 	json_decref(line);
 }

@@ -7,6 +7,7 @@
  * `imgpipe invoke` re-rendering what changed, as the CLI does.
  */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -576,6 +577,58 @@ Test(cli, cover_contain_and_fill_enlarge_to_the_box)
 }
 
 /* The handler re-renders what changed too: invoke, and a Batch Operations task. */
+/* Found by a tester: a mistyped command got no suggestion, a mistyped
+ * option did. */
+Test(cli, a_mistyped_command_gets_the_nearest)
+{
+	char *out, *err;
+
+	cr_assert_eq(imgpipe(&out, &err, "rezise", NULL), 2);
+	cr_assert(strstr(err, "did you mean 'resize'?"), "%s", err);
+	free(out); free(err);
+	cr_assert_eq(imgpipe(&out, &err, "--versoin", NULL), 2);
+	cr_assert(strstr(err, "did you mean '--version'?"), "%s", err);
+	free(out); free(err);
+	cr_assert_eq(imgpipe(&out, &err, "frobnicate", NULL), 2);
+	cr_assert_null(strstr(err, "did you mean"), "%s", err);
+	free(out); free(err);
+}
+
+/* Found by a tester: with Lambda's JSON log format, invoke's own errors
+ * (a configuration refused at start, an unreadable event) were plain text. */
+Test(cli, invoke_with_the_json_log_format_says_every_error_in_json)
+{
+	char *out, *err;
+	json_t *line;
+
+	setenv("AWS_LAMBDA_LOG_FORMAT", "JSON", 1);
+	setenv("IMGPIPE_STORE", "dir:.", 1);
+	unsetenv("IMGPIPE_DEST_BUCKET");
+	cr_assert_eq(imgpipe(&out, &err, "invoke", "/nonexistent/event.json", NULL), 2);
+	line = json_loads(err, JSON_DISABLE_EOF_CHECK, NULL);
+	cr_assert(json_is_object(line), "not JSON: %s", err);
+	cr_expect_str_eq(json_string_value(json_object_get(line, "logger")), "imgpipe");
+	cr_expect(strstr(json_string_value(json_object_get(line, "message")), "/nonexistent/event.json"),
+	          "%s", err);
+	json_decref(line);
+	free(out); free(err);
+	{
+		static const char ev[] = "{\"bucket\": \"b\", \"key\": \"k.jpg\"}";
+
+		cr_assert(tu_write("event.json", ev, strlen(ev)));
+	}
+	cr_assert_eq(imgpipe(&out, &err, "invoke", "event.json", NULL), 2);
+	line = json_loads(err, JSON_DISABLE_EOF_CHECK, NULL);
+	cr_assert(json_is_object(line), "not JSON: %s", err);
+	cr_expect_str_eq(json_string_value(json_object_get(line, "level")), "fatal");
+	cr_expect(json_object_get(line, "timestamp"), "%s", err);
+	cr_expect(strstr(json_string_value(json_object_get(line, "message")), "IMGPIPE_DEST_BUCKET"),
+	          "%s", err);
+	json_decref(line);
+	free(out); free(err);
+	unsetenv("AWS_LAMBDA_LOG_FORMAT");
+}
+
 Test(cli, invoke_and_batch_rewrite_exactly_the_changed_outputs)
 {
 	char *out, *err, *store = at("store");

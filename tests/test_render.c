@@ -308,6 +308,41 @@ Test(render, metadata_stripped_by_default_kept_with_strip_no)
 	imgp_render_result_release(&res);
 }
 
+/*
+ * Found by a tester: the same image rendered a second apart gave other
+ * bytes, because lcms2 dated the sRGB profile with the time it was made.
+ * The profile carries a fixed date now, and two renders are identical.
+ */
+Test(render, the_same_image_gives_the_same_bytes_whenever_it_is_rendered)
+{
+	struct imgp_config cfg;
+	struct imgp_render_result a, b;
+	VipsImage *im;
+	const unsigned char *icc;
+	size_t n = 0;
+
+	render_ok("samples/landscape.jpg", "s=200x200,format=jpeg;w=200x200,format=webp", &cfg, &a);
+	render_ok("samples/landscape.jpg", "s=200x200,format=jpeg;w=200x200,format=webp", &cfg, &b);
+	for(size_t i = 0; i < 2; i++) {
+		cr_assert_eq(a.outputs[i].len, b.outputs[i].len);
+		cr_assert_eq(memcmp(a.outputs[i].data, b.outputs[i].data, a.outputs[i].len), 0,
+		             "%s: two renders differ", cfg.variants[i].name);
+		im = decode_output(&a.outputs[i]);
+		cr_assert_eq(vips_image_get_blob(im, VIPS_META_ICC_NAME, (const void **)&icc, &n), 0);
+		cr_assert_geq(n, 100);
+		/* dateTimeNumber: 2025-01-01 00:00:00, whatever the clock says */
+		cr_assert_eq(icc[24] << 8 | icc[25], 2025, "%s: profile dated %d", cfg.variants[i].name,
+		             icc[24] << 8 | icc[25]);
+		cr_assert_eq(icc[26] << 8 | icc[27], 1);
+		cr_assert_eq(icc[28] << 8 | icc[29], 1);
+		for(int k = 30; k < 36; k++)
+			cr_assert_eq(icc[k], 0);
+		g_object_unref(im);
+	}
+	imgp_render_result_release(&a);
+	imgp_render_result_release(&b);
+}
+
 /* --- geometry: sharp's fits -------------------------------------------- */
 
 struct fit_case {
