@@ -92,7 +92,8 @@ static char *reason_in(const char *err, const char *name)
 
 static int resize(const char *jobs, bool all, size_t only, char **err)
 {
-	const char *argv[8 + NFILES] = { tu_bin(), "resize", "--force", "-q", "-j", jobs,
+	/* 8 here, -o out, the files, the NULL */
+	const char *argv[8 + 2 + NFILES + 1] = { tu_bin(), "resize", "--force", "-q", "-j", jobs,
 	                                 "--variants", "s=64x;w=48x,format=webp" };
 	int n = 8;
 	char *paths[NFILES] = { NULL };
