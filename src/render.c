@@ -800,6 +800,11 @@ enum imgp_status imgp_render(const struct imgp_config *cfg, const void *buf, siz
 	enum imgp_status result;
 
 	imgp_render_heif(buf, len);
+	/* format=best asks whether AVIF is written; the first ask encodes a
+	 * sample holding the lock alone, which must not happen inside it */
+	for(size_t i = 0; i < cfg->nvariants; i++)
+		if(cfg->variants[i].format == IMGP_FMT_BEST)
+			imgp_render_can_write(IMGP_FMT_AVIF, NULL);
 	imgp_vips_lock(false);
 	result = render_once(cfg, buf, len, res, err);
 	imgp_vips_unlock();

@@ -343,6 +343,22 @@ Test(render, the_same_image_gives_the_same_bytes_whenever_it_is_rendered)
 	imgp_render_result_release(&b);
 }
 
+/*
+ * format=best asks whether this build writes AVIF, which the first time
+ * encodes a sample holding libvips' lock alone: asked from inside a render
+ * (holding it shared) that waited for ever. This process has not asked yet.
+ */
+Test(render, best_renders_without_asking_first, .timeout = 60)
+{
+	struct imgp_config cfg;
+	struct imgp_render_result res;
+
+	render_ok("samples/landscape.jpg", "b=200x200,format=best", &cfg, &res);
+	cr_assert(res.outputs[0].format == IMGP_FMT_JPEG || res.outputs[0].format == IMGP_FMT_WEBP ||
+	          res.outputs[0].format == IMGP_FMT_AVIF, "best wrote format %d", res.outputs[0].format);
+	imgp_render_result_release(&res);
+}
+
 /* --- geometry: sharp's fits -------------------------------------------- */
 
 struct fit_case {
