@@ -245,26 +245,23 @@ static int function_env(const char **env, int max, long invocations)
 }
 
 /*
- * Start the function; returns the ms from the start (the container's, or
- * the host process's exec) to the first /next; *create_ms is the time the
- * tool took to create the container (0 on the host).
+ * Start imgpipe with env (n entries): the host binary with only env and
+ * PATH (a bundle as Lambda starts a .zip's: its bootstrap), or a container
+ * from the image as Lambda runs it (a read-only root file system, a
+ * writable /tmp, the host's network), named with tag. Returns the ms the
+ * container tool took to create the container (0 on the host).
  */
-static double start_function(long invocations, double *create_ms)
+static double launch(const char *const *env, int n, const char *tag)
 {
-	const char *env[MAX_ENV + 16];
-	int nenv = function_env(env, MAX_ENV + 16, invocations);
-	double t0;
+	double t0, create_ms = 0;
 
-	*create_ms = 0;
 	if(opt.host) {
-		/* the host binary: only the function's environment, and PATH; a
-		 * bundle is started as Lambda starts a .zip's: its bootstrap */
 		const char *argv[] = { host_command(opt.bundle ? "bootstrap" : "imgpipe"),
 		                       opt.bundle ? NULL : "lambda", NULL };
 		const char *envp[MAX_ENV + 20];
 		int k = 0;
 
-		for(int i = 0; i < nenv; i++)
+		for(int i = 0; i < n; i++)
 			envp[k++] = env[i];
 		envp[k++] = "PATH=/usr/local/bin:/usr/bin:/bin";
 		envp[k] = NULL;
@@ -274,30 +271,29 @@ static double start_function(long invocations, double *create_ms)
 	else {
 		const char *args[2 * MAX_ENV + 40];
 		char tool[4200];
-		int n = 0;
+		int a = 0;
 
-		snprintf(container, sizeof(container), "imgpipe-image-test-%ld", (long)getpid());
-		args[n++] = "create";
-		args[n++] = "--name";
-		args[n++] = container;
-		args[n++] = "--network=host";
-		/* as Lambda: a read-only root file system, a writable /tmp */
-		args[n++] = "--read-only";
-		args[n++] = "--tmpfs";
-		args[n++] = "/tmp";
-		for(int i = 0; i < nenv; i++) {
-			args[n++] = "-e";
-			args[n++] = env[i];
+		snprintf(container, sizeof(container), "imgpipe-image-test-%s%ld", tag, (long)getpid());
+		args[a++] = "create";
+		args[a++] = "--name";
+		args[a++] = container;
+		args[a++] = "--network=host";
+		args[a++] = "--read-only";
+		args[a++] = "--tmpfs";
+		args[a++] = "/tmp";
+		for(int i = 0; i < n; i++) {
+			args[a++] = "-e";
+			args[a++] = env[i];
 		}
-		args[n++] = opt.image;
-		args[n] = NULL;
+		args[a++] = opt.image;
+		args[a] = NULL;
 		t0 = rtemu_now_ms();
 		if(ctr(args, NULL)) {
 			container[0] = '\0';
 			fatal("the container tool could not create a container from %s "
 			      "(did `make image` run?)", opt.image);
 		}
-		*create_ms = rtemu_now_ms() - t0;
+		create_ms = rtemu_now_ms() - t0;
 		snprintf(tool, sizeof(tool), "%s/scripts/ctr", tu_srcdir());
 		{
 			const char *argv[] = { tool, "start", "--attach", container, NULL };
@@ -307,6 +303,20 @@ static double start_function(long invocations, double *create_ms)
 				fatal("%s", fx.error);
 		}
 	}
+	return create_ms;
+}
+
+/*
+ * Start the function; returns the ms from the start (the container's, or
+ * the host process's exec) to the first /next; *create_ms is the time the
+ * tool took to create the container (0 on the host).
+ */
+static double start_function(long invocations, double *create_ms)
+{
+	const char *env[MAX_ENV + 16];
+	int nenv = function_env(env, MAX_ENV + 16, invocations);
+
+	*create_ms = launch(env, nenv, "");
 	if(rtemu_wait_nexts(fx.emu, 1, 60000)) {
 		char *e = fx_read_stderr(&fx);
 		fatal("the function made no /next within 60 s; its stderr:\n%s", e);
@@ -647,50 +657,7 @@ static void check_serve(void)
 	env[n++] = "IMGPIPE_SOURCE_BUCKET=" SRC;
 	env[n] = NULL;
 	say("serve mode: PORT=%d, no Runtime API", port);
-	if(opt.host) {
-		const char *argv[] = { host_command(opt.bundle ? "bootstrap" : "imgpipe"),
-		                       opt.bundle ? NULL : "lambda", NULL };
-		const char *envp[MAX_ENV + 20];
-		int k = 0;
-
-		for(int i = 0; i < n; i++)
-			envp[k++] = env[i];
-		envp[k++] = "PATH=/usr/local/bin:/usr/bin:/bin";
-		envp[k] = NULL;
-		if(fx_exec(&fx, argv[0], argv, envp) < 0)
-			fatal("%s", fx.error);
-	}
-	else {
-		const char *args[2 * MAX_ENV + 40];
-		char tool[4200];
-		int a = 0;
-
-		snprintf(container, sizeof(container), "imgpipe-image-test-serve-%ld", (long)getpid());
-		args[a++] = "create";
-		args[a++] = "--name";
-		args[a++] = container;
-		args[a++] = "--network=host";
-		args[a++] = "--read-only";
-		args[a++] = "--tmpfs";
-		args[a++] = "/tmp";
-		for(int i = 0; i < n; i++) {
-			args[a++] = "-e";
-			args[a++] = env[i];
-		}
-		args[a++] = opt.image;
-		args[a] = NULL;
-		if(ctr(args, NULL)) {
-			container[0] = '\0';
-			fatal("the container tool could not create the serve container");
-		}
-		snprintf(tool, sizeof(tool), "%s/scripts/ctr", tu_srcdir());
-		{
-			const char *argv[] = { tool, "start", "--attach", container, NULL };
-
-			if(fx_exec(&fx, tool, argv, NULL) < 0)
-				fatal("%s", fx.error);
-		}
-	}
+	launch(env, n, "serve-");
 	t0 = rtemu_now_ms();
 	while(!up && rtemu_now_ms() - t0 < 60000) {
 		up = st_request(port, "GET", "/healthz", NULL, NULL, 0, 2000, &r) == 200;

@@ -133,6 +133,21 @@ Test(cli_s3, backfill_a_prefix_into_another_bucket)
 	free(err);
 }
 
+/* An S3 notification of uploads/a/b/x.jpg, with the ETag of its head, as
+ * S3 would send it, into path. */
+static void write_event(const char *path, json_t *head)
+{
+	char *etag = json_dumps(json_object_get(head, "ETag"), JSON_ENCODE_ANY);
+	FILE *f = fopen(path, "w");
+
+	cr_assert(f && etag);
+	fprintf(f, "{\"Records\": [{\"eventSource\": \"aws:s3\", \"eventName\": \"ObjectCreated:Put\","
+	        " \"s3\": {\"bucket\": {\"name\": \"uploads\"}, \"object\": {\"key\": \"a/b/x.jpg\","
+	        " \"eTag\": %s}}}]}", etag);
+	fclose(f);
+	free(etag);
+}
+
 /* Found by a tester: for s3://b/a/b/ the CLI wrote v/b/x.jpg where the
  * trigger writes v/a/b/x.jpg, and it ignored IMGPIPE_OUTPUT_KEY. */
 Test(cli_s3, the_backfill_and_the_trigger_write_the_same_objects)
@@ -144,7 +159,6 @@ Test(cli_s3, the_backfill_and_the_trigger_write_the_same_objects)
 	                                     "imgpipe-fingerprint", "imgpipe-set", NULL };
 	char *out = NULL, *err = NULL, *ev_path;
 	json_t *by_backfill, *by_trigger, *src;
-	FILE *f;
 
 	setenv("IMGPIPE_OUTPUT_KEY", "web/{dir}{stem}-{w}.{ext}", 1);
 	setenv("IMGPIPE_VARIANTS", "t=200x", 1);
@@ -163,11 +177,7 @@ Test(cli_s3, the_backfill_and_the_trigger_write_the_same_objects)
 	src = aws_head("uploads", "a/b/x.jpg");
 	cr_assert(src);
 	cr_assert(asprintf(&ev_path, "%s/ev.json", scratch) > 0);
-	cr_assert(f = fopen(ev_path, "w"));
-	fprintf(f, "{\"Records\": [{\"eventSource\": \"aws:s3\", \"eventName\": \"ObjectCreated:Put\","
-	        " \"s3\": {\"bucket\": {\"name\": \"uploads\"}, \"object\": {\"key\": \"a/b/x.jpg\","
-	        " \"eTag\": %s}}}]}", json_dumps(json_object_get(src, "ETag"), JSON_ENCODE_ANY));
-	fclose(f);
+	write_event(ev_path, src);
 	cr_assert_eq(imgpipe_in(&out, &err, invoke), 0, "%s", err);
 	cr_assert(strstr(out, "already done for this version"), "the trigger did the work again: %s",
 	          out);
@@ -177,11 +187,7 @@ Test(cli_s3, the_backfill_and_the_trigger_write_the_same_objects)
 	aws_upload("samples/logo.png", "a/b/x.jpg");
 	json_decref(src);
 	src = aws_head("uploads", "a/b/x.jpg");
-	cr_assert(f = fopen(ev_path, "w"));
-	fprintf(f, "{\"Records\": [{\"eventSource\": \"aws:s3\", \"eventName\": \"ObjectCreated:Put\","
-	        " \"s3\": {\"bucket\": {\"name\": \"uploads\"}, \"object\": {\"key\": \"a/b/x.jpg\","
-	        " \"eTag\": %s}}}]}", json_dumps(json_object_get(src, "ETag"), JSON_ENCODE_ANY));
-	fclose(f);
+	write_event(ev_path, src);
 	cr_assert_eq(imgpipe_in(&out, &err, invoke), 0, "%s", err);
 	cr_assert(strstr(out, "1 variant written"), "%s", out);
 	free(out); free(err);

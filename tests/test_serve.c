@@ -47,6 +47,21 @@ static int start(const char *const *env)
 	return port;
 }
 
+/*
+ * Start serve with its S3 through the fault proxy: fault on every request
+ * whose line holds match, the others forwarded; extra (may be NULL) one
+ * more variable.
+ */
+static int start_behind_proxy(enum fault fault, const char *match, const char *extra)
+{
+	static char endpoint[96];
+	const char *env[3] = { endpoint, extra, NULL };
+
+	cr_assert(proxy_start_match(&fx.proxy, fx.srv.port, fault, -1, match));
+	snprintf(endpoint, sizeof(endpoint), "AWS_ENDPOINT_URL_S3=http://127.0.0.1:%d", fx.proxy.port);
+	return start(env);
+}
+
 static void put(const char *key, const char *rel)
 {
 	cr_assert(fx_put_testdata(&fx, SRC, key, rel, "image/jpeg"), "%s", fx.error);
@@ -330,19 +345,13 @@ Test(serve, bad_requests_are_clear_4xx_write_nothing_and_the_server_goes_on)
 
 Test(serve, a_temporary_failure_is_503_and_the_redelivery_is_done)
 {
-	char endpoint[96], *body;
-	const char *env[4];
+	char *body;
 	struct st_reply r;
 	int port;
 
 	put("tmp/a.jpg", "samples/landscape.jpg");
 	/* every GET of the source answers 500 until the test heals it */
-	cr_assert(proxy_start_match(&fx.proxy, fx.srv.port, FAULT_500, -1, "GET /" SRC "/tmp/"));
-	snprintf(endpoint, sizeof(endpoint), "AWS_ENDPOINT_URL_S3=http://127.0.0.1:%d", fx.proxy.port);
-	env[0] = endpoint;
-	env[1] = "IMGPIPE_SERVE_TIMEOUT=4";
-	env[2] = NULL;
-	port = start(env);
+	port = start_behind_proxy(FAULT_500, "GET /" SRC "/tmp/", "IMGPIPE_SERVE_TIMEOUT=4");
 	body = st_cloudevent(&fx, SRC, "tmp/a.jpg", "5", "tmp-1");
 	st_post(port, NULL, body, &r);
 	cr_assert_eq(r.status, 503, "HTTP %ld: %s", r.status, r.body);
@@ -400,8 +409,6 @@ static void wait_matched(int n)
 
 Test(serve, sigterm_lets_work_in_flight_finish_and_refuses_new_work)
 {
-	char endpoint[96];
-	const char *env[3];
 	struct inflight in;
 	struct st_reply late;
 	pthread_t t;
@@ -410,11 +417,7 @@ Test(serve, sigterm_lets_work_in_flight_finish_and_refuses_new_work)
 
 	put("slow/logo.png", "samples/logo.png");
 	/* the source trickles in, 512 bytes per 20 ms: about half a second */
-	cr_assert(proxy_start_match(&fx.proxy, fx.srv.port, FAULT_TRICKLE, -1, "GET /" SRC "/slow/"));
-	snprintf(endpoint, sizeof(endpoint), "AWS_ENDPOINT_URL_S3=http://127.0.0.1:%d", fx.proxy.port);
-	env[0] = endpoint;
-	env[1] = NULL;
-	port = start(env);
+	port = start_behind_proxy(FAULT_TRICKLE, "GET /" SRC "/slow/", NULL);
 	in.port = port;
 	in.body = st_cloudevent(&fx, SRC, "slow/logo.png", "9", "slow-1");
 	cr_assert_eq(pthread_create(&t, NULL, post_thread, &in), 0);
@@ -442,8 +445,6 @@ Test(serve, sigterm_lets_work_in_flight_finish_and_refuses_new_work)
 
 Test(serve, sigterm_past_the_grace_answers_503_and_exits_0)
 {
-	char endpoint[96];
-	const char *env[3];
 	struct inflight in;
 	pthread_t t;
 	int port, status;
@@ -451,12 +452,7 @@ Test(serve, sigterm_past_the_grace_answers_503_and_exits_0)
 
 	put("slower/big.jpg", "samples/landscape.jpg");
 	/* 1.2 MB at 512 bytes per 20 ms: far longer than the grace */
-	cr_assert(proxy_start_match(&fx.proxy, fx.srv.port, FAULT_TRICKLE, -1, "GET /" SRC "/slower/"));
-	snprintf(endpoint, sizeof(endpoint), "AWS_ENDPOINT_URL_S3=http://127.0.0.1:%d", fx.proxy.port);
-	env[0] = endpoint;
-	env[1] = "IMGPIPE_SERVE_GRACE=1";
-	env[2] = NULL;
-	port = start(env);
+	port = start_behind_proxy(FAULT_TRICKLE, "GET /" SRC "/slower/", "IMGPIPE_SERVE_GRACE=1");
 	in.port = port;
 	in.body = st_cloudevent(&fx, SRC, "slower/big.jpg", "3", "slower-1");
 	cr_assert_eq(pthread_create(&t, NULL, post_thread, &in), 0);

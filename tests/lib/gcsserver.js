@@ -21,8 +21,6 @@
  *
  * Prints "PORT <n>" once listening; exits when its stdin closes.
  */
-const S3rver = require('s3rver');
-
 const PREFIX = process.env.GCS_TOKEN_PREFIX || 'ya29.';
 let bearerRequests = 0;
 
@@ -66,25 +64,4 @@ async function bearer(ctx, next) {
   }
 }
 
-async function main() {
-  const [directory, ...buckets] = process.argv.slice(2);
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory,
-    vhostBuckets: false,
-    configureBuckets: buckets.map(name => ({ name })),
-  });
-  server.middleware.unshift(bearer);
-  const { port } = await server.run();
-  process.stdout.write(`PORT ${port}\n`);
-  process.stdin.on('end', () => process.exit(0));
-  process.stdin.on('error', () => process.exit(0));
-  process.stdin.resume();
-}
-
-main().catch(err => {
-  process.stderr.write(`gcsserver: ${err.stack || err}\n`);
-  process.exit(1);
-});
+require('./s3server.js').main('gcsserver', bearer);

@@ -152,7 +152,12 @@ async function verifySigV4(ctx, next) {
   return next();
 }
 
-async function main() {
+/*
+ * s3rver on 127.0.0.1 with middleware in front of its own, over DIR with
+ * BUCKETs made (argv): prints "PORT <n>" once listening, exits when stdin
+ * closes. gcsserver.js runs the same with its own middleware.
+ */
+async function serve(name, middleware) {
   const [directory, ...buckets] = process.argv.slice(2);
   const server = new S3rver({
     address: '127.0.0.1',
@@ -162,7 +167,7 @@ async function main() {
     vhostBuckets: false,
     configureBuckets: buckets.map(name => ({ name })),
   });
-  server.middleware.unshift(verifySigV4);
+  server.middleware.unshift(middleware);
   const { port } = await server.run();
   process.stdout.write(`PORT ${port}\n`);
   process.stdin.on('end', () => process.exit(0));
@@ -170,7 +175,13 @@ async function main() {
   process.stdin.resume();
 }
 
-main().catch(err => {
-  process.stderr.write(`s3server: ${err.stack || err}\n`);
-  process.exit(1);
-});
+function main(name, middleware) {
+  serve(name, middleware).catch(err => {
+    process.stderr.write(`${name}: ${err.stack || err}\n`);
+    process.exit(1);
+  });
+}
+
+module.exports = { main };
+
+if (require.main === module) main('s3server', verifySigV4);
