@@ -119,19 +119,15 @@ static void emit(FILE *to, json_t *line)
 	free(text);
 }
 
-void imgp_log_line(FILE *to, enum imgp_log_level level, const char *request_id,
-                   const char *fmt, ...)
+/* {"level", "message", "request_id"?} and, with the JSON format,
+ * "timestamp" and "logger", written to `to`. */
+static void write_line(FILE *to, enum imgp_log_level level, const char *request_id,
+                       const char *msg)
 {
-	char msg[1024];
-	va_list ap;
-	json_t *line;
+	json_t *line = json_pack("{s:s, s:s}", "level", level_names[level], "message", msg);
 
-	if(!imgp_log_enabled(level))
+	if(!line)
 		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	line = json_pack("{s:s, s:s}", "level", level_names[level], "message", msg);
 	if(request_id)
 		json_object_set_new(line, "request_id", json_string(request_id));
 	if(json_format) {
@@ -145,28 +141,37 @@ void imgp_log_line(FILE *to, enum imgp_log_level level, const char *request_id,
 	json_decref(line);
 }
 
-void imgp_log_diag(enum imgp_log_level level, const char *fmt, ...)
+void imgp_log_line(FILE *to, enum imgp_log_level level, const char *request_id,
+                   const char *fmt, ...)
 {
-	char msg[1024], when[64];
+	char msg[1024];
 	va_list ap;
-	json_t *line;
 
 	if(!imgp_log_enabled(level))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if(!json_format) {
-		pthread_mutex_lock(&log_lock);
-		fprintf(stderr, "imgpipe: %s\n", msg);
-		pthread_mutex_unlock(&log_lock);
+	write_line(to, level, request_id, msg);
+}
+
+void imgp_log_diag(enum imgp_log_level level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if(!imgp_log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if(json_format) {
+		write_line(stderr, level, NULL, msg);
 		return;
 	}
-	rfc3339(when);
-	line = json_pack("{s:s, s:s, s:s, s:s}", "timestamp", when, "level", level_names[level],
-	                 "logger", "imgpipe", "message", msg);
-	emit(stderr, line);
-	json_decref(line);
+	pthread_mutex_lock(&log_lock);
+	fprintf(stderr, "imgpipe: %s\n", msg);
+	pthread_mutex_unlock(&log_lock);
 }
 
 /* The metrics every line carries, with their CloudWatch units; counts and
@@ -190,53 +195,48 @@ void imgp_log_job(FILE *to, const char *ns, const char *request_id, enum imgp_tr
 	};
 	enum imgp_log_level level = res->status ? IMGP_LOG_ERROR : IMGP_LOG_INFO;
 	json_t *line, *defs = json_array();
+	bool below;
 
 	for(size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
 		json_array_append_new(defs, json_pack("{s:s, s:s}", "Name", metrics[i].name,
 		                                      "Unit", metrics[i].unit));
-	if(!imgp_log_enabled(level)) {
-		/*
-		 * Below the log level: no log line, but the metrics still go.
-		 * Lambda drops a JSON line under its level (and counts one
-		 * without a level as INFO), so the record carries the level
-		 * itself; its "record": "metrics" tells it from a real one.
-		 */
-		line = json_pack("{s:s, s:s, s:s, s:{s:I, s:[{s:s, s:[[s]], s:o}]}}",
-			"level", level_names[threshold], "record", "metrics",
-			"Trigger", imgp_trigger_name(trigger),
-			"_aws", "Timestamp", (json_int_t)imgp_epoch_ms(),
-			"CloudWatchMetrics", "Namespace", ns && *ns ? ns : "imgpipe",
-			"Dimensions", "Trigger", "Metrics", defs);
-		if(!line)
-			return;
-		for(size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
-			json_object_set_new(line, metrics[i].name, metrics[i].whole ?
-			                    json_integer((json_int_t)values[i]) :
-			                    json_real((double)(long long)(values[i] * 10 + 0.5) / 10));
-		emit(to, line);
-		json_decref(line);
+	/*
+	 * Below the log level: no log line, but the metrics still go. Lambda
+	 * drops a JSON line under its level (and counts one without a level as
+	 * INFO), so the record carries the level itself; its "record":
+	 * "metrics" tells it from a real one.
+	 */
+	below = !imgp_log_enabled(level);
+	line = json_pack("{s:s}", "level", level_names[below ? threshold : level]);
+	if(!line) {
+		json_decref(defs);
 		return;
 	}
-	line = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:{s:I, s:[{s:s, s:[[s]], s:o}]}}",
-		"level", level_names[level],
-		"bucket", ref->bucket, "key", ref->key,
-		"status", imgp_status_str(res->status),
-		"message", res->message,
-		"Trigger", imgp_trigger_name(trigger),
-		"skipped", res->skipped,
-		"_aws", "Timestamp", (json_int_t)imgp_epoch_ms(),
+	if(below)
+		json_object_set_new(line, "record", json_string("metrics"));
+	else {
+		json_object_set_new(line, "bucket", json_string(ref->bucket));
+		json_object_set_new(line, "key", json_string(ref->key));
+		json_object_set_new(line, "status", json_string(imgp_status_str(res->status)));
+		json_object_set_new(line, "message", json_string(res->message));
+	}
+	/* the EMF record: what every line is, whatever else it says */
+	json_object_set_new(line, "Trigger", json_string(imgp_trigger_name(trigger)));
+	json_object_set_new(line, "_aws", json_pack("{s:I, s:[{s:s, s:[[s]], s:o}]}",
+		"Timestamp", (json_int_t)imgp_epoch_ms(),
 		"CloudWatchMetrics", "Namespace", ns && *ns ? ns : "imgpipe",
-		"Dimensions", "Trigger", "Metrics", defs);
-	if(!line)
-		return;
-	if(request_id)
-		json_object_set_new(line, "request_id", json_string(request_id));
-	if(ref->version_id)
-		json_object_set_new(line, "version_id", json_string(ref->version_id));
-	if(res->source.width) {
-		json_object_set_new(line, "source_format", json_string(res->source.format));
-		json_object_set_new(line, "source_width", json_integer(res->source.width));
-		json_object_set_new(line, "source_height", json_integer(res->source.height));
+		"Dimensions", "Trigger", "Metrics", defs));
+	if(!below) {
+		json_object_set_new(line, "skipped", json_boolean(res->skipped));
+		if(request_id)
+			json_object_set_new(line, "request_id", json_string(request_id));
+		if(ref->version_id)
+			json_object_set_new(line, "version_id", json_string(ref->version_id));
+		if(res->source.width) {
+			json_object_set_new(line, "source_format", json_string(res->source.format));
+			json_object_set_new(line, "source_width", json_integer(res->source.width));
+			json_object_set_new(line, "source_height", json_integer(res->source.height));
+		}
 	}
 	for(size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
 		json_object_set_new(line, metrics[i].name, metrics[i].whole ?
