@@ -141,15 +141,8 @@ static enum imgp_status add(struct run *r, struct imgp_store *store, const char 
 {
 	struct input *in;
 
-	if(r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 64;
-		struct input *v = imgp_realloc(r->in, cap * sizeof(*v));
-
-		if(!v)
-			return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
-		r->in = v;
-		r->cap = cap;
-	}
+	if(!imgp_grow((void **)&r->in, &r->cap, r->n, sizeof(*r->in)))
+		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
 	in = &r->in[r->n];
 	memset(in, 0, sizeof(*in));
 	in->store = store;

@@ -63,6 +63,22 @@ void *imgp_realloc(void *ptr, size_t size)
 	return realloc(ptr, size ? size : 1);
 }
 
+bool imgp_grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if(n < *cap)
+		return true;
+	ncap = *cap ? *cap * 2 : 8;
+	p = imgp_realloc(*arr, ncap * size);
+	if(!p)
+		return false;
+	*arr = p;
+	*cap = ncap;
+	return true;
+}
+
 char *imgp_strndup(const char *s, size_t n)
 {
 	size_t len = strnlen(s, n);

@@ -230,23 +230,6 @@ static enum imgp_status too_many(struct parser *p, char *err)
 		IMGP_EVENT_MAX_REFS, IMGP_EVENT_MAX_REFS);
 }
 
-/* Grow *arr (of *cap elements of size) so that one more fits after n. */
-static bool grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if(n < *cap)
-		return true;
-	ncap = *cap ? *cap * 2 : 8;
-	p = imgp_realloc(*arr, ncap * size);
-	if(!p)
-		return false;
-	*arr = p;
-	*cap = ncap;
-	return true;
-}
-
 /* A new item (id may be NULL); its index in *index. */
 static enum imgp_status add_item(struct parser *p, const char *id, size_t *index,
                                  char *err)
@@ -256,7 +239,7 @@ static enum imgp_status add_item(struct parser *p, const char *id, size_t *index
 
 	if(ev->nitems >= IMGP_EVENT_MAX_REFS)
 		return too_many(p, err);
-	if(!grow((void **)&ev->items, &p->cap_items, ev->nitems, sizeof(*ev->items)))
+	if(!imgp_grow((void **)&ev->items, &p->cap_items, ev->nitems, sizeof(*ev->items)))
 		return nomem(p, err);
 	item = &ev->items[ev->nitems];
 	memset(item, 0, sizeof(*item));
@@ -353,7 +336,7 @@ static enum imgp_status add_ref(struct parser *p, size_t item, const struct ref_
 		imgp_free(key);
 		return too_many(p, err);
 	}
-	if(!grow((void **)&ev->refs, &p->cap_refs, ev->nrefs, sizeof(*ev->refs))) {
+	if(!imgp_grow((void **)&ev->refs, &p->cap_refs, ev->nrefs, sizeof(*ev->refs))) {
 		imgp_free(key);
 		return nomem(p, err);
 	}
@@ -809,6 +792,27 @@ static enum imgp_status b64_decode(const char *in, size_t n, unsigned char **out
 	return IMGP_OK;
 }
 
+/*
+ * JSON carried as base64 text (Pub/Sub's message.data, a CloudEvent's
+ * data_base64) into *out, a new reference, NULL when the bytes are not
+ * JSON. IMGP_E_USAGE when the text is not base64, IMGP_E_NOMEM.
+ */
+static enum imgp_status b64_json(const json_t *text, json_t **out)
+{
+	unsigned char *raw;
+	size_t len;
+	json_error_t jerr;
+	enum imgp_status result = b64_decode(json_string_value(text), json_string_length(text),
+	                                     &raw, &len);
+
+	*out = NULL;
+	if(result)
+		return result;
+	*out = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, &jerr);
+	imgp_free(raw);
+	return IMGP_OK;
+}
+
 /* A Cloud Storage md5Hash (base64 of 16 bytes) as the 32 hex digits its
  * XML API's ETag is; false when it is absent or not an MD5. */
 static bool md5_hex(const char *b64, char hex[33])
@@ -985,17 +989,11 @@ static enum imgp_status pubsub(struct parser *p, json_t *root, const char *where
 	if(data && !json_is_string(data))
 		return imgp_fail(err, IMGP_E_USAGE, "%smessage.data is not a string", where);
 	if(json_string_length(data) && (!format || !strcmp(format, "JSON_API_V1"))) {
-		unsigned char *raw;
-		size_t len;
-		json_error_t jerr;
-
-		result = b64_decode(json_string_value(data), json_string_length(data), &raw, &len);
+		result = b64_json(data, &object);
 		if(result == IMGP_E_NOMEM)
 			return nomem(p, err);
 		if(result)
 			return imgp_fail(err, IMGP_E_USAGE, "%smessage.data is not base64", where);
-		object = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, &jerr);
-		imgp_free(raw);
 		if(!json_is_object(object)) {
 			json_decref(object);
 			return imgp_fail(err, IMGP_E_USAGE, "%smessage.data is not a JSON object "
@@ -1118,17 +1116,12 @@ static enum imgp_status cloudevent_structured(struct parser *p, json_t *root, ch
 	json_t *owned = NULL;
 
 	if(!data && json_is_string(b64)) {
-		unsigned char *raw;
-		size_t len;
-		json_error_t jerr;
-
-		result = b64_decode(json_string_value(b64), json_string_length(b64), &raw, &len);
+		result = b64_json(b64, &owned);
 		if(result == IMGP_E_NOMEM)
 			return nomem(p, err);
 		if(result)
 			return imgp_fail(err, IMGP_E_USAGE, "the CloudEvent's data_base64 is not base64");
-		data = owned = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, &jerr);
-		imgp_free(raw);
+		data = owned;
 		if(!data)
 			return imgp_fail(err, IMGP_E_USAGE, "the CloudEvent's data_base64 is not JSON");
 	}

@@ -77,6 +77,9 @@ enum imgp_status imgp_fail(char *err, enum imgp_status status,
 void *imgp_malloc(size_t size);
 void *imgp_calloc(size_t n, size_t size);
 void *imgp_realloc(void *ptr, size_t size);
+/* Grow *arr (*cap elements of size bytes; doubling, 8 at first) so that one
+ * more fits after its n; false, *arr left as it was, when out of memory. */
+bool imgp_grow(void **arr, size_t *cap, size_t n, size_t size);
 char *imgp_strdup(const char *s);
 char *imgp_strndup(const char *s, size_t n);
 char *imgp_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

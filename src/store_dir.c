@@ -694,15 +694,8 @@ static enum imgp_status add_entry(const struct dir_store *d, struct key_list *kl
 {
 	struct imgp_list_entry *it;
 
-	if(kl->count == kl->cap) {
-		size_t cap = kl->cap ? kl->cap * 2 : 64;
-		struct imgp_list_entry *grown = imgp_realloc(kl->items, cap * sizeof(*grown));
-
-		if(!grown)
-			return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
-		kl->items = grown;
-		kl->cap = cap;
-	}
+	if(!imgp_grow((void **)&kl->items, &kl->cap, kl->count, sizeof(*kl->items)))
+		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
 	it = &kl->items[kl->count++];
 	memset(it, 0, sizeof(*it));
 	it->key = imgp_strdup(key);

@@ -59,20 +59,13 @@ static enum imgp_status pool_take(struct s3_store *s, struct imgp_http **out,
 
 static void pool_give(struct s3_store *s, struct imgp_http *h)
 {
-	struct imgp_http **grown;
-
 	if(!h)
 		return;
 	pthread_mutex_lock(&s->pool_lock);
-	if(s->npool == s->cap) {
-		grown = imgp_realloc(s->pool, (s->cap ? s->cap * 2 : 8) * sizeof(*grown));
-		if(!grown) {
-			pthread_mutex_unlock(&s->pool_lock);
-			imgp_http_close(h);
-			return;
-		}
-		s->pool = grown;
-		s->cap = s->cap ? s->cap * 2 : 8;
+	if(!imgp_grow((void **)&s->pool, &s->cap, s->npool, sizeof(*s->pool))) {
+		pthread_mutex_unlock(&s->pool_lock);
+		imgp_http_close(h);
+		return;
 	}
 	s->pool[s->npool++] = h;
 	pthread_mutex_unlock(&s->pool_lock);
