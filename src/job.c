@@ -45,8 +45,6 @@ void imgp_job_result_release(struct imgp_job_result *res)
 {
 	imgp_free(res->detail_json);
 	res->detail_json = NULL;
-	imgp_free(res->manifest_key);
-	res->manifest_key = NULL;
 	for(size_t i = 0; i < res->noutputs; i++) {
 		imgp_free(res->outputs[i].key);
 		res->outputs[i].key = NULL;
@@ -455,6 +453,20 @@ static enum imgp_status find_stale(struct plan *p, bool *none)
 
 /* --- writing ------------------------------------------------------------ */
 
+/* The source's identity, as every output carries it, into meta[0..3);
+ * returns how many. */
+static size_t source_stamps(const struct plan *p, struct imgp_meta *meta)
+{
+	size_t n = 0;
+
+	meta[n++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE, p->owner };
+	if(p->etag)
+		meta[n++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE_ETAG, (char *)p->etag };
+	if(p->version)
+		meta[n++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE_VERSION, (char *)p->version };
+	return n;
+}
+
 /* One variant's upload, run on a thread of its own when it can overlap. */
 struct upload {
 	struct plan *p;
@@ -486,13 +498,7 @@ static void *upload_run(void *arg)
 	}
 	snprintf(wh[0], 16, "%d", u->out->width);
 	snprintf(wh[1], 16, "%d", u->out->height);
-	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE, p->owner };
-	if(p->etag)
-		meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE_ETAG,
-		                                         (char *)p->etag };
-	if(p->version)
-		meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE_VERSION,
-		                                         (char *)p->version };
+	opts.nmeta = source_stamps(p, meta);
 	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_VARIANT,
 	                                         (char *)p->cfg->variants[u->i].name };
 	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_WIDTH, wh[0] };
@@ -508,34 +514,36 @@ static void *upload_run(void *arg)
 }
 
 /*
- * What a ref came to, for replies: {"outputs": [every variant],
- * "manifestKey", "manifest"} (the manifest when written now; its key when
- * one is kept). Takes manifest.
+ * What a ref came to, for replies, into res->detail_json: {"outputs":
+ * [every variant], "manifestKey", "manifest"} (the manifest when written
+ * now; its key when one is kept). Takes manifest.
  */
-static char *describe_outputs(const struct imgp_job_result *res, const char *bucket,
-                              const char *manifest_key, json_t *manifest)
+static enum imgp_status describe(struct plan *p, json_t *manifest)
 {
+	struct imgp_job_result *res = p->res;
 	json_t *list = json_array(), *doc = json_object();
-	char *text, *copy;
+	char *text;
 
 	for(size_t i = 0; i < res->noutputs; i++) {
 		const struct imgp_job_output *o = &res->outputs[i];
 
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:b}",
-			"variant", o->name, "format", imgp_format_name(o->format), "bucket", bucket,
+			"variant", o->name, "format", imgp_format_name(o->format), "bucket", p->bucket,
 			"key", o->key, "width", o->width, "height", o->height,
 			"bytes", (json_int_t)o->bytes, "written", o->written));
 	}
 	json_object_set_new(doc, "outputs", list);
-	if(manifest_key)
-		json_object_set_new(doc, "manifestKey", json_string(manifest_key));
+	if(p->manifest_key)
+		json_object_set_new(doc, "manifestKey", json_string(p->manifest_key));
 	if(manifest)
 		json_object_set_new(doc, "manifest", manifest);
 	text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
-	copy = text ? imgp_strdup(text) : NULL;
+	res->detail_json = text ? imgp_strdup(text) : NULL;
 	free(text);
-	return copy;
+	if(!res->detail_json)
+		return res->status = imgp_fail(res->message, IMGP_E_NOMEM, "out of memory");
+	return IMGP_OK;
 }
 
 /*
@@ -614,18 +622,6 @@ static enum imgp_status record_outputs(struct plan *p, const struct imgp_render_
 	return IMGP_OK;
 }
 
-/* res->detail_json, with the manifest (taken) or only its key. */
-static enum imgp_status describe(struct plan *p, json_t *manifest)
-{
-	struct imgp_job_result *res = p->res;
-
-	res->detail_json = describe_outputs(res, p->bucket, p->manifest_key, manifest);
-	if(!res->detail_json)
-		return res->status = imgp_fail(res->message, IMGP_E_NOMEM, "out of memory");
-	if(p->manifest_key && !(res->manifest_key = imgp_strdup(p->manifest_key)))
-		return res->status = imgp_fail(res->message, IMGP_E_NOMEM, "out of memory");
-	return IMGP_OK;
-}
 
 /* --- the manifest ----------------------------------------------------------- */
 
@@ -760,12 +756,7 @@ static enum imgp_status put_manifest(struct plan *p, json_t *manifest, int64_t d
 
 	if(!text)
 		return p->res->status = imgp_fail(p->res->message, IMGP_E_NOMEM, "out of memory");
-	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE, p->owner };
-	if(p->etag)
-		meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE_ETAG, (char *)p->etag };
-	if(p->version)
-		meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SOURCE_VERSION,
-		                                         (char *)p->version };
+	opts.nmeta = source_stamps(p, meta);
 	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SET, p->set_fp };
 	if(deadline_ms && imgp_epoch_ms() >= deadline_ms)
 		imgp_fail(e.msg, e.status = IMGP_E_DEADLINE,

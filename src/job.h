@@ -64,7 +64,6 @@ struct imgp_job_result {
 	char message[IMGP_ERRSIZE];
 	char *detail_json;          /* what was written, for replies: {"outputs": [...],
 	                               "manifestKey", "manifest"}; imgp_free */
-	char *manifest_key;         /* where the manifest was written; NULL: none */
 	enum imgp_skip skip;
 	bool skipped;               /* skip != IMGP_SKIP_NONE */
 	struct imgp_probe source;   /* the source's header, once it was read */
