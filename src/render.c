@@ -106,6 +106,7 @@ enum imgp_status imgp_render_init(const char *argv0, int concurrency, char *err)
 		return imgp_vips_fail(err, IMGP_E_INTERNAL, "libvips failed to start");
 	if(!getenv("IMGPIPE_DEBUG"))
 		g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, drop_warning, NULL);
+	imgp_orc_guard();
 	/* one-shot work: a cache only holds memory */
 	vips_cache_set_max(0);
 	vips_cache_set_max_mem(0);

@@ -25,6 +25,10 @@ void imgp_vips_unlock(void);
  * whatever they are when buf is NULL; once, and only if libvips has not. */
 void imgp_render_heif(const void *buf, size_t len);
 
+/* orcguard.c: liborc's compile and free one thread at a time (libvips
+ * before 8.15); at init, which also links the guard into the program. */
+void imgp_orc_guard(void);
+
 /* libvips' reason for the failed call into err, as "what: reason". */
 enum imgp_status imgp_vips_fail(char *err, enum imgp_status status, const char *what);
 

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "render.h"
 #include "render_impl.h"
+#include <vips/vector.h>
 #include "lib/testutil.h"
 
 static void start(void)
@@ -783,4 +784,61 @@ Test(render, renders_from_several_threads_at_once)
 	}
 	free(data);
 	free(path);
+}
+
+/*
+ * Resize pipelines built and dropped on 4 threads at once, no pixels
+ * computed: libvips 8.14 compiles an ORC program when it builds each
+ * 8-bit reducev and frees it when the last image goes, and liborc's code
+ * memory has no lock. Unguarded, this corrupts the heap in one run of
+ * two (imgpipe serve crashed so with 2 events at once; orcguard.c).
+ * Renders do it too, far more slowly: renders_from_several_threads above
+ * never met it.
+ */
+#define CHURN_BUILDS 2000       /* per thread: 4 s here; unguarded, half the runs crash */
+
+struct churn_arg {
+	VipsImage *in;
+	int id, built;
+};
+
+static void *churn_thread(void *p)
+{
+	struct churn_arg *a = p;
+
+	for(int i = 0; i < CHURN_BUILDS; i++) {
+		VipsImage *out = NULL;
+
+		if(vips_resize(a->in, &out, 0.5 + 0.0001 * (i % 500) + 0.05 * a->id, NULL))
+			break;
+		a->built++;
+		g_object_unref(out);
+	}
+	imgp_render_thread_done();
+	return NULL;
+}
+
+Test(render, resize_pipelines_built_and_dropped_on_four_threads_at_once)
+{
+	struct churn_arg args[4];
+	pthread_t threads[4];
+	VipsImage *in = NULL;
+	char err[IMGP_ERRSIZE];
+
+	cr_assert_eq(imgp_render_init(NULL, 0, err), IMGP_OK, "%s", err);
+#if !VIPS_AT_LEAST(8, 15)
+	/* guarded, not the fallback that turns liborc off (slower) */
+	cr_assert(vips_vector_isenabled(), "orcguard.c turned liborc off: the guard is not in effect");
+#endif
+	cr_assert_eq(vips_black(&in, 64, 48, "bands", 3, NULL), 0);
+	cr_assert_eq(in->BandFmt, VIPS_FORMAT_UCHAR);
+	for(int i = 0; i < 4; i++) {
+		args[i] = (struct churn_arg){ in, i, 0 };
+		cr_assert_eq(pthread_create(&threads[i], NULL, churn_thread, &args[i]), 0);
+	}
+	for(int i = 0; i < 4; i++) {
+		pthread_join(threads[i], NULL);
+		cr_assert_eq(args[i].built, CHURN_BUILDS, "thread %d: %s", i, vips_error_buffer());
+	}
+	g_object_unref(in);
 }
