@@ -641,17 +641,23 @@ static int start_daemon(struct server *s)
  * been answered (those still at work are answered 503 at the grace's
  * end). Returns whether job threads are still running.
  */
-static bool drain(struct server *s, int sig)
+static bool drain(struct server *s, const siginfo_t *si)
 {
+	int sig = si->si_signo;
+	char sender[48] = "";
 	MHD_socket fd;
 	bool running;
 
 	pthread_mutex_lock(&s->lock);
 	s->draining = true;
 	s->drain_deadline = imgp_epoch_ms() + s->o.grace_s * 1000;
+	/* who sent it (kill(2) says; a terminal's ^C does not), for whoever
+	 * reads the log of a stop they did not expect */
+	if(si->si_code == SI_USER || si->si_code == SI_QUEUE)
+		snprintf(sender, sizeof(sender), " (sent by pid %ld)", (long)si->si_pid);
 	imgp_log_line(s->up.log, IMGP_LOG_INFO, NULL, "%s: shutting down; %ld event%s at work, "
-	              "%ld s of grace", sig == SIGINT ? "SIGINT" : "SIGTERM", s->busy,
-	              s->busy == 1 ? "" : "s", s->o.grace_s);
+	              "%ld s of grace%s", sig == SIGINT ? "SIGINT" : "SIGTERM", s->busy,
+	              s->busy == 1 ? "" : "s", s->o.grace_s, sender);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	fd = MHD_quiesce_daemon(s->daemon);
@@ -681,7 +687,8 @@ int imgp_cmd_serve(int argc, char **argv)
 	struct server *s = imgp_calloc(1, sizeof(*s));
 	char err[IMGP_ERRSIZE];
 	sigset_t set;
-	int status, sig = 0;
+	siginfo_t si;
+	int status;
 	bool running;
 
 	if(!s) {
@@ -720,9 +727,9 @@ int imgp_cmd_serve(int argc, char **argv)
 	              strchr(s->o.listen, ':') ? "]" : "", s->o.port, s->o.concurrency,
 	              s->o.concurrency == 1 ? "" : "s", s->o.timeout_s,
 	              s->o.token ? "bearer token required" : "no token");
-	while(sigwait(&set, &sig) || (sig != SIGTERM && sig != SIGINT))
+	while(sigwaitinfo(&set, &si) < 0 || (si.si_signo != SIGTERM && si.si_signo != SIGINT))
 		;
-	running = drain(s, sig);
+	running = drain(s, &si);
 	fflush(stdout);
 	if(running) {
 		/* job threads past the grace hold the store and libvips: their

@@ -218,3 +218,16 @@ int tu_count_files(const char *dir, const char *needle)
 	nftw(dir, count_entry, 16, FTW_PHYS);
 	return count_found;
 }
+
+const char *tu_tail(const char *text, size_t n)
+{
+	size_t len = text ? strlen(text) : 0;
+	const char *at;
+
+	if(len <= n)
+		return text ? text : "";
+	at = text + len - n;
+	while(*at && at[-1] != '\n')
+		at++;
+	return *at ? at : text + len - n;
+}

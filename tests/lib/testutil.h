@@ -29,6 +29,10 @@ void tu_rmtree(const char *path);
 /* Copy a file (mkdir -p the destination's folder). */
 bool tu_copy(const char *from, const char *to);
 
+/* The last n bytes of text or less, from a line's start, for a failure
+ * message (text itself when short; "" for NULL). */
+const char *tu_tail(const char *text, size_t n);
+
 /* Run argv (argv[0] a path), wait; stdout and stderr captured (NUL ended,
  * caller frees, either may be NULL). Returns the exit status, or -1. */
 int tu_run(const char *const argv[], char **out, char **err);
