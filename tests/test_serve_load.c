@@ -193,6 +193,22 @@ static void collect(struct logs *g)
 	g->all = joined;
 }
 
+/* Stop the server with sig as a platform does, read what it said, and
+ * start the next; its exit status, and how long until the next listened. */
+static int stop_and_replace(struct logs *g, int sig, double *ms)
+{
+	double t0 = rtemu_now_ms();
+	int status;
+
+	cr_assert_eq(kill(fx.child, sig), 0);
+	status = fx_wait(&fx, 20000);
+	atomic_store(&L.port, 0);
+	collect(g);
+	atomic_store(&L.port, start_server());
+	*ms = rtemu_now_ms() - t0;
+	return status;
+}
+
 /* A server that stopped though this test did not stop it: stopped from
  * outside (true), or it crashed, failed a sanitizer or exited by itself. */
 static bool stopped_from_outside(int status, const char *log, const char *err)
@@ -227,7 +243,7 @@ Test(serve_load, two_hundred_events_at_8_against_a_cap_of_2_through_sigterm_and_
 	int status, rendered = 0, once = 0, skipped = 0, twice = 0, never = 0, outside = 0;
 	int crashed = -1;
 	bool termed = false, killed = false;
-	double put_ms, term_ms = 0, kill_ms = 0, t0, total_ms;
+	double put_ms, term_ms = 0, kill_ms = 0, total_ms;
 
 	memset(&L, 0, sizeof(L));
 	pthread_mutex_init(&L.lock, NULL);
@@ -265,29 +281,17 @@ Test(serve_load, two_hundred_events_at_8_against_a_cap_of_2_through_sigterm_and_
 		}
 		if(!termed && atomic_load(&L.done) >= SIGTERM_AFTER) {
 			termed = true;
-			t0 = rtemu_now_ms();
-			cr_assert_eq(kill(fx.child, SIGTERM), 0);
-			status = fx_wait(&fx, 20000);
-			atomic_store(&L.port, 0);
-			collect(&g);
+			status = stop_and_replace(&g, SIGTERM, &term_ms);
 			cr_assert_eq(status, 0, "the server exited %d after SIGTERM; its stderr ends: %s",
 			             status, tu_tail(g.last_err, 2000));
 			cr_assert(strstr(g.last, "SIGTERM: shutting down"), "%s", tu_tail(g.last, 2000));
 			cr_assert(strstr(g.last, ours), "the log names who sent SIGTERM: %s",
 			          tu_tail(g.last, 2000));
-			atomic_store(&L.port, start_server());
-			term_ms = rtemu_now_ms() - t0;
 		}
 		else if(!killed && atomic_load(&L.done) >= SIGKILL_AFTER) {
 			killed = true;
-			t0 = rtemu_now_ms();
-			cr_assert_eq(kill(fx.child, SIGKILL), 0);
-			status = fx_wait(&fx, 20000);
-			atomic_store(&L.port, 0);
-			collect(&g);
-			cr_assert_eq(status, 128 + SIGKILL, "%d", status);
-			atomic_store(&L.port, start_server());
-			kill_ms = rtemu_now_ms() - t0;
+			status = stop_and_replace(&g, SIGKILL, &kill_ms);
+			cr_assert_eq(status, 128 + SIGKILL, "%s", how(status));
 		}
 		nanosleep(&tick, NULL);
 	}
