@@ -1,25 +1,24 @@
 /*
  * orcguard.c: liborc's code memory, one thread at a time.
  *
- * libvips before 8.15 builds its vector programs with liborc when an
- * operation is built (reducev, in every vips_resize and vips_thumbnail of
- * 8-bit pixels) and frees them when the operation is finalized. liborc
- * keeps one process-wide list of code memory chunks and no lock of its
- * own; libvips takes its global lock around orc_program_compile but not
- * around orc_program_free. Two renders at once (imgpipe serve, resize -j,
- * a handler with two workers) then free on one thread while the other
+ * libvips with liborc (8.14, as Debian 12 builds it; 8.15 and 8.16 too
+ * when built without Highway) builds its vector programs when an operation
+ * is built (reducev, in every vips_resize and vips_thumbnail of 8-bit
+ * pixels) and frees them when the operation is finalized. liborc keeps one
+ * process-wide list of code memory chunks and no lock of its own; libvips
+ * takes its global lock around orc_program_compile but not around
+ * orc_program_free. Two renders at once (imgpipe serve, resize -j, a
+ * handler with two workers) then free on one thread while the other
  * compiles: heap corruption, a SEGV in orc_code_allocate_codemem
  * (tests/test_render.c reproduces it in about one run in two).
  *
- * The fix here, for those libvips versions only: imgpipe's executable
- * defines both functions, so libvips' calls land here first (the dynamic
- * linker looks in the executable before liborc), takes one lock, and
- * calls liborc's own. libvips 8.15 and later have no liborc (Highway), and
- * this file then defines nothing.
+ * The fix: imgpipe's executable defines both functions, so libvips' calls
+ * land here first (the dynamic linker looks in the executable before
+ * liborc), takes one lock, and calls liborc's own. Where no liborc is
+ * loaded (the image's and the bundle's libvips: Highway, -Dorc=disabled)
+ * nothing calls them.
  */
 #include "render_impl.h"
-
-#if !VIPS_AT_LEAST(8, 15)
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -44,7 +43,7 @@ static void find_orc(void)
 
 int orc_program_compile(OrcProgram *program)
 {
-	int result = 1;     /* ORC_COMPILE_RESULT_UNKNOWN_COMPILE: not compiled */
+	int result = 0x100; /* ORC_COMPILE_RESULT_UNKNOWN_COMPILE: not compiled */
 
 	pthread_once(&orc_once, find_orc);
 	pthread_mutex_lock(&orc_lock);
@@ -73,10 +72,3 @@ void imgp_orc_guard(void)
 		vips_vector_set_enabled(FALSE);
 }
 
-#else
-
-void imgp_orc_guard(void)
-{
-}
-
-#endif

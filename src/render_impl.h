@@ -26,7 +26,7 @@ void imgp_vips_unlock(void);
 void imgp_render_heif(const void *buf, size_t len);
 
 /* orcguard.c: liborc's compile and free one thread at a time (libvips
- * before 8.15); at init, which also links the guard into the program. */
+ * with liborc); at init, which also links the guard into the program. */
 void imgp_orc_guard(void);
 
 /* libvips' reason for the failed call into err, as "what: reason". */

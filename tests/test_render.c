@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -788,7 +789,7 @@ Test(render, renders_from_several_threads_at_once)
 
 /*
  * Resize pipelines built and dropped on 4 threads at once, no pixels
- * computed: libvips 8.14 compiles an ORC program when it builds each
+ * computed: libvips with liborc (8.14 here) compiles an ORC program when it builds each
  * 8-bit reducev and frees it when the last image goes, and liborc's code
  * memory has no lock. Unguarded, this corrupts the heap in one run of
  * two (imgpipe serve crashed so with 2 events at once; orcguard.c).
@@ -826,10 +827,18 @@ Test(render, resize_pipelines_built_and_dropped_on_four_threads_at_once)
 	char err[IMGP_ERRSIZE];
 
 	cr_assert_eq(imgp_render_init(NULL, 0, err), IMGP_OK, "%s", err);
-#if !VIPS_AT_LEAST(8, 15)
-	/* guarded, not the fallback that turns liborc off (slower) */
-	cr_assert(vips_vector_isenabled(), "orcguard.c turned liborc off: the guard is not in effect");
-#endif
+	if(dlsym(RTLD_DEFAULT, "orc_init")) {
+		/* liborc is in the process: libvips' calls must reach the guard
+		 * (the executable's definition is the one the global scope finds),
+		 * and the guard must not have fallen back to liborc off (slower) */
+		Dl_info found, exe;
+
+		cr_assert(dladdr(dlsym(RTLD_DEFAULT, "orc_program_compile"), &found));
+		cr_assert(dladdr((void *)churn_thread, &exe));
+		cr_assert_eq(found.dli_fbase, exe.dli_fbase, "libvips' orc_program_compile is %s's, "
+		             "not the guard's in %s", found.dli_fname, exe.dli_fname);
+		cr_assert(vips_vector_isenabled(), "orcguard.c turned liborc off");
+	}
 	cr_assert_eq(vips_black(&in, 64, 48, "bands", 3, NULL), 0);
 	cr_assert_eq(in->BandFmt, VIPS_FORMAT_UCHAR);
 	for(int i = 0; i < 4; i++) {
