@@ -608,22 +608,6 @@ static int log_total_ms(const char *prefix, double *median)
 	return n;
 }
 
-/* A port nothing listens on now, from the kernel. */
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if(fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
-	   !getsockname(fd, (struct sockaddr *)&a, &len))
-		port = ntohs(a.sin_port);
-	if(fd >= 0)
-		close(fd);
-	return port;
-}
-
 /*
  * The same image as Cloud Run and Knative run it: its entrypoint with
  * $PORT set and no Runtime API is `imgpipe serve`. A Cloud Storage
@@ -635,9 +619,9 @@ static void check_serve(void)
 {
 	static char port_env[32], s3[128];
 	const char *env[MAX_ENV + 16], *h[8];
-	char url_key[64], idbuf[96], *body;
+	char idbuf[96], *body;
 	struct st_reply r;
-	int n = 0, port = free_port(), status;
+	int n = 0, port = tu_free_port(), status;
 	double t0;
 	bool up = false;
 
@@ -687,8 +671,7 @@ static void check_serve(void)
 	      "a MinIO webhook record: HTTP %ld, done (%.0f ms)", r.status, r.ms);
 	st_reply_release(&r);
 	free(body);
-	snprintf(url_key, sizeof(url_key), "thumb/serve/minio one.jpg");
-	check_variant("serve/minio one.jpg", url_key, 320, 320, "image/jpeg");
+	check_variant("serve/minio one.jpg", "thumb/serve/minio one.jpg", 320, 320, "image/jpeg");
 	st_post(port, NULL, "{\"not\":\"an event\"}", &r);
 	check(r.status == 400, "not an event: HTTP %ld", r.status);
 	st_reply_release(&r);

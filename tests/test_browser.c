@@ -43,21 +43,6 @@ static void teardown(void)
 
 TestSuite(browser, .init = setup, .fini = teardown, .timeout = 180);
 
-/* A port nobody listens on now, on 127.0.0.1. */
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 static const char *chromium(void)
 {
 	static const char *const names[] = { "/usr/bin/chromium", "/usr/bin/chromium-browser",
@@ -109,7 +94,8 @@ Test(browser, the_demo_page_picks_the_800w_variant_at_400px_2x_and_nothing_is_br
 	cr_assert(tu_write(frame, frame_page, strlen(frame_page)));
 
 	/* the page's own server, loopback only */
-	port = free_port();
+	port = tu_free_port();
+	cr_assert_gt(port, 0, "no free loopback port");
 	server = fork();
 	cr_assert_geq(server, 0);
 	if(server == 0) {

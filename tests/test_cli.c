@@ -576,7 +576,6 @@ Test(cli, cover_contain_and_fill_enlarge_to_the_box)
 	assert_image("out/keep/portrait.jpg", 450, 400);
 }
 
-/* The handler re-renders what changed too: invoke, and a Batch Operations task. */
 /* Found by a tester: a mistyped command got no suggestion, a mistyped
  * option did. */
 Test(cli, a_mistyped_command_gets_the_nearest)
@@ -629,6 +628,7 @@ Test(cli, invoke_with_the_json_log_format_says_every_error_in_json)
 	unsetenv("AWS_LAMBDA_LOG_FORMAT");
 }
 
+/* The handler re-renders what changed too: invoke, and a Batch Operations task. */
 Test(cli, invoke_and_batch_rewrite_exactly_the_changed_outputs)
 {
 	char *out, *err, *store = at("store");

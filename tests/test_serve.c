@@ -109,20 +109,19 @@ static void check_variant(const char *key, const char *source, int w, int h,
 	imgp_object_release(&o);
 }
 
-static int count_keys_cb_n;
 static bool count_cb(void *ud, const struct imgp_list_entry *entry)
 {
-	count_keys_cb_n++;
+	(*(int *)ud)++;
 	return true;
 }
 
 static int count_keys(const char *bucket)
 {
 	struct imgp_store_error e;
+	int n = 0;
 
-	count_keys_cb_n = 0;
-	cr_assert_eq(imgp_store_list(fx.st, bucket, NULL, count_cb, NULL, &e), IMGP_OK, "%s", e.msg);
-	return count_keys_cb_n;
+	cr_assert_eq(imgp_store_list(fx.st, bucket, NULL, count_cb, &n, &e), IMGP_OK, "%s", e.msg);
+	return n;
 }
 
 /* ---- 1. every shape, the same job ------------------------------------------ */
@@ -148,7 +147,7 @@ Test(serve, every_event_shape_writes_the_variants)
 	port = start(NULL);
 	for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *shape = cases[i].shape, *outcome, *status;
-		const char *h[8], *json[] = { "Content-Type: application/json", NULL };
+		const char *h[8];
 		char *body = NULL, idbuf[96], name[300];
 		struct st_reply r;
 		json_t *doc;
@@ -175,7 +174,7 @@ Test(serve, every_event_shape_writes_the_variants)
 				body = json_dumps(d, JSON_COMPACT);
 				json_decref(d);
 			}
-			st_post(port, json, body, &r);
+			st_post(port, NULL, body, &r);
 		}
 		cr_assert_eq(r.status, 200, "%s: HTTP %ld %s %s", shape, r.status, r.error, r.body);
 		doc = json_of(&r);
@@ -206,7 +205,6 @@ Test(serve, every_event_shape_writes_the_variants)
 
 Test(serve, the_gcs_generation_is_the_idempotency_stamp)
 {
-	const char *json[] = { "Content-Type: application/json", NULL };
 	const char *gens[] = { "100", "100", "101" };
 	const int want_written[] = { 1, 1, 2 };
 	int port, lines, written;
@@ -217,7 +215,7 @@ Test(serve, the_gcs_generation_is_the_idempotency_stamp)
 		char *body = st_cloudevent(&fx, SRC, "gen/a.jpg", gens[i], "g"), *log;
 		struct st_reply r;
 
-		cr_assert_eq(st_post(port, json, body, &r), 200, "%s", r.body);
+		cr_assert_eq(st_post(port, NULL, body, &r), 200, "%s", r.body);
 		log = fx_read_stdout(&fx);
 		st_job_lines(log, "gen/a.jpg", &lines, &written);
 		cr_assert_eq(lines, i + 1);

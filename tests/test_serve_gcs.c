@@ -63,66 +63,15 @@ static void metadata(void *ud, const char *method, const char *path, const char 
 
 /* ---- the Cloud Storage stand-in ------------------------------------------------ */
 
-static struct {
-	pid_t pid;
-	int in;
-	int port;
-	char *dir;
-	char endpoint[64];
-} gcs = { -1, -1, 0, NULL, "" };
-
-/* Not needed at the end of a test: the stand-in exits when this
- * process does (its stdin closes). */
-static __attribute__((unused)) void gcs_stop(void)
-{
-	if(gcs.in >= 0)
-		close(gcs.in);
-	if(gcs.pid > 0) {
-		kill(-gcs.pid, SIGTERM);
-		waitpid(gcs.pid, NULL, 0);
-	}
-	if(gcs.dir)
-		tu_rmtree(gcs.dir);
-	free(gcs.dir);
-	gcs.dir = NULL;
-	gcs.pid = -1;
-	gcs.in = -1;
-}
-
+/* It runs as the fixture's s3rver (fx.srv), so the fixture stops it and
+ * removes its folder at the end of each test. */
 static void gcs_start(void)
 {
-	int in[2], out[2];
-	char script[4200], line[64] = "";
-	ssize_t got = 0;
+	static const char *const buckets[] = { SRC, DST, NULL };
 
-	gcs.dir = tu_tempdir();
-	snprintf(script, sizeof(script), "%s/tests/lib/gcsserver.js", tu_srcdir());
-	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
-	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-	gcs.pid = fork();
-	if(!gcs.pid) {
-		setpgid(0, 0);
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		setenv("GCS_TOKEN_PREFIX", "ya29.metadata-", 1);
-		execlp("node", "node", script, gcs.dir, SRC, DST, (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	gcs.in = in[1];
-	while(!strchr(line, '\n') && got < (ssize_t)sizeof(line) - 1) {
-		struct pollfd p = { out[0], POLLIN, 0 };
-		ssize_t r;
-
-		if(poll(&p, 1, 20000) <= 0 || (r = read(out[0], line + got, sizeof(line) - 1 - got)) <= 0)
-			break;
-		got += r;
-		line[got] = '\0';
-	}
-	close(out[0]);
-	cr_assert_eq(sscanf(line, "PORT %d", &gcs.port), 1, "gcsserver.js did not start: %s", line);
-	snprintf(gcs.endpoint, sizeof(gcs.endpoint), "http://127.0.0.1:%d", gcs.port);
+	setenv("GCS_TOKEN_PREFIX", "ya29.metadata-", 1);
+	cr_assert(s3srv_start_script(&fx.srv, "gcsserver.js", buckets),
+	          "gcsserver.js did not start");
 }
 
 /* The world of one test: both stand-ins, and this process's own S3
@@ -136,7 +85,7 @@ static void world(const char *token)
 	atomic_store(&md.refused, 0);
 	cr_assert(responder_start(&fx.proxy, metadata, NULL), "the metadata stand-in");
 	gcs_start();
-	s3test_env(gcs.endpoint);
+	s3test_env(fx.srv.endpoint);
 	cr_assert_eq(imgp_store_open("s3", &fx.st, err), IMGP_OK, "%s", err);
 }
 
@@ -153,7 +102,7 @@ static int start_serve(void)
 	int port;
 
 	snprintf(host, sizeof(host), "GCE_METADATA_HOST=127.0.0.1:%d", fx.proxy.port);
-	snprintf(endpoint, sizeof(endpoint), "AWS_ENDPOINT_URL_S3=%s", gcs.endpoint);
+	snprintf(endpoint, sizeof(endpoint), "AWS_ENDPOINT_URL_S3=%s", fx.srv.endpoint);
 	port = st_start(&fx, "imgpipe", args, set);
 	cr_assert_gt(port, 0, "%s", fx.error);
 	return port;
@@ -164,7 +113,7 @@ static long bearer_requests(void)
 	struct st_reply r;
 	long n;
 
-	st_request(gcs.port, "GET", "/__bearer_requests", NULL, NULL, 0, 5000, &r);
+	st_request(fx.srv.port, "GET", "/__bearer_requests", NULL, NULL, 0, 5000, &r);
 	n = atol(r.body);
 	st_reply_release(&r);
 	return n;

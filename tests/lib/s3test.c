@@ -23,6 +23,11 @@
 
 bool s3srv_start(struct s3srv *s, const char *const *buckets)
 {
+	return s3srv_start_script(s, "s3server.js", buckets);
+}
+
+bool s3srv_start_script(struct s3srv *s, const char *script_name, const char *const *buckets)
+{
 	int in[2], out[2];
 	char line[128] = "", *script = NULL;
 	size_t got = 0;
@@ -33,7 +38,7 @@ bool s3srv_start(struct s3srv *s, const char *const *buckets)
 	s->pid = -1;
 	s->stdin_fd = -1;
 	s->dir = tu_tempdir();
-	if(asprintf(&script, "%s/tests/lib/s3server.js", tu_srcdir()) < 0)
+	if(asprintf(&script, "%s/tests/lib/%s", tu_srcdir(), script_name) < 0)
 		return false;
 	argv[n++] = "node";
 	argv[n++] = script;

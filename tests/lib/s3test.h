@@ -28,6 +28,9 @@ struct s3srv {
 
 /* Start s3rver with the given buckets (NULL-terminated list). */
 bool s3srv_start(struct s3srv *s, const char *const *buckets);
+/* The same with another script of tests/lib that speaks its protocol
+ * (args: folder, buckets; "PORT n" on stdout): gcsserver.js. */
+bool s3srv_start_script(struct s3srv *s, const char *script_name, const char *const *buckets);
 void s3srv_stop(struct s3srv *s);
 
 /*

@@ -39,8 +39,7 @@ int st_start(struct fx *f, const char *argv0, const char *const *args,
 /*
  * One request to 127.0.0.1:port: method, path, extra headers
  * (NULL-ended "Name: value"), body (len bytes; NULL for none), with a
- * total timeout. A fresh connection each time unless keep is true (then
- * this thread's handle is reused). Fills *r; returns r->status.
+ * total timeout, on a fresh connection. Fills *r; returns r->status.
  */
 long st_request(int port, const char *method, const char *path, const char *const *headers,
                 const void *body, size_t len, long timeout_ms, struct st_reply *r);

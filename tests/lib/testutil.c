@@ -6,9 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -230,4 +233,19 @@ const char *tu_tail(const char *text, size_t n)
 	while(*at && at[-1] != '\n')
 		at++;
 	return *at ? at : text + len - n;
+}
+
+int tu_free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if(fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
+	   !getsockname(fd, (struct sockaddr *)&a, &len))
+		port = ntohs(a.sin_port);
+	if(fd >= 0)
+		close(fd);
+	return port;
 }

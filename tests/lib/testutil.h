@@ -29,6 +29,9 @@ void tu_rmtree(const char *path);
 /* Copy a file (mkdir -p the destination's folder). */
 bool tu_copy(const char *from, const char *to);
 
+/* A loopback TCP port nobody listens on now (the kernel's pick), or 0. */
+int tu_free_port(void);
+
 /* The last n bytes of text or less, from a line's start, for a failure
  * message (text itself when short; "" for NULL). */
 const char *tu_tail(const char *text, size_t n);
