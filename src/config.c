@@ -61,7 +61,7 @@ bool imgp_variant_enlarges(const struct imgp_variant *v)
 }
 
 /* The first 64 bits of SHA-256 of text, as 16 hex digits. */
-static void fingerprint_text(const char *text, char out[IMGP_FP_SIZE])
+void imgp_fingerprint_text(const char *text, char out[IMGP_FP_SIZE])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
@@ -85,7 +85,7 @@ void imgp_variant_fingerprint(const struct imgp_variant *v, char out[IMGP_FP_SIZ
 	         crop_names[v->crop], v->bg[0], v->bg[1], v->bg[2],
 	         imgp_variant_enlarges(v), v->lossless, v->progressive, v->strip,
 	         v->anim_keep, v->palette);
-	fingerprint_text(text, out);
+	imgp_fingerprint_text(text, out);
 }
 
 void imgp_config_fingerprint(const struct imgp_config *cfg, char out[IMGP_FP_SIZE])
@@ -101,7 +101,7 @@ void imgp_config_fingerprint(const struct imgp_config *cfg, char out[IMGP_FP_SIZ
 		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s:%s;",
 		                      cfg->variants[i].name, fp);
 	}
-	fingerprint_text(text, out);
+	imgp_fingerprint_text(text, out);
 }
 
 void imgp_config_init(struct imgp_config *cfg)
@@ -346,12 +346,12 @@ static enum imgp_status check_variant(const struct imgp_variant *v, char *err)
 	if(v->crop != IMGP_CROP_CENTRE && v->fit != IMGP_FIT_COVER)
 		return imgp_fail(err, IMGP_E_CONFIG,
 			"variant \"%s\": crop=%s needs fit=cover", v->name, crop_names[v->crop]);
-	if(v->effort > 6 && v->format == IMGP_FMT_WEBP)
-		return imgp_fail(err, IMGP_E_CONFIG,
-			"variant \"%s\": effort=%d is out of range 0-6 for webp", v->name, v->effort);
 	for(int k = -1; k < v->nalso; k++) {
 		enum imgp_format f = k < 0 ? v->format : v->also[k];
 
+		if(v->effort > 6 && f == IMGP_FMT_WEBP)
+			return imgp_fail(err, IMGP_E_CONFIG,
+				"variant \"%s\": effort=%d is out of range 0-6 for webp", v->name, v->effort);
 		if(v->lossless && f != IMGP_FMT_WEBP && f != IMGP_FMT_AVIF)
 			return imgp_fail(err, IMGP_E_CONFIG,
 				"variant \"%s\": lossless=yes needs format=webp or avif, not %s",
@@ -366,16 +366,15 @@ static enum imgp_status check_variant(const struct imgp_variant *v, char *err)
 
 /*
  * One spec entry with several formats becomes one variant per format, in
- * the order given, all with its name and a group of their own. vs holds
+ * the order given, all with its name. vs holds
  * *n variants with room for IMGP_MAX_VARIANTS; the entry just parsed is
  * the last.
  */
-static enum imgp_status expand_formats(struct imgp_variant *vs, size_t *n, int group, char *err)
+static enum imgp_status expand_formats(struct imgp_variant *vs, size_t *n, char *err)
 {
 	struct imgp_variant *v = &vs[*n - 1];
 	int nalso = v->nalso;
 
-	v->group = group;
 	v->nalso = 0;
 	if(*n + (size_t)nalso > IMGP_MAX_VARIANTS)
 		return imgp_fail(err, IMGP_E_CONFIG, "too many variants (at most %d, counting "
@@ -401,11 +400,11 @@ static char *trim(char *s)
 	return s;
 }
 
-/* Is name used by another entry than group (formats of one entry share it)? */
-static bool name_taken(const struct imgp_variant *vs, size_t n, const char *name, int group)
+/* Is name used by a variant parsed before? */
+static bool name_taken(const struct imgp_variant *vs, size_t n, const char *name)
 {
 	for(size_t i = 0; i < n; i++)
-		if(!strcmp(vs[i].name, name) && vs[i].group != group)
+		if(!strcmp(vs[i].name, name))
 			return true;
 	return false;
 }
@@ -471,13 +470,13 @@ enum imgp_status imgp_config_parse_spec(struct imgp_config *cfg,
 		result = parse_variant(&parsed[n], item, err);
 		if(result)
 			goto out;
-		if(name_taken(parsed, n, parsed[n].name, -1)) {
+		if(name_taken(parsed, n, parsed[n].name)) {
 			result = imgp_fail(err, IMGP_E_CONFIG,
 				"variant \"%s\" is defined twice", parsed[n].name);
 			goto out;
 		}
 		n++;
-		if((result = expand_formats(parsed, &n, (int)n - 1, err)))
+		if((result = expand_formats(parsed, &n, err)))
 			goto out;
 	}
 	if(!n) {
@@ -613,13 +612,13 @@ static enum imgp_status json_variants(struct imgp_config *cfg, json_t *list,
 		result = json_variant(&parsed[nv], json_array_get(list, i), origin, err);
 		if(result)
 			goto out;
-		if(name_taken(parsed, nv, parsed[nv].name, -1)) {
+		if(name_taken(parsed, nv, parsed[nv].name)) {
 			result = imgp_fail(err, IMGP_E_CONFIG,
 				"%s: variant \"%s\" is defined twice", origin, parsed[nv].name);
 			goto out;
 		}
 		nv++;
-		if((result = expand_formats(parsed, &nv, (int)i, err)))
+		if((result = expand_formats(parsed, &nv, err)))
 			goto out;
 	}
 	memcpy(cfg->variants, parsed, nv * sizeof(*parsed));

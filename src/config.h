@@ -42,10 +42,8 @@ struct imgp_variant {
 	int enlarge;                /* -1: by fit (cover, contain, fill: yes;
 	                               inside: no), else 0 or 1 as asked */
 	bool lossless, progressive, strip, anim_keep, palette;
-	/* format=avif+webp+jpeg: one variant each, with the same name and
-	 * group (the spec entry they came from); keys tell them apart by
-	 * {ext}. Not part of the fingerprint. */
-	int group;
+	/* format=avif+webp+jpeg: one variant each, with the same name; keys
+	 * tell them apart by {ext}. */
 	enum imgp_format also[4];   /* while parsing: the formats after the first */
 	int nalso;
 };
@@ -83,6 +81,9 @@ struct imgp_config {
 	struct imgp_limits limits;
 	bool placeholders;          /* render the source's placeholder too (manifest) */
 };
+
+/* A fingerprint of any text: the first 16 hex digits of its SHA-256. */
+void imgp_fingerprint_text(const char *text, char out[IMGP_FP_SIZE]);
 
 /* The fingerprint of a whole set: every variant's name and fingerprint. */
 void imgp_config_fingerprint(const struct imgp_config *cfg, char out[IMGP_FP_SIZE]);

@@ -29,6 +29,8 @@ static struct bad_spec bad_specs[] = {
 	{ "thumb=320x320,bg=#12345", "bg=#12345 is not one of" },
 	{ "thumb=320x320,crop=attention", "variant \"thumb\": crop=attention needs fit=cover" },
 	{ "thumb=320x320,format=webp,effort=7", "effort=7 is out of range 0-6 for webp" },
+	/* every format of format=a+b is checked, not the first only */
+	{ "thumb=320x320,format=avif+webp,effort=9", "effort=9 is out of range 0-6 for webp" },
 	{ "thumb=320x320,effort=10", "effort=10 is out of range 0-9" },
 	{ "thumb=320x320,format=jpeg,anim=keep", "anim=keep needs format=webp or auto" },
 	{ "thumb=320x320,format=png,lossless=yes", "lossless=yes needs format=webp or avif" },
