@@ -432,15 +432,16 @@ static enum imgp_status find_stale(struct plan *p, bool *none)
 		return IMGP_OK;
 	for(size_t i = 0; i < p->cfg->nvariants; i++) {
 		const char *fp, *sha;
+		enum marker mk;
 
 		if(i == p->last)
 			continue;
 		if(head(p, p->keys[i], &obj))
 			return p->res->status;
 		fp = obj ? imgp_object_meta(obj, IMGP_META_FINGERPRINT) : NULL;
+		mk = judge(p, obj);
 		/* current: this source's variant, of this version, made this way */
-		p->stale[i] = !obj || judge(p, obj) == MARKER_FOREIGN ||
-		              judge(p, obj) == MARKER_OTHER_VERSION || judge(p, obj) == MARKER_MISSING ||
+		p->stale[i] = (mk != MARKER_CURRENT && mk != MARKER_OTHER_SET) ||
 		              !fp || strcmp(fp, p->fps[i]);
 		if(!p->stale[i]) {
 			p->held_bytes[i] = obj->len;
@@ -1011,11 +1012,10 @@ enum imgp_status imgp_job_run(const struct imgp_job_config *jc, struct imgp_stor
 	if(*jc->manifest_key) {
 		/* the manifest is part of the set: a new one (or none before) makes
 		 * the last variant and the manifest again, nothing else */
-		char text[IMGP_FP_SIZE + 1100], sha[IMGP_SHA256_HEX];
+		char text[IMGP_FP_SIZE + 1100];
 
 		snprintf(text, sizeof(text), "%s;manifest:1:%s", p.set_fp, jc->manifest_key);
-		imgp_sigv4_sha256_hex(text, strlen(text), sha);
-		snprintf(p.set_fp, sizeof(p.set_fp), "%.16s", sha);
+		imgp_fingerprint_text(text, p.set_fp);
 		if(make_manifest_key(&p))
 			goto out;
 	}
