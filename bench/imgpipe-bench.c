@@ -34,9 +34,7 @@
 
 #include "config.h"
 #include "render.h"
-
-/* render.c's switch for its own JPEG decoder (render_impl.h) */
-extern bool imgp_render_direct_jpeg;
+#include "render_impl.h"
 
 #define MAX_REPS 1000
 

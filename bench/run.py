@@ -17,6 +17,7 @@ ratios from one run are what to read.
 """
 import argparse
 import datetime
+import functools
 import http.server
 import json
 import os
@@ -221,6 +222,7 @@ def check_outputs(tool, set_name, name, vs, r, outdir, threads):
                             + '; '.join(problems))
 
 
+@functools.cache
 def vipsthumbnail_env():
     """vipsthumbnail with the libvips it was packaged with: in the image,
     imgpipe's own libvips sits in /usr/local/lib, ahead of Debian's."""

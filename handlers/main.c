@@ -161,14 +161,20 @@ int main(int argc, char **argv)
 		size_t best_d = 3;
 
 		/* rezise: did you mean resize? (--versoin is an option: below) */
-		for(size_t i = 0; argv[1][0] != '-' && i < sizeof(commands) / sizeof(commands[0]); i++)
-			if(distance(argv[1], commands[i].name) < best_d) {
-				best_d = distance(argv[1], commands[i].name);
+		for(size_t i = 0; argv[1][0] != '-' && i < sizeof(commands) / sizeof(commands[0]); i++) {
+			size_t d = distance(argv[1], commands[i].name);
+
+			if(d < best_d) {
+				best_d = d;
 				best = commands[i].name;
 			}
-		if(argv[1][0] == '-' && (distance(argv[1], "--version") <= 2 ||
-		                          distance(argv[1], "--help") <= 2))
-			best = distance(argv[1], "--version") <= 2 ? "--version" : "--help";
+		}
+		if(argv[1][0] == '-') {
+			if(distance(argv[1], "--version") <= 2)
+				best = "--version";
+			else if(distance(argv[1], "--help") <= 2)
+				best = "--help";
+		}
 		fprintf(stderr, "imgpipe: '%s' is not a command%s%s%s; see 'imgpipe --help'\n", argv[1],
 		        best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
 	}

@@ -135,7 +135,6 @@ struct work {
 struct req {
 	struct imgp_dbuf body;
 	bool too_large;
-	bool post;
 };
 
 /* ---- options ------------------------------------------------------------ */
@@ -550,7 +549,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if(!(r = imgp_calloc(1, sizeof(*r))))
 			return MHD_NO;
 		imgp_dbuf_init(&r->body, (size_t)s->o.max_body + 1);
-		r->post = true;
 		*con_cls = r;
 		return MHD_YES;
 	}
