@@ -468,21 +468,21 @@ static enum imgp_status parse_event(struct MHD_Connection *c, const struct req *
 /* The whole body is in: parse it, then run it (or say why not). */
 static enum MHD_Result handle_event(struct server *s, struct MHD_Connection *c, struct req *r)
 {
-	struct work *w = imgp_calloc(1, sizeof(*w));
+	struct work *w;
 	char err[IMGP_ERRSIZE];
 	enum imgp_status st;
-	unsigned long n = atomic_fetch_add(&s->seq, 1) + 1;
+	unsigned long n;
 
-	if(!w)
-		return answer_error(s, c, 503, IMGP_E_NOMEM, NULL, "out of memory");
-	w->s = s;
 	if(r->too_large) {
-		imgp_free(w);
 		imgp_log_line(s->up.log, IMGP_LOG_WARN, NULL, "refused a body over %ld bytes (413)",
 		              s->o.max_body);
 		return answer_error(s, c, 413, IMGP_E_TOO_LARGE, NULL, "the body is over %ld bytes "
 		                    "(IMGPIPE_SERVE_MAX_BODY)", s->o.max_body);
 	}
+	if(!(w = imgp_calloc(1, sizeof(*w))))
+		return answer_error(s, c, 503, IMGP_E_NOMEM, NULL, "out of memory");
+	w->s = s;
+	n = atomic_fetch_add(&s->seq, 1) + 1;
 	st = parse_event(c, r, &w->ev, err);
 	if(st) {
 		imgp_free(w);
