@@ -290,9 +290,15 @@ dist:
 dist-test: deps
 	@$(MAKE) --no-print-directory dist-test-run
 
-dist-test-run: $(BIN) $(IMAGE_TEST) $(TESTDATA)/.stamp $(TEST_DEPS)
+# The bundle, unpacked afresh into $(DIST_TEST) (the tests and the bench run
+# what make dist made last, never an older unpacking)
+define unpack_dist
 	@test -f $(DIST_TAR) || { echo "no $(DIST_TAR): run make dist first" >&2; exit 2; }
 	@rm -rf $(DIST_TEST) && mkdir -p $(DIST_TEST) && tar -xzf $(DIST_TAR) -C $(DIST_TEST)
+endef
+
+dist-test-run: $(BIN) $(IMAGE_TEST) $(TESTDATA)/.stamp $(TEST_DEPS)
+	$(unpack_dist)
 	IMGPIPE_BIN=$(abspath $(BIN)) IMGPIPE_TESTDATA=$(abspath $(TESTDATA)) \
 	IMGPIPE_SRCDIR=$(CURDIR) $(IMAGE_TEST) \
 		--bundle $(abspath $(DIST_TEST))/imgpipe-$(VERSION)-linux-$(DIST_ARCH) --arch $(DIST_ARCH) \
@@ -300,8 +306,7 @@ dist-test-run: $(BIN) $(IMAGE_TEST) $(TESTDATA)/.stamp $(TEST_DEPS)
 
 # The bench with the bundle on this host: make bench-dist [QUICK=1]
 bench-dist: deps
-	@test -f $(DIST_TAR) || { echo "no $(DIST_TAR): run make dist first" >&2; exit 2; }
-	@rm -rf $(DIST_TEST) && mkdir -p $(DIST_TEST) && tar -xzf $(DIST_TAR) -C $(DIST_TEST)
+	$(unpack_dist)
 	python3 bench/run.py --bundle $(abspath $(DIST_TEST))/imgpipe-$(VERSION)-linux-$(DIST_ARCH) \
 		--label host-dist $(BENCH_ARGS)
 

@@ -29,7 +29,7 @@ name=imgpipe-$version-linux-$arch
 root=$out/$name
 # libvips as scripts/build-vips.sh built it, and its heif module, which
 # imgpipe loads from lib/imgpipe when it first needs it
-vips_so=$(readlink -f "$(tldd build/imgpipe | awk '$1 ~ /^libvips\.so/ { print $3 }')")
+vips_so=$(vips_of build/imgpipe)
 module=$(ls "$(dirname "$vips_so")"/vips-modules-*/vips-heif.so | head -n1)
 mods=imgpipe
 
@@ -44,12 +44,7 @@ cp "$libdir"/libheif/plugins/*.so "$root/lib/libheif/plugins/"
 # every library any of them loads, the loader included, flat in lib/
 for f in "$root/lib/imgpipe.bin" "$root/lib/imgpipe-bench.bin" "$root/lib/$mods/vips-heif.so" \
          "$root"/lib/libheif/plugins/*.so; do
-	tldd "$f" >"$out/ldd.tmp"
-	if grep -q 'not found' "$out/ldd.tmp"; then
-		echo "dist: $f: a library is missing:" >&2
-		cat "$out/ldd.tmp" >&2
-		exit 1
-	fi
+	tldd_checked "$f" "$out/ldd.tmp" dist
 	awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }' \
 		"$out/ldd.tmp" | while read -r lib; do
 		[ -e "$root/lib/$(basename "$lib")" ] || cp -L "$lib" "$root/lib/"

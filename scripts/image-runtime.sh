@@ -18,9 +18,7 @@ out=$2
 . "$(dirname "$0")/target.sh"
 target_init "$bin"
 libdir=/usr/lib/$multiarch
-vips_so=$(tldd "$bin" | awk '$1 ~ /^libvips\.so/ { print $3 }')
-[ -n "$vips_so" ] || { echo "image-runtime: $bin does not load libvips" >&2; exit 1; }
-vips_so=$(readlink -f "$vips_so")
+vips_so=$(vips_of "$bin")
 vips_lib=$(dirname "$vips_so")
 module=$(ls "$vips_lib"/vips-modules-*/vips-heif.so | head -n1)
 # HEIC/AVIF in and AVIF out: libvips' heif module and libheif's codec plugins
@@ -33,12 +31,7 @@ cp "$module" "$out/root/usr/local/lib/imgpipe/"
 
 : >"$out/packages.tmp"
 for f in $loaded; do
-	tldd "$f" >"$out/ldd.tmp"
-	if grep -q 'not found' "$out/ldd.tmp"; then
-		echo "image-runtime: $f: a library is missing:" >&2
-		cat "$out/ldd.tmp" >&2
-		exit 1
-	fi
+	tldd_checked "$f" "$out/ldd.tmp" image-runtime
 	# the file itself (a plugin) and every library it loads
 	{ echo "$f"; awk '$2 == "=>" && $3 ~ /^\// { print $3 }' "$out/ldd.tmp"; } |
 	while read -r lib; do

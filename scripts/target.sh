@@ -10,6 +10,10 @@
 #                  architecture: ldd itself only knows this machine's),
 #                  looking in libvips' directory and the target's first
 #   target_loader  that loader (set from BINARY by target_init BINARY)
+#   tldd_checked FILE OUT WHO
+#                  tldd FILE into OUT; a library it cannot find stops the
+#                  script, WHO: saying which
+#   vips_of FILE   the libvips FILE loads, its real path (WHO: none stops)
 #   tmake ARGS     make, with the target's compiler, archiver and pkg-config
 # (dpkg-architecture warns that the native CC is not the target's: it is not asked to be)
 multiarch=$(dpkg-architecture ${CROSS:+-a"$CROSS"} -qDEB_HOST_MULTIARCH 2>/dev/null)
@@ -31,6 +35,21 @@ target_init() {
 
 tldd() {
 	LD_LIBRARY_PATH="$vips_libdir:/usr/lib/$multiarch:/lib/$multiarch" "$target_loader" --list "$1"
+}
+
+tldd_checked() {
+	tldd "$1" >"$2"
+	if grep -q 'not found' "$2"; then
+		echo "$3: $1: a library is missing:" >&2
+		cat "$2" >&2
+		exit 1
+	fi
+}
+
+vips_of() {
+	_vips=$(tldd "$1" | awk '$1 ~ /^libvips\.so/ { print $3 }')
+	[ -n "$_vips" ] || { echo "target: $1 does not load libvips" >&2; exit 1; }
+	readlink -f "$_vips"
 }
 
 tmake() {
