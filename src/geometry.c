@@ -91,3 +91,78 @@ void imgp_geometry_order(const struct imgp_geometry *plans, size_t n, size_t *or
 		order[j] = i;
 	}
 }
+
+/*
+ * The one decode, the order, and where each variant's pixels start from,
+ * planned from every variant of cfg. A cascade variant (one frame, one
+ * scale for both axes) leaves its resize before the crop as a base; a
+ * later one starts from the smallest base made so far that covers it.
+ * render.c follows this plan whatever subset it encodes, so a variant's
+ * pixels never depend on which others were skipped, and the job stamps
+ * the plan into each variant's fingerprint.
+ */
+void imgp_geometry_render_plan(const struct imgp_config *cfg, const struct imgp_probe *probe,
+                               bool animated, struct imgp_render_plan *rp)
+{
+	int bw[IMGP_MAX_VARIANTS + 1], bh[IMGP_MAX_VARIANTS + 1], bi[IMGP_MAX_VARIANTS + 1];
+	size_t nb = 0;
+	double s = 0;
+
+	memset(rp, 0, sizeof(*rp));
+	rp->frames = animated ? probe->frames : 1;
+	/* the decode takes the largest variant's own rounded size, so the
+	 * variant that sets the scale is not resampled a second time */
+	for(size_t i = 0; i < cfg->nvariants; i++) {
+		struct imgp_geometry *g = &rp->g[i];
+		double si;
+
+		*g = imgp_geometry_plan(&cfg->variants[i], probe->width, probe->height);
+		si = g->sx > g->sy ? g->sx : g->sy;
+		if(si <= s)
+			continue;
+		s = si;
+		if(s >= 1) {
+			/* enlarging is done per variant, from the full size */
+			rp->dw = probe->width;
+			rp->dh = probe->height;
+		}
+		else if(g->sx == g->sy) {
+			rp->dw = g->rw;
+			rp->dh = g->rh;
+		}
+		else {
+			rp->dw = imgp_geometry_scaled(probe->width, s);
+			rp->dh = imgp_geometry_scaled(probe->height, s);
+		}
+	}
+	imgp_geometry_order(rp->g, cfg->nvariants, rp->order);
+	bw[nb] = rp->dw;
+	bh[nb] = rp->dh;
+	bi[nb++] = -1;
+	for(size_t k = 0; k < cfg->nvariants; k++) {
+		size_t i = rp->order[k];
+		const struct imgp_geometry *g = &rp->g[i];
+		int fw = rp->dw;
+
+		rp->from[i] = -1;
+		rp->cascade[i] = rp->frames == 1 && g->sx == g->sy;
+		if(!rp->cascade[i])
+			continue;
+		for(size_t b = 0; b < nb; b++)
+			if(bw[b] >= g->rw && bh[b] >= g->rh && bw[b] <= fw) {
+				fw = bw[b];
+				rp->from[i] = bi[b];
+			}
+		bw[nb] = g->rw;
+		bh[nb] = g->rh;
+		bi[nb++] = (int)i;
+	}
+	/* the placeholder: from the smallest whole picture made that is still
+	 * wide enough (a base before its crop, or the decode) */
+	rp->placeholder_from = -1;
+	for(size_t b = 1, fw = (size_t)rp->dw; rp->frames == 1 && b < nb; b++)
+		if((size_t)bw[b] < fw && bw[b] >= PLACEHOLDER_FROM && bh[b] >= PLACEHOLDER_FROM / 4) {
+			fw = (size_t)bw[b];
+			rp->placeholder_from = bi[b];
+		}
+}

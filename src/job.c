@@ -113,6 +113,9 @@ struct plan {
 	enum imgp_format formats[IMGP_MAX_VARIANTS];
 	int widths[IMGP_MAX_VARIANTS], heights[IMGP_MAX_VARIANTS];
 	bool stale[IMGP_MAX_VARIANTS];
+	/* a variant whose key, for this source, is an earlier one's with the
+	 * same output ({w} templates, a small source): that one, else itself */
+	size_t alias[IMGP_MAX_VARIANTS];
 	/* what the store holds for a variant found current: for the manifest */
 	size_t held_bytes[IMGP_MAX_VARIANTS];
 	char held_sha[IMGP_MAX_VARIANTS][IMGP_SHA256_HEX];
@@ -138,6 +141,12 @@ static void plan_release(struct plan *p)
 		imgp_object_release(&p->heads[i].obj);
 	}
 	imgp_free(p->owner);
+}
+
+/* Is variant i written now (stale, and not another variant's object)? */
+static bool writes(const struct plan *p, size_t i)
+{
+	return p->stale[i] && p->alias[i] == i;
 }
 
 /* A store error into res (temporary or not, the status says). */
@@ -248,6 +257,24 @@ static enum imgp_status make_key(struct plan *p, size_t i, enum imgp_format f, c
 }
 
 /*
+ * Would variants i and k (one key, {w} naming a small source) be one
+ * object: the same size and format, and the same settings but for the box?
+ */
+static bool same_output(const struct plan *p, size_t i, size_t k)
+{
+	struct imgp_variant a = p->cfg->variants[i], b = p->cfg->variants[k];
+	char fa[IMGP_FP_SIZE], fb[IMGP_FP_SIZE];
+
+	if(p->widths[i] != p->widths[k] || p->heights[i] != p->heights[k] ||
+	   p->formats[i] != p->formats[k])
+		return false;
+	a.width = b.width = a.height = b.height = 0;
+	imgp_variant_fingerprint(&a, fa);
+	imgp_variant_fingerprint(&b, fb);
+	return !strcmp(fa, fb);
+}
+
+/*
  * Every variant's format, size and key, now that the source's header is
  * known. A format=best variant's format is known only once encoded: its
  * key is planned in its first candidate format until resolve_best finds
@@ -270,13 +297,22 @@ static enum imgp_status make_keys(struct plan *p)
 		if(make_key(p, i, p->formats[i], &p->keys[i]))
 			return p->res->status;
 	}
-	for(size_t i = 0; i < p->cfg->nvariants; i++)
-		for(size_t k = 0; k < i; k++)
-			if(!strcmp(p->keys[i], p->keys[k]))
-				return p->res->status = imgp_fail(p->res->message, IMGP_E_CONFIG,
-					"variants %s and %s would both be written as %s: give the output "
-					"key template {variant}", p->cfg->variants[k].name,
-					p->cfg->variants[i].name, p->keys[i]);
+	for(size_t i = 0; i < p->cfg->nvariants; i++) {
+		p->alias[i] = i;
+		for(size_t k = 0; k < i && p->alias[i] == i; k++) {
+			if(strcmp(p->keys[i], p->keys[k]))
+				continue;
+			if(!same_output(p, i, k))
+				return p->res->status = imgp_fail(p->res->message, IMGP_E_REQUEST,
+					"variants %s and %s would both be written as %s (%dx%d) with other "
+					"settings: for a source this small, give the output key template "
+					"{variant}", p->cfg->variants[k].name, p->cfg->variants[i].name,
+					p->keys[i], p->widths[i], p->heights[i]);
+			p->alias[i] = p->alias[k];
+		}
+	}
+	/* without a manifest the last variant written is the set's commit */
+	p->last = p->alias[p->cfg->nvariants - 1];
 	return IMGP_OK;
 }
 
@@ -385,11 +421,38 @@ static enum imgp_status make_manifest_key(struct plan *p)
 }
 
 /*
- * With every key known: which variants need writing? The last variant
- * decides: missing or another version, all of them; current, none;
- * another spec, those whose own fingerprint changed, and the last. Another
- * source's outputs are never overwritten: this source's {stem} keeps its
- * extension instead.
+ * Is variant i, as the store holds it, this source's, of this version,
+ * made with these settings from this plan? Then it is not stale, and what
+ * the store has is kept for the manifest.
+ */
+static enum imgp_status held_current(struct plan *p, size_t i)
+{
+	const struct imgp_object *obj;
+	const char *fp, *sha;
+	enum marker mk;
+
+	if(head(p, p->keys[i], &obj))
+		return p->res->status;
+	fp = obj ? imgp_object_meta(obj, IMGP_META_FINGERPRINT) : NULL;
+	mk = judge(p, obj);
+	p->stale[i] = (mk != MARKER_CURRENT && mk != MARKER_OTHER_SET) || !fp ||
+	              strcmp(fp, p->fps[i]);
+	if(!p->stale[i]) {
+		p->held_bytes[i] = obj->len;
+		sha = imgp_object_meta(obj, IMGP_META_SHA256);
+		snprintf(p->held_sha[i], IMGP_SHA256_HEX, "%s", sha && strlen(sha) == 64 ? sha : "");
+	}
+	return IMGP_OK;
+}
+
+/*
+ * With every key known: which variants need writing? With a manifest,
+ * each variant whose own stamp (source, version, fingerprint) differs,
+ * and none when the manifest is current too. Without one the last variant
+ * is the commit and decides: missing or another version, all of them;
+ * current, none; another spec, those whose own fingerprint changed, and
+ * the last. Another source's outputs are never overwritten: this source's
+ * {stem} keeps its extension instead.
  */
 static enum imgp_status find_stale(struct plan *p, bool *none)
 {
@@ -414,40 +477,61 @@ static enum imgp_status find_stale(struct plan *p, bool *none)
 	}
 	if(p->jc->force)
 		return IMGP_OK;
-	if(m == MARKER_CURRENT && p->manifest_key) {
-		/* the variants are current; the manifest must be too, or the last
-		 * variant is made again and the manifest with it */
+	if(!p->manifest_key) {
+		/* the last variant is the set's commit: current, all is */
+		if(m == MARKER_CURRENT) {
+			*none = true;
+			return IMGP_OK;
+		}
+		if(m != MARKER_OTHER_SET)
+			return IMGP_OK;
+		for(size_t i = 0; i < p->cfg->nvariants; i++)
+			if(i != p->last && p->alias[i] == i && held_current(p, i))
+				return p->res->status;
+		return IMGP_OK;
+	}
+	/* the manifest is the set's commit; each variant is judged by its own
+	 * stamp, the last as any other: a changed thumbnail re-encodes the
+	 * thumbnail and rewrites the manifest, nothing else */
+	{
 		const struct imgp_object *man;
+		bool any = false;
 
 		if(head(p, p->manifest_key, &man))
 			return p->res->status;
-		if(judge(p, man) != MARKER_CURRENT)
-			m = MARKER_OTHER_SET;
-	}
-	if(m == MARKER_CURRENT) {
-		*none = true;
-		return IMGP_OK;
-	}
-	if(m != MARKER_OTHER_SET)
-		return IMGP_OK;
-	for(size_t i = 0; i < p->cfg->nvariants; i++) {
-		const char *fp, *sha;
-		enum marker mk;
-
-		if(i == p->last)
-			continue;
-		if(head(p, p->keys[i], &obj))
-			return p->res->status;
-		fp = obj ? imgp_object_meta(obj, IMGP_META_FINGERPRINT) : NULL;
-		mk = judge(p, obj);
-		/* current: this source's variant, of this version, made this way */
-		p->stale[i] = (mk != MARKER_CURRENT && mk != MARKER_OTHER_SET) ||
-		              !fp || strcmp(fp, p->fps[i]);
-		if(!p->stale[i]) {
-			p->held_bytes[i] = obj->len;
-			sha = imgp_object_meta(obj, IMGP_META_SHA256);
-			snprintf(p->held_sha[i], IMGP_SHA256_HEX, "%s", sha && strlen(sha) == 64 ? sha : "");
+		for(size_t i = 0; i < p->cfg->nvariants; i++) {
+			if(p->alias[i] != i)
+				continue;
+			if(held_current(p, i))
+				return p->res->status;
+			any |= p->stale[i];
 		}
+		*none = !any && judge(p, man) == MARKER_CURRENT;
+	}
+	return IMGP_OK;
+}
+
+/*
+ * A file imgpipe did not write (no imgpipe-source stamp) where an output
+ * or the manifest is to go is never replaced, but with force: the source
+ * fails, naming it.
+ */
+static enum imgp_status refuse_strangers(struct plan *p)
+{
+	for(size_t i = 0; i <= p->cfg->nvariants && !p->jc->force; i++) {
+		const char *key = i < p->cfg->nvariants ? (writes(p, i) ? p->keys[i] : NULL)
+		                                        : p->manifest_key;
+		const struct imgp_object *obj;
+
+		if(!key)
+			continue;
+		if(head(p, key, &obj))
+			return p->res->status;
+		if(obj && !imgp_object_meta(obj, IMGP_META_SOURCE))
+			return p->res->status = imgp_fail(p->res->message, IMGP_E_REQUEST,
+				"%s/%s is already there and was not written by imgpipe (it has no %s "
+				"stamp): left alone; move it away, or force to replace it", p->bucket,
+				key, IMGP_META_SOURCE);
 	}
 	return IMGP_OK;
 }
@@ -507,7 +591,7 @@ static void *upload_run(void *arg)
 	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_FINGERPRINT, p->fps[u->i] };
 	imgp_sigv4_sha256_hex(u->out->data, u->out->len, p->sha[u->i]);
 	meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SHA256, p->sha[u->i] };
-	if(u->i == p->last)
+	if(u->i == p->last && !p->manifest_key)
 		meta[opts.nmeta++] = (struct imgp_meta){ (char *)IMGP_META_SET, p->set_fp };
 	imgp_store_put(p->dst, p->bucket, p->keys[u->i], u->out->data, u->out->len, &opts, &u->e);
 	u->ms = imgp_now_ms() - t0;
@@ -557,34 +641,30 @@ static enum imgp_status put_all(struct plan *p, const struct imgp_render_result 
 	struct imgp_job_result *res = p->res;
 	struct upload ups[IMGP_MAX_VARIANTS];
 	pthread_t threads[IMGP_MAX_VARIANTS];
-	bool started[IMGP_MAX_VARIANTS] = { false };
-	size_t n = rr->noutputs, last = n;
+	bool started[IMGP_MAX_VARIANTS] = { false }, commit;
+	size_t n = p->cfg->nvariants;
 	double t0 = imgp_now_ms();
 
-	for(size_t k = 0, i = 0; i < p->cfg->nvariants; i++) {
-		if(!p->stale[i])
-			continue;
-		ups[k] = (struct upload){ p, i, &rr->outputs[k], deadline_ms, { 0 }, 0 };
-		if(i == p->last)
-			last = k;
-		k++;
+	for(size_t i = 0; i < n; i++)
+		ups[i] = (struct upload){ p, i, &rr->outputs[i], deadline_ms, { 0 }, 0 };
+	/* without a manifest the last variant is the set's commit: after the others */
+	commit = !p->manifest_key && writes(p, p->last);
+	for(size_t i = 0; i < n; i++)
+		if(writes(p, i) && !(commit && i == p->last))
+			started[i] = !pthread_create(&threads[i], NULL, upload_run, &ups[i]);
+	for(size_t i = 0; i < n; i++) {
+		if(started[i])
+			pthread_join(threads[i], NULL);
+		else if(writes(p, i) && !(commit && i == p->last))
+			upload_run(&ups[i]);        /* no thread to be had: write it here */
 	}
-	for(size_t k = 0; k < n; k++)
-		if(k != last)
-			started[k] = !pthread_create(&threads[k], NULL, upload_run, &ups[k]);
-	for(size_t k = 0; k < n; k++) {
-		if(started[k])
-			pthread_join(threads[k], NULL);
-		else if(k != last)
-			upload_run(&ups[k]);        /* no thread to be had: write it here */
-	}
-	for(size_t k = 0; k < n && !res->status; k++)
-		if(k != last && ups[k].e.status)
-			store_fail(res, &ups[k].e, p->cfg->variants[ups[k].i].name);
-	if(!res->status && last < n) {
-		upload_run(&ups[last]);
-		if(ups[last].e.status)
-			store_fail(res, &ups[last].e, p->cfg->variants[p->last].name);
+	for(size_t i = 0; i < n && !res->status; i++)
+		if(ups[i].e.status)
+			store_fail(res, &ups[i].e, p->cfg->variants[i].name);
+	if(!res->status && commit) {
+		upload_run(&ups[p->last]);
+		if(ups[p->last].e.status)
+			store_fail(res, &ups[p->last].e, p->cfg->variants[p->last].name);
 	}
 	res->put_ms = imgp_now_ms() - t0;
 	return res->status;
@@ -595,22 +675,27 @@ static enum imgp_status record_outputs(struct plan *p, const struct imgp_render_
 {
 	struct imgp_job_result *res = p->res;
 
-	for(size_t k = 0, i = 0; i < p->cfg->nvariants; i++) {
+	for(size_t i = 0; i < p->cfg->nvariants; i++) {
 		struct imgp_job_output *o = &res->outputs[i];
-		const struct imgp_output *r = p->stale[i] && rr ? &rr->outputs[k++] : NULL;
+		size_t a = p->alias[i];
+		const struct imgp_output *r = p->stale[a] && rr ? &rr->outputs[a] : NULL;
 
 		snprintf(o->name, sizeof(o->name), "%s", p->cfg->variants[i].name);
-		o->key = p->keys[i];
-		p->keys[i] = NULL;
-		o->format = p->formats[i];
-		o->width = r ? r->width : p->widths[i];
-		o->height = r ? r->height : p->heights[i];
-		o->bytes = r ? r->len : p->held_bytes[i];
-		snprintf(o->sha256, sizeof(o->sha256), "%s", r ? p->sha[i] : p->held_sha[i]);
-		o->resize_ms = r ? r->resize_ms : 0;
-		o->encode_ms = r ? r->encode_ms : 0;
-		o->written = r != NULL;
+		o->key = imgp_strdup(p->keys[a]);
+		o->format = p->formats[a];
+		o->width = r ? r->width : p->widths[a];
+		o->height = r ? r->height : p->heights[a];
+		o->bytes = r ? r->len : p->held_bytes[a];
+		snprintf(o->sha256, sizeof(o->sha256), "%s", r ? p->sha[a] : p->held_sha[a]);
+		o->resize_ms = r && a == i ? r->resize_ms : 0;
+		o->encode_ms = r && a == i ? r->encode_ms : 0;
+		o->written = r != NULL && a == i;
+		o->same_as = a == i ? -1 : (int)a;
 		res->noutputs = i + 1;
+		if(!o->key)
+			return res->status = imgp_fail(res->message, IMGP_E_NOMEM, "out of memory");
+		if(a != i)
+			continue;               /* one object, counted under its first variant */
 		if(r) {
 			res->variants++;
 			res->bytes_out += r->len;
@@ -794,18 +879,12 @@ static enum imgp_status render_and_put(struct plan *p, struct imgp_object *src,
                                        int64_t deadline_ms)
 {
 	struct imgp_job_result *res = p->res;
-	struct imgp_config *sub = imgp_malloc(sizeof(*sub));
 	struct imgp_render_result rr;
+	bool want[IMGP_MAX_VARIANTS];
 
-	if(!sub)
-		return res->status = imgp_fail(res->message, IMGP_E_NOMEM, "out of memory");
-	*sub = *p->cfg;
-	sub->nvariants = 0;
 	for(size_t i = 0; i < p->cfg->nvariants; i++)
-		if(p->stale[i])
-			sub->variants[sub->nvariants++] = p->cfg->variants[i];
-	res->status = imgp_render(sub, src->data, src->len, &rr, res->message);
-	imgp_free(sub);
+		want[i] = writes(p, i);
+	res->status = imgp_render_some(p->cfg, want, src->data, src->len, &rr, res->message);
 	imgp_free(src->data);
 	src->data = NULL;
 	if(res->status)
@@ -814,21 +893,19 @@ static enum imgp_status render_and_put(struct plan *p, struct imgp_object *src,
 	res->decoded_width = rr.decoded_width;
 	res->decoded_height = rr.decoded_height;
 	/* {w} and {h} name the size written: the plan said the same, but the
-	 * render has the last word */
-	for(size_t k = 0, i = 0; i < p->cfg->nvariants && !res->status; i++) {
-		if(!p->stale[i])
+	 * render has the last word; and {ext} the format that won, for best */
+	for(size_t i = 0; i < p->cfg->nvariants && !res->status; i++) {
+		const struct imgp_output *o = &rr.outputs[i];
+
+		if(!want[i] || (o->width == p->widths[i] && o->height == p->heights[i] &&
+		                o->format == p->formats[i]))
 			continue;
-		/* and {ext} the format that won, for format=best */
-		if(rr.outputs[k].width != p->widths[i] || rr.outputs[k].height != p->heights[i] ||
-		   rr.outputs[k].format != p->formats[i]) {
-			p->widths[i] = rr.outputs[k].width;
-			p->heights[i] = rr.outputs[k].height;
-			p->formats[i] = rr.outputs[k].format;
-			imgp_free(p->keys[i]);
-			p->keys[i] = NULL;
-			make_key(p, i, p->formats[i], &p->keys[i]);
-		}
-		k++;
+		p->widths[i] = o->width;
+		p->heights[i] = o->height;
+		p->formats[i] = o->format;
+		imgp_free(p->keys[i]);
+		p->keys[i] = NULL;
+		make_key(p, i, p->formats[i], &p->keys[i]);
 	}
 	if(!res->status && !put_all(p, &rr, deadline_ms) && !drop_replaced(p) &&
 	   !record_outputs(p, &rr)) {
@@ -856,6 +933,22 @@ static enum imgp_status mark_current(struct plan *p)
 	res->skipped = true;
 	snprintf(res->message, sizeof(res->message), "already done for this version");
 	return IMGP_OK;
+}
+
+/*
+ * Each variant's fingerprint, now that the source's size is known, also
+ * says what it is made from (the set's one decode and the bases before
+ * it): same stamp, same bytes, whichever variants are rendered with it.
+ */
+static void stamp_lineage(struct plan *p)
+{
+	for(size_t i = 0; i < p->cfg->nvariants; i++) {
+		char text[IMGP_LINEAGE_SIZE + IMGP_FP_SIZE + 2];
+		size_t n = (size_t)snprintf(text, sizeof(text), "%s;", p->fps[i]);
+
+		imgp_render_lineage(p->cfg, &p->probe, i, text + n, sizeof(text) - n);
+		imgp_fingerprint_text(text, p->fps[i]);
+	}
 }
 
 static enum imgp_status run_created(struct plan *p, int64_t deadline_ms)
@@ -904,7 +997,8 @@ static enum imgp_status run_created(struct plan *p, int64_t deadline_ms)
 	if(res->status)
 		goto out;
 	res->source = p->probe;
-	if(make_keys(p) || find_stale(p, &none))
+	stamp_lineage(p);
+	if(make_keys(p) || find_stale(p, &none) || (!none && refuse_strangers(p)))
 		goto out;
 	if(none) {
 		if(!record_outputs(p, NULL) && !describe(p, NULL))

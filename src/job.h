@@ -56,6 +56,9 @@ struct imgp_job_output {
 	char sha256[65];            /* of its bytes; "" where not known */
 	double resize_ms, encode_ms;
 	bool written;
+	int same_as;                /* -1, or the earlier variant whose object this
+	                               is too (a {w} key, a source too small to
+	                               tell them apart) */
 };
 
 /* What one ref came to. */

@@ -523,6 +523,11 @@ static int build_variant(VipsImage *decoded, int frames, const struct imgp_varia
 		vips_image_remove(copy, VIPS_META_PAGE_HEIGHT);
 		set_metadata(copy, v->strip);
 		*out = copy;
+		if(keep) {
+			/* its resize is the decode: the base a smaller variant starts from */
+			g_object_ref(decoded);
+			*keep = decoded;
+		}
 		return 0;
 	}
 	pieces = g_new0(VipsImage *, n);
@@ -562,17 +567,18 @@ out:
 	return result;
 }
 
-static enum imgp_status render_once(const struct imgp_config *cfg, const void *buf, size_t len,
+static enum imgp_status render_once(const struct imgp_config *cfg, const bool *want,
+                                    const void *buf, size_t len,
                                     struct imgp_render_result *res, char *err)
 {
 	enum imgp_status result;
-	struct imgp_geometry plans[IMGP_MAX_VARIANTS];
-	size_t order[IMGP_MAX_VARIANTS], nbases = 0, ncand;
+	struct imgp_render_plan rp;
+	size_t ncand;
 	enum imgp_format cand[IMGP_MAX_CANDIDATES];
-	VipsImage *decoded = NULL, *bases[IMGP_MAX_VARIANTS + 1];
-	double t0 = imgp_now_ms(), s = 0;
-	int frames, dw = 0, dh = 0;
-	bool animated;
+	VipsImage *decoded = NULL, *bases[IMGP_MAX_VARIANTS] = { NULL };
+	bool need[IMGP_MAX_VARIANTS] = { false };
+	double t0 = imgp_now_ms();
+	int frames;
 
 	memset(res, 0, sizeof(*res));
 	result = imgp_probe_header(cfg, buf, len, &res->probe, err);
@@ -581,41 +587,27 @@ static enum imgp_status render_once(const struct imgp_config *cfg, const void *b
 		return result;
 
 	/*
-	 * Plan every variant, then decode once at the largest scale any needs.
-	 * The decode takes that variant's own rounded size, so the variant that
-	 * sets the scale is not resampled a second time by a pixel's rounding.
+	 * Plan every variant of the set, wanted or not, then decode once at
+	 * the largest scale any needs: what a variant is made from never
+	 * depends on which others are encoded this time.
 	 */
-	for(size_t i = 0; i < cfg->nvariants; i++) {
-		struct imgp_geometry *g = &plans[i];
-		double si;
+	imgp_geometry_render_plan(cfg, &res->probe,
+	                          res->probe.frames > 1 && imgp_wants_animation(cfg), &rp);
+	/* a variant not wanted is made only as the base of one that is */
+	for(size_t k = cfg->nvariants; k-- > 0;) {
+		size_t i = rp.order[k];
 
-		*g = imgp_geometry_plan(&cfg->variants[i], res->probe.width, res->probe.height);
-		si = g->sx > g->sy ? g->sx : g->sy;
-		if(si <= s)
-			continue;
-		s = si;
-		if(s >= 1) {
-			/* enlarging is done per variant, from the full size */
-			dw = res->probe.width;
-			dh = res->probe.height;
-		}
-		else if(g->sx == g->sy) {
-			dw = g->rw;
-			dh = g->rh;
-		}
-		else {
-			dw = imgp_geometry_scaled(res->probe.width, s);
-			dh = imgp_geometry_scaled(res->probe.height, s);
-		}
+		need[i] = !want || want[i] || (cfg->placeholders && rp.placeholder_from == (int)i);
+		for(size_t j = 0; j < cfg->nvariants && !need[i]; j++)
+			need[i] = need[j] && rp.from[j] == (int)i;
 	}
-	animated = res->probe.frames > 1 && imgp_wants_animation(cfg);
 
 	t0 = imgp_now_ms();
-	result = decode(cfg, buf, len, &res->probe, animated, dw, dh, &decoded, err);
+	result = decode(cfg, buf, len, &res->probe, rp.frames > 1, rp.dw, rp.dh, &decoded, err);
 	res->decode_ms = imgp_now_ms() - t0;
 	if(result)
 		return result;
-	frames = animated ? res->probe.frames : 1;
+	frames = rp.frames;
 	res->decoded_width = decoded->Xsize;
 	res->decoded_height = decoded->Ysize / frames;
 	if(decoded->Ysize % frames) {
@@ -624,42 +616,40 @@ static enum imgp_status render_once(const struct imgp_config *cfg, const void *b
 	}
 
 	/*
-	 * Largest first, each variant resized from the smallest image already
-	 * made that still covers it (the decode, or a larger variant's resize
-	 * before its crop): 320 px comes from 800 px, not from 1600 px again.
-	 * Outputs stay in the order of cfg; unmade ones hold NULL until then.
+	 * Largest first, each variant resized from the base the plan gives it
+	 * (the decode, or a larger variant's resize before its crop): 320 px
+	 * comes from 800 px, not from 1600 px again. Outputs stay in the order
+	 * of cfg; one not wanted holds no data.
 	 */
-	imgp_geometry_order(plans, cfg->nvariants, order);
-	bases[nbases++] = decoded;
-	g_object_ref(decoded);
 	res->noutputs = cfg->nvariants;
 	for(size_t k = 0; k < cfg->nvariants; k++) {
-		size_t i = order[k];
+		size_t i = rp.order[k];
 		const struct imgp_variant *v = &cfg->variants[i];
 		struct imgp_output *o = &res->outputs[i];
-		const struct imgp_geometry *g = &plans[i];
-		bool cascade = frames == 1 && g->sx == g->sy;
-		VipsImage *image = NULL, *from = decoded, *keep = NULL;
+		const struct imgp_geometry *g = &rp.g[i];
+		VipsImage *image = NULL, *from = rp.from[i] < 0 ? decoded : bases[rp.from[i]];
 
 		o->variant = v;
 		o->format = imgp_render_format(v, &res->probe);
+		o->width = g->cw;
+		o->height = g->ch;
+		if(!need[i])
+			continue;
 		ncand = imgp_render_candidates(v, &res->probe, cand);
-		for(size_t b = 0; cascade && b < nbases; b++)
-			if(bases[b]->Xsize >= g->rw && bases[b]->Ysize >= g->rh &&
-			   bases[b]->Xsize <= from->Xsize)
-				from = bases[b];
 		t0 = imgp_now_ms();
 		if(build_variant(from, frames, v, g, cand[0], &image,
-		                 cascade && nbases < IMGP_MAX_VARIANTS + 1 ? &keep : NULL)) {
+		                 rp.cascade[i] && frames == 1 ? &bases[i] : NULL)) {
 			result = imgp_vips_fail(err, IMGP_E_CORRUPT, "cannot resize the image");
 			goto fail;
 		}
-		if(keep)
-			bases[nbases++] = keep;
 		o->resize_ms = imgp_now_ms() - t0;
 		o->width = image->Xsize;
 		o->height = vips_image_get_page_height(image);
 		o->frames = image->Ysize / o->height;
+		if(want && !want[i]) {
+			g_object_unref(image);
+			continue;
+		}
 		t0 = imgp_now_ms();
 		/* best: every candidate (the same pixels: they agree on alpha), the
 		 * smallest kept */
@@ -690,12 +680,9 @@ static enum imgp_status render_once(const struct imgp_config *cfg, const void *b
 		 * its crop, or the decode): shrinking 320 px to 100 costs a tenth
 		 * of a millisecond, 1600 px to 100 twenty-five (measured)
 		 */
-		VipsImage *from = decoded;
+		VipsImage *from = frames == 1 && rp.placeholder_from >= 0 &&
+		                  bases[rp.placeholder_from] ? bases[rp.placeholder_from] : decoded;
 
-		for(size_t b = 0; frames == 1 && b < nbases; b++)
-			if(bases[b]->Xsize < from->Xsize && bases[b]->Xsize >= PLACEHOLDER_FROM &&
-			   bases[b]->Ysize >= PLACEHOLDER_FROM / 4)
-				from = bases[b];
 		t0 = imgp_now_ms();
 		if((result = imgp_render_placeholder(from, from == decoded ? frames : 1,
 		                                     &res->placeholder, err)))
@@ -703,16 +690,31 @@ static enum imgp_status render_once(const struct imgp_config *cfg, const void *b
 		res->has_placeholder = true;
 		res->placeholder.ms = imgp_now_ms() - t0;
 	}
-	for(size_t b = 0; b < nbases; b++)
-		g_object_unref(bases[b]);
+	for(size_t b = 0; b < IMGP_MAX_VARIANTS; b++)
+		if(bases[b])
+			g_object_unref(bases[b]);
 	g_object_unref(decoded);
 	return IMGP_OK;
 fail:
-	for(size_t b = 0; b < nbases; b++)
-		g_object_unref(bases[b]);
+	for(size_t b = 0; b < IMGP_MAX_VARIANTS; b++)
+		if(bases[b])
+			g_object_unref(bases[b]);
 	g_object_unref(decoded);
 	imgp_render_result_release(res);
 	return result;
+}
+
+void imgp_render_lineage(const struct imgp_config *cfg, const struct imgp_probe *probe,
+                         size_t i, char *text, size_t size)
+{
+	struct imgp_render_plan rp;
+	int at;
+
+	imgp_geometry_render_plan(cfg, probe, probe->frames > 1 && imgp_wants_animation(cfg), &rp);
+	at = snprintf(text, size, "decode=%dx%d,%d,%s,%d", rp.dw, rp.dh, rp.frames,
+	              keeps_metadata(cfg) ? "meta" : "strip", (int)imgp_render_direct_jpeg);
+	for(int f = rp.from[i]; f >= 0 && at > 0 && (size_t)at < size; f = rp.from[f])
+		at += snprintf(text + at, size - (size_t)at, "<%dx%d", rp.g[f].rw, rp.g[f].rh);
 }
 
 /*
@@ -798,6 +800,13 @@ void imgp_vips_unlock(void)
 enum imgp_status imgp_render(const struct imgp_config *cfg, const void *buf, size_t len,
                              struct imgp_render_result *res, char *err)
 {
+	return imgp_render_some(cfg, NULL, buf, len, res, err);
+}
+
+enum imgp_status imgp_render_some(const struct imgp_config *cfg, const bool *want,
+                                  const void *buf, size_t len,
+                                  struct imgp_render_result *res, char *err)
+{
 	enum imgp_status result;
 
 	imgp_render_heif(buf, len);
@@ -807,12 +816,12 @@ enum imgp_status imgp_render(const struct imgp_config *cfg, const void *buf, siz
 		if(cfg->variants[i].format == IMGP_FMT_BEST)
 			imgp_render_can_write(IMGP_FMT_AVIF, NULL);
 	imgp_vips_lock(false);
-	result = render_once(cfg, buf, len, res, err);
+	result = render_once(cfg, want, buf, len, res, err);
 	imgp_vips_unlock();
 	if(!result)
 		return IMGP_OK;
 	imgp_vips_lock(true);
-	result = render_once(cfg, buf, len, res, err);
+	result = render_once(cfg, want, buf, len, res, err);
 	imgp_vips_unlock();
 	return result;
 }

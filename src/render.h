@@ -133,4 +133,23 @@ enum imgp_status imgp_render(const struct imgp_config *cfg,
                              struct imgp_render_result *res /* OUT */, char *err);
 void imgp_render_result_release(struct imgp_render_result *res);
 
+/*
+ * The same, encoding only the variants with want[i] (NULL: all); the
+ * others hold no data. Every variant is planned and made from the same
+ * decode and bases as in a render of the whole set, so the bytes of a
+ * variant do not depend on which others are encoded with it.
+ */
+enum imgp_status imgp_render_some(const struct imgp_config *cfg, const bool *want,
+                                  const void *buf, size_t len,
+                                  struct imgp_render_result *res /* OUT */, char *err);
+
+/*
+ * What variant i of cfg is made from, for a source with this probe: the
+ * decode's size and kind and the chain of bases (text, for a
+ * fingerprint). Changes when another variant of the set moves the decode.
+ */
+#define IMGP_LINEAGE_SIZE 512
+void imgp_render_lineage(const struct imgp_config *cfg, const struct imgp_probe *probe,
+                         size_t i, char *text, size_t size);
+
 #endif

@@ -59,6 +59,20 @@ int imgp_geometry_jpeg_shrink(const struct imgp_probe *probe, int rw, int rh);
 /* Indexes of plans, largest scale first (stable: ties keep their order). */
 void imgp_geometry_order(const struct imgp_geometry *plans, size_t n, size_t *order);
 
+/* geometry.c: the plan of one render (imgp_geometry_render_plan). */
+struct imgp_render_plan {
+	int dw, dh;                             /* the one decode, per frame */
+	int frames;                             /* decoded frames */
+	struct imgp_geometry g[IMGP_MAX_VARIANTS];
+	size_t order[IMGP_MAX_VARIANTS];        /* largest scale first */
+	bool cascade[IMGP_MAX_VARIANTS];        /* leaves its resize as a base */
+	int from[IMGP_MAX_VARIANTS];            /* -1: the decode; else the
+	                                           variant whose base it starts from */
+	int placeholder_from;                   /* the same, for the placeholder */
+};
+void imgp_geometry_render_plan(const struct imgp_config *cfg, const struct imgp_probe *probe,
+                               bool animated, struct imgp_render_plan *rp /* OUT */);
+
 /* render.c: one variant's image, saved as format, as every variant is. */
 enum imgp_status imgp_render_encode(VipsImage *image, const struct imgp_variant *v,
                                     enum imgp_format format, void **buf, size_t *len, char *err);
