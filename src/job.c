@@ -1011,11 +1011,55 @@ out:
 	return res->status;
 }
 
-/* Delete this source's variants (never another source's), under either name. */
+/*
+ * May this output of the removed source go? Only when the source is
+ * really gone, or the output was made from the very version the event
+ * removed: Cloud Storage sends "deleted" for every overwritten generation,
+ * and a versioned bucket for the removal of an old version, while the
+ * live object's variants stand.
+ */
+static bool removable(const struct plan *p, bool gone, const struct imgp_object *obj)
+{
+	const char *version = imgp_object_meta(obj, IMGP_META_SOURCE_VERSION);
+
+	return gone || (p->ref->version_id && version && !strcmp(version, p->ref->version_id));
+}
+
+/* Delete key if it is this source's output and removable; counts it. */
+static enum imgp_status drop_output(struct plan *p, bool gone, const char *key,
+                                    const char *what, size_t *deleted, size_t *kept)
+{
+	const struct imgp_object *obj;
+	struct imgp_store_error e;
+	const char *owner;
+
+	if(head(p, key, &obj))
+		return p->res->status;
+	owner = obj ? imgp_object_meta(obj, IMGP_META_SOURCE) : NULL;
+	if(!owner || strcmp(owner, p->owner))
+		return IMGP_OK;
+	if(!removable(p, gone, obj)) {
+		(*kept)++;
+		return IMGP_OK;
+	}
+	if(imgp_store_delete(p->dst, p->bucket, key, &e) && e.status != IMGP_E_NOT_FOUND)
+		return store_fail(p->res, &e, what);
+	(*deleted)++;
+	return IMGP_OK;
+}
+
+/*
+ * Delete this source's variants and manifest (never another source's),
+ * under either name, once a HEAD of the source says it is gone, or those
+ * made from the version the event removed.
+ */
 static enum imgp_status run_removed(struct plan *p)
 {
 	struct imgp_job_result *res = p->res;
-	size_t deleted = 0;
+	struct imgp_store_error e;
+	struct imgp_object src;
+	size_t deleted = 0, kept = 0;
+	bool gone;
 
 	if(!p->jc->delete_on_remove) {
 		res->skip = IMGP_SKIP_KEPT;
@@ -1024,49 +1068,48 @@ static enum imgp_status run_removed(struct plan *p)
 		         "source removed; variants kept (IMGPIPE_ON_DELETE is not delete)");
 		return IMGP_OK;
 	}
+	imgp_object_init(&src);
+	gone = imgp_store_head(p->src, p->ref->bucket, p->ref->key, &src, &e) != IMGP_OK;
+	imgp_object_release(&src);
+	if(gone && e.status != IMGP_E_NOT_FOUND)
+		return store_fail(res, &e, NULL);
 	for(size_t i = 0; i < p->cfg->nvariants; i++) {
 		const struct imgp_variant *v = &p->cfg->variants[i];
 		enum imgp_format formats[IMGP_MAX_CANDIDATES];
 		size_t nf = imgp_render_candidates(v, NULL, formats);
 
 		for(size_t k = 0; k < 2 * nf; k++) {
-			const struct imgp_object *obj;
-			struct imgp_store_error e;
-			const char *owner;
 			char *key = NULL;
 
 			p->keep_ext = k & 1;
-			if(make_key(p, i, formats[k / 2], &key) || head(p, key, &obj)) {
-				imgp_free(key);
-				return res->status;
-			}
-			owner = obj ? imgp_object_meta(obj, IMGP_META_SOURCE) : NULL;
-			if(owner && !strcmp(owner, p->owner)) {
-				if(imgp_store_delete(p->dst, p->bucket, key, &e)) {
-					imgp_free(key);
-					return store_fail(res, &e, v->name);
-				}
-				deleted++;
-			}
+			if(!make_key(p, i, formats[k / 2], &key))
+				drop_output(p, gone, key, v->name, &deleted, &kept);
 			imgp_free(key);
+			if(res->status)
+				return res->status;
 		}
 	}
 	/* and its manifest, under either name */
 	for(int k = 0; p->manifest_key && k < 2; k++) {
-		const struct imgp_object *obj;
-		struct imgp_store_error e;
-		const char *owner;
+		size_t manifests = 0;
 
 		p->keep_ext = k;
-		if(make_manifest_key(p) || head(p, p->manifest_key, &obj))
+		if(make_manifest_key(p) || drop_output(p, gone, p->manifest_key, "manifest",
+		                                       &manifests, &kept))
 			return res->status;
-		owner = obj ? imgp_object_meta(obj, IMGP_META_SOURCE) : NULL;
-		if(owner && !strcmp(owner, p->owner) &&
-		   imgp_store_delete(p->dst, p->bucket, p->manifest_key, &e))
-			return store_fail(res, &e, "manifest");
 	}
-	snprintf(res->message, sizeof(res->message), "source removed; %zu variant%s deleted",
-	         deleted, deleted == 1 ? "" : "s");
+	if(!gone && !deleted) {
+		res->skip = IMGP_SKIP_KEPT;
+		res->skipped = true;
+		snprintf(res->message, sizeof(res->message), "removal of %s%s skipped: the source "
+		         "is still there%s; its variants are kept", p->ref->version_id ? "version " : "",
+		         p->ref->version_id ? p->ref->version_id : "this object",
+		         kept ? " and its variants are of another version" : "");
+		return IMGP_OK;
+	}
+	snprintf(res->message, sizeof(res->message), "%s; %zu variant%s deleted%s",
+	         gone ? "source removed" : "the version removed was the variants' own",
+	         deleted, deleted == 1 ? "" : "s", kept ? ", others of another version kept" : "");
 	return IMGP_OK;
 }
 

@@ -43,7 +43,7 @@ enum imgp_skip {
 	IMGP_SKIP_NONE,
 	IMGP_SKIP_CURRENT,          /* every variant is current for this version */
 	IMGP_SKIP_IGNORED,          /* not an object event (s3:TestEvent, ...) */
-	IMGP_SKIP_KEPT,             /* source removed, variants kept */
+	IMGP_SKIP_KEPT,             /* source removed (or still there), variants kept */
 };
 
 /* One variant of one source, whether written now or found current. */

@@ -365,6 +365,14 @@ Test(job, deadline_too_close_is_temporary_and_writes_nothing)
 	imgp_job_result_release(&res);
 }
 
+/* The source goes, as before its removal event. */
+static void remove_source(const char *bucket, const char *key)
+{
+	struct imgp_store_error e;
+
+	cr_assert_eq(imgp_store_delete(store, bucket, key, &e), IMGP_OK, "%s", e.msg);
+}
+
 Test(job, removed_sources_delete_variants_when_asked)
 {
 	struct imgp_job_config del;
@@ -388,9 +396,18 @@ Test(job, removed_sources_delete_variants_when_asked)
 
 	setenv("IMGPIPE_ON_DELETE", "delete", 1);
 	cr_assert_eq(imgp_job_config_from_env(&del, NULL, err), IMGP_OK, "%s", err);
+	/* a removal while the source is still there deletes nothing */
 	imgp_job_run(&del, store, store, &ref, 0, &res);
 	cr_assert_eq(res.status, IMGP_OK, "%s", res.message);
-	cr_assert_eq(tu_count_files(root, "gone"), 1, "variants or manifest were not deleted");
+	cr_assert(res.skipped, "%s", res.message);
+	cr_assert(strstr(res.message, "still there"), "%s", res.message);
+	cr_assert_eq(tu_count_files(root, "gone"), 4);
+	imgp_job_result_release(&res);
+	remove_source("uploads", "gone.jpg");
+	imgp_job_run(&del, store, store, &ref, 0, &res);
+	cr_assert_eq(res.status, IMGP_OK, "%s", res.message);
+	cr_assert_str_eq(res.message, "source removed; 2 variants deleted");
+	cr_assert_eq(tu_count_files(root, "gone"), 0, "variants or manifest were not deleted");
 	imgp_job_result_release(&res);
 	imgp_job_config_release(&del);
 }
@@ -422,7 +439,7 @@ Test(job, a_changed_spec_renders_exactly_the_changed_variants)
 	struct imgp_job_config a, b;
 	struct imgp_job_result res;
 	struct imgp_ref ref = ref_of("uploads", "s.jpg");
-	char *small, *mid;
+	char *small, *mid, *big;
 
 	upload("formats/rgb.tif", "uploads", "s.jpg");
 	config_with(&a, "small=50x;mid=100x;big=150x");
@@ -439,18 +456,21 @@ Test(job, a_changed_spec_renders_exactly_the_changed_variants)
 	cr_assert_eq(res.get_ms, 0, "the source was read again");
 	imgp_job_result_release(&res);
 
-	/* mid's quality: mid, and big (the set's last) are written */
+	/* mid's quality: mid alone is written (and the manifest, the commit);
+	 * big, the set's last, is left alone */
+	big = etag_of("sink", "big/s.jpg");
 	config_with(&b, "small=50x;mid=100x,q=20;big=150x");
 	cr_assert_eq(imgp_job_run(&b, store, store, &ref, 0, &res), IMGP_OK, "%s", res.message);
-	cr_assert_eq(res.variants, 2, "%s", res.message);
-	cr_assert_eq(res.variants_current, 1);
-	cr_assert_str_eq(res.message, "2 variants written, 1 already current");
+	cr_assert_eq(res.variants, 1, "%s", res.message);
+	cr_assert_eq(res.variants_current, 2);
+	cr_assert_str_eq(res.message, "1 variant written, 2 already current");
 	cr_assert_not(res.outputs[0].written);
-	cr_assert(res.outputs[1].written && res.outputs[2].written);
+	cr_assert(res.outputs[1].written && !res.outputs[2].written);
 	cr_assert(res.detail_json && strstr(res.detail_json, "\"written\":false"), "%s",
 	          res.detail_json);
 	imgp_job_result_release(&res);
 	cr_assert_str_eq(etag_of("sink", "small/s.jpg"), small, "small was written again");
+	cr_assert_str_eq(etag_of("sink", "big/s.jpg"), big, "big was written again");
 	cr_assert_str_neq(etag_of("sink", "mid/s.jpg"), mid, "mid was not written");
 
 	/* and now all current again, under the new spec; the old spec finds
@@ -459,13 +479,15 @@ Test(job, a_changed_spec_renders_exactly_the_changed_variants)
 	cr_assert(res.skipped, "%s", res.message);
 	imgp_job_result_release(&res);
 	cr_assert_eq(imgp_job_run(&a, store, store, &ref, 0, &res), IMGP_OK);
-	cr_assert_eq(res.variants, 2, "%s", res.message);
+	cr_assert_eq(res.variants, 1, "%s", res.message);
 	imgp_job_result_release(&res);
 	cr_assert_str_eq(etag_of("sink", "mid/s.jpg"), mid, "mid at q 80 again, the same bytes");
+	cr_assert_str_eq(etag_of("sink", "big/s.jpg"), big, "big was written again");
 	imgp_job_config_release(&a);
 	imgp_job_config_release(&b);
 	free(small);
 	free(mid);
+	free(big);
 	free(ref.etag);
 }
 
@@ -499,6 +521,7 @@ Test(job, another_sources_outputs_are_never_overwritten)
 	setenv("IMGPIPE_ON_DELETE", "delete", 1);
 	cr_assert_eq(imgp_job_config_from_env(&del, NULL, err), IMGP_OK, "%s", err);
 	png.action = IMGP_ACTION_REMOVED;
+	remove_source("uploads", "d/a.png");
 	cr_assert_eq(imgp_job_run(&del, store, store, &png, 0, &res), IMGP_OK, "%s", res.message);
 	cr_assert_str_eq(res.message, "source removed; 2 variants deleted");
 	imgp_job_result_release(&res);

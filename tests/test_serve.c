@@ -230,6 +230,51 @@ Test(serve, the_gcs_generation_is_the_idempotency_stamp)
 	check_variant("thumb/gen/a.jpg", "gen/a.jpg", 160, 160, "101");
 }
 
+/*
+ * Cloud Storage sends "deleted" for every overwritten generation, not
+ * always before the new "finalized": the live image's variants stay. Only
+ * when the object is really gone do they go.
+ */
+Test(serve, a_deleted_old_generation_keeps_the_live_variants)
+{
+	const char *env[] = { "IMGPIPE_ON_DELETE=delete", NULL };
+	char *body, *old, *live, *at;
+	struct imgp_store_error e;
+	struct st_reply r;
+	int port;
+
+	put("ow/a.jpg", "samples/landscape.jpg");
+	port = start(env);
+	body = st_cloudevent(&fx, SRC, "ow/a.jpg", "2", "f2");
+	old = st_cloudevent(&fx, SRC, "ow/a.jpg", "1", "d1");
+	live = st_cloudevent(&fx, SRC, "ow/a.jpg", "2", "d2");
+	for(char *const *ev = (char *const[]){ old, live, NULL }; *ev; ev++) {
+		cr_assert((at = strstr(*ev, ".finalized")));
+		memcpy(at, ".deleted\",", 9);
+		memmove(at + 8, at + 10, strlen(at + 10) + 1);
+	}
+	cr_assert_eq(st_post(port, NULL, body, &r), 200, "%s", r.body);
+	st_reply_release(&r);
+	cr_assert_eq(count_keys(DST), 3);
+
+	/* generation 1's removal: the source is there, the variants are of 2 */
+	cr_assert_eq(st_post(port, NULL, old, &r), 200, "%s", r.body);
+	cr_assert(strstr(r.body, "skipped: the source is still there"), "%s", r.body);
+	st_reply_release(&r);
+	cr_assert_eq(count_keys(DST), 3, "the live image's variants were deleted");
+	check_variant("thumb/ow/a.jpg", "ow/a.jpg", 160, 160, "2");
+
+	/* the object really goes: its variants and manifest with it */
+	cr_assert_eq(imgp_store_delete(fx.st, SRC, "ow/a.jpg", &e), IMGP_OK, "%s", e.msg);
+	cr_assert_eq(st_post(port, NULL, live, &r), 200, "%s", r.body);
+	cr_assert(strstr(r.body, "source removed; 2 variants deleted"), "%s", r.body);
+	st_reply_release(&r);
+	cr_assert_eq(count_keys(DST), 0);
+	free(body);
+	free(old);
+	free(live);
+}
+
 /* ---- 3. a corrupt image is done with, not retried --------------------------------- */
 
 Test(serve, a_corrupt_image_is_200_failed_for_good)
