@@ -169,6 +169,12 @@ static void tally_skip(struct run *r, enum tally t, const char *shown, const cha
 		print_line(r, "skipped %s: %s\n", shown, why);
 }
 
+/* Files passed over so far (not images, imgpipe's own). */
+static size_t skips(struct run *r)
+{
+	return atomic_load(&r->tally[T_NOTIMAGE]) + atomic_load(&r->tally[T_OURS]);
+}
+
 /* A folder or prefix being walked: what to leave out, and how to list. */
 struct walk {
 	struct run *r;
@@ -329,6 +335,113 @@ static enum imgp_status plan_s3(struct run *r, const char *input, char *err)
 	else if(!result)
 		result = add(r, r->s3, bucket, rest, NULL, NULL, true, err);
 	imgp_free(bucket);
+	return result;
+}
+
+static int by_key(const void *a, const void *b)
+{
+	const struct input *x = *(const struct input *const *)a, *y = *(const struct input *const *)b;
+
+	return strcmp(x->ref.key, y->ref.key);
+}
+
+/* The real path of a local input's folder, with a trailing "/"; NULL when
+ * out of memory or it cannot be resolved. */
+static char *real_folder(const char *bucket)
+{
+	char real[PATH_MAX];
+
+	if(!realpath(bucket, real))
+		return NULL;
+	return imgp_asprintf("%s%s", real, strcmp(real, "/") ? "/" : "");
+}
+
+/*
+ * Two inputs that are one key in two folders (a/x.jpg and b/x.jpg, or
+ * DCIM/100/IMG_0001.JPG and DCIM/101/IMG_0001.JPG) would write the same
+ * outputs. Local ones are all keyed from the folder their folders share
+ * instead (a/x.jpg, b/x.jpg), so nothing is lost and a second run finds
+ * the same names; where that cannot be (an S3 object among them), the run
+ * stops before writing anything, naming both.
+ */
+static enum imgp_status separate_same_keys(struct run *r, char *err)
+{
+	struct input **list = imgp_calloc(r->n ? r->n : 1, sizeof(*list));
+	char **real = imgp_calloc(r->n ? r->n : 1, sizeof(*real)), *root = NULL;
+	enum imgp_status result = IMGP_OK;
+	bool clash = false;
+	size_t rootlen = 0;
+
+	if(!list || !real) {
+		result = imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for(size_t i = 0; i < r->n; i++)
+		list[i] = &r->in[i];
+	qsort(list, r->n, sizeof(*list), by_key);
+	for(size_t i = 1; i < r->n && !result; i++) {
+		const struct input *x = list[i - 1], *y = list[i];
+
+		if(strcmp(x->ref.key, y->ref.key) ||
+		   (x->store == y->store && !strcmp(x->ref.bucket, y->ref.bucket)))
+			continue;
+		if(x->store != r->files || y->store != r->files)
+			result = imgp_fail(err, IMGP_E_USAGE, "%s and %s would write the same outputs "
+				"(both are the key %s): run them one at a time, each with its own -o",
+				x->shown, y->shown, x->ref.key);
+		clash = true;
+	}
+	if(result || !clash)
+		goto out;
+	/* the deepest folder every local input is under */
+	for(size_t i = 0; i < r->n; i++) {
+		if(r->in[i].store != r->files)
+			continue;
+		if(!(real[i] = real_folder(r->in[i].ref.bucket))) {
+			result = imgp_fail(err, IMGP_E_USAGE, "%s: %s", r->in[i].shown, strerror(errno));
+			goto out;
+		}
+		if(!root) {
+			root = real[i];
+			rootlen = strlen(root);
+			continue;
+		}
+		while(rootlen && strncmp(root, real[i], rootlen))
+			for(rootlen--; rootlen && root[rootlen - 1] != '/'; rootlen--)
+				;
+	}
+	for(size_t i = 0; i < r->n; i++) {
+		char *key, *bucket;
+
+		if(!real[i])
+			continue;
+		key = imgp_asprintf("%s%s", real[i] + rootlen, r->in[i].ref.key);
+		bucket = rootlen > 1 ? imgp_strndup(root, rootlen - 1) : imgp_strdup("/");
+		if(!key || !bucket) {
+			imgp_free(key);
+			imgp_free(bucket);
+			result = imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+			goto out;
+		}
+		imgp_free(r->in[i].ref.key);
+		imgp_free(r->in[i].ref.bucket);
+		r->in[i].ref.key = key;
+		r->in[i].ref.bucket = bucket;
+	}
+	/* and the same again, now: two names of one file (a link) stay one key */
+	for(size_t i = 0; i < r->n; i++)
+		list[i] = &r->in[i];
+	qsort(list, r->n, sizeof(*list), by_key);
+	for(size_t i = 1; i < r->n && !result; i++)
+		if(!strcmp(list[i - 1]->ref.key, list[i]->ref.key) &&
+		   strcmp(list[i - 1]->ref.bucket, list[i]->ref.bucket))
+			result = imgp_fail(err, IMGP_E_USAGE, "%s and %s would write the same outputs",
+			                   list[i - 1]->shown, list[i]->shown);
+out:
+	for(size_t i = 0; real && i < r->n; i++)
+		imgp_free(real[i]);
+	imgp_free(real);
+	imgp_free(list);
 	return result;
 }
 
@@ -647,10 +760,18 @@ int imgp_cmd_resize(int argc, char **argv)
 	pthread_mutex_init(&r.print_lock, NULL);
 	r.tty = isatty(STDERR_FILENO);
 	r.started_ms = imgp_now_ms();
-	for(int i = optind; i < argc && status == IMGP_EXIT_OK; i++)
+	for(int i = optind; i < argc && status == IMGP_EXIT_OK; i++) {
+		size_t before = r.n, skipped = skips(&r), failed = atomic_load(&r.tally[T_FAILED]);
+
 		if(strncmp(argv[i], "s3://", 5) ? plan_local(&r, argv[i], err) : plan_s3(&r, argv[i], err))
 			status = IMGP_EXIT_USAGE;
-	if(status || plan_groups(&r, err)) {
+		/* a folder or prefix with nothing in it says so, not "processed 0" */
+		else if(r.n == before && skips(&r) == skipped &&
+		        atomic_load(&r.tally[T_FAILED]) == failed)
+			fprintf(stderr, "imgpipe: %s: nothing there to resize (%s)\n", argv[i],
+			        strncmp(argv[i], "s3://", 5) ? "an empty folder" : "no object under this prefix");
+	}
+	if(status || separate_same_keys(&r, err) || plan_groups(&r, err)) {
 		fprintf(stderr, "imgpipe: %s\n", err);
 		status = IMGP_EXIT_USAGE;
 	}

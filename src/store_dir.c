@@ -718,9 +718,25 @@ static bool unlisted(const struct dir_store *d, const char *name)
 	       !strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX));
 }
 
+/* The folders a walk is inside, innermost first: a link back to one of
+ * them would loop. */
+struct ancestry {
+	dev_t dev;
+	ino_t ino;
+	const struct ancestry *up;
+};
+
+static bool loops(const struct ancestry *a, const struct stat *sb)
+{
+	for(; a; a = a->up)
+		if(a->dev == sb->st_dev && a->ino == sb->st_ino)
+			return true;
+	return false;
+}
+
 static enum imgp_status walk(const struct dir_store *d, struct imgp_dbuf *path, size_t base,
-                             const char *prefix, int depth, struct key_list *kl,
-                             struct imgp_store_error *e)
+                             const char *prefix, const struct ancestry *up, int depth,
+                             struct key_list *kl, struct imgp_store_error *e)
 {
 	DIR *dir = opendir(imgp_dbuf_str(path));
 	struct dirent *de;
@@ -745,18 +761,21 @@ static enum imgp_status walk(const struct dir_store *d, struct imgp_dbuf *path, 
 		}
 		if(lstat(imgp_dbuf_str(path), &sb))
 			continue;
-		/* the folders store takes a link to a file as the file (never a
-		 * link to a folder: links can loop) */
+		/* the folders store takes a link as what it links to: a file, or
+		 * a folder but one the walk is already inside (that would loop) */
 		if(folders(d) && S_ISLNK(sb.st_mode) &&
-		   (stat(imgp_dbuf_str(path), &sb) || !S_ISREG(sb.st_mode)))
+		   (stat(imgp_dbuf_str(path), &sb) || (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) ||
+		    (S_ISDIR(sb.st_mode) && loops(up, &sb))))
 			continue;
 		key = imgp_dbuf_str(path) + base;
 		klen = strlen(key);
 		/* a folder is worth entering only if the prefix can be under it;
 		 * bind mounts can loop even without links */
 		if(S_ISDIR(sb.st_mode)) {
+			struct ancestry here = { sb.st_dev, sb.st_ino, up };
+
 			if(depth < 64 && strncmp(key, prefix, klen < plen ? klen : plen) == 0)
-				result = walk(d, path, base, prefix, depth + 1, kl, e);
+				result = walk(d, path, base, prefix, &here, depth + 1, kl, e);
 			continue;
 		}
 		if(!S_ISREG(sb.st_mode) || strncmp(key, prefix, plen))
@@ -796,7 +815,11 @@ static enum imgp_status dir_list(struct imgp_store *st, const char *bucket,
 		                         imgp_dbuf_str(&path));
 		goto out;
 	}
-	result = walk(d, &path, path.len + 1, prefix, 0, &kl, e);
+	{
+		struct ancestry top = { sb.st_dev, sb.st_ino, NULL };
+
+		result = walk(d, &path, path.len + 1, prefix, &top, 0, &kl, e);
+	}
 	if(result)
 		goto out;
 	qsort(kl.items, kl.count, sizeof(*kl.items), entry_cmp);
