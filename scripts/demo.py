@@ -168,9 +168,14 @@ def manifest_of(key):
 
 
 def srcset(value):
-    """The manifest's "KEY 320w, KEY 800w" with each key as its address."""
-    return ", ".join(url(k) + " " + w for k, w in (c.strip().rsplit(" ", 1)
-                                                   for c in value.split(",")))
+    """The manifest's "URL 320w, URL 800w" (URLs relative to the bucket,
+    already percent-encoded) as addresses of this page."""
+    base = urllib.parse.quote("store/%s/" % DEST)
+    return ", ".join(base + c.strip() for c in value.split(","))
+
+
+def kb(n):
+    return "%.1f kB" % (n / 1000.0)
 
 
 # the hero image takes the page's width up to 600 px: the browser picks
@@ -193,21 +198,27 @@ if (location.hash === '#check') addEventListener('load', () => {
 
 def write_sheet(rows, timings):
     """For each upload: a real <picture> built from its manifest, with the
-    placeholder as the image's background until it loads; the original;
-    then every variant at its real size (scaled down only when wider than
-    the page), with its width x height and bytes."""
+    placeholder as the image's background until it loads, and the
+    placeholder alone beside it; the original; then a grid of every
+    variant at its real size (scaled down to its cell), with its size,
+    kilobytes, and each format's bytes beside the JPEG's of that width."""
     parts = ["<!doctype html><meta charset=utf-8>"
              "<meta name=viewport content='width=device-width'><title>imgpipe demo</title>",
-             "<style>body{font:14px system-ui;margin:1em;max-width:1700px}"
-             "figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top;max-width:100%}"
-             "img{max-width:100%;height:auto;border:1px solid #ccc;display:block}"
+             "<style>body{font:14px system-ui;margin:1em auto;max-width:1200px;padding:0 1em}"
+             "figure{margin:0}img{max-width:100%;height:auto;border:1px solid #ccc;display:block}"
+             ".top{display:grid;grid-template-columns:minmax(0,600px) minmax(0,1fr);gap:1em;"
+             "align-items:start}"
              ".hero img{width:600px;background-size:cover;background-repeat:no-repeat}"
-             "figcaption{color:#555;overflow-wrap:anywhere}.original img{max-width:480px}"
-             "code{font-size:12px}</style>",
+             ".ph img{width:100%;filter:blur(8px);border:0}.ph{overflow:hidden}"
+             ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));"
+             "gap:1em;margin:1em 0 2em}"
+             "figcaption{color:#555;overflow-wrap:anywhere;margin-top:.3em}"
+             ".small{font-size:12px;color:#777}code{font-size:12px}</style>",
              "<h1>imgpipe demo</h1><p>Each upload as a page would show it, from its manifest: "
              "a <code>&lt;picture&gt;</code> whose <code>srcset</code> and <code>sizes</code> let "
-             "the browser choose the variant, over the upload's placeholder until it loads. "
-             "Then the original, and every variant the handler wrote at its real size.</p>"]
+             "the browser choose the variant, over the upload's placeholder until it loads "
+             "(the placeholder alone beside it). Then the original, and every variant the "
+             "handler wrote, with its bytes beside the JPEG of the same width.</p>"]
     for key in UPLOADS:
         m = manifest_of(key)
         if not m:
@@ -216,33 +227,48 @@ def write_sheet(rows, timings):
         src = os.path.join("store", SOURCE, key)
         parts.append("<h2>%s</h2>" % html.escape(key))
         if log:
-            parts.append("<p>get %.0f ms, decode %.0f ms, resize %.0f ms, encode %.0f ms, "
-                         "put %.0f ms; %d bytes in, %d bytes out</p>" % (
+            parts.append("<p class=small>get %.0f ms, decode %.0f ms, resize %.0f ms, encode "
+                         "%.0f ms, put %.0f ms; %s in, %s out</p>" % (
                              log["GetMs"], log["DecodeMs"], log["ResizeMs"],
-                             log["EncodeMs"], log["PutMs"], log["BytesIn"], log["BytesOut"]))
+                             log["EncodeMs"], log["PutMs"], kb(log["BytesIn"]),
+                             kb(log["BytesOut"])))
         pic, ph = m["picture"], m["placeholder"]
         sources = "".join("<source type='%s' srcset='%s' sizes='%s'>" % (
             s["type"], html.escape(srcset(s["srcset"])), SIZES) for s in pic["sources"])
         img = pic["img"]
         parts.append(
-            "<figure class=hero><picture>%s<img src='%s' srcset='%s' sizes='%s' width=%d "
-            "height=%d alt='' style='background-color:%s;background-image:url(%s)' "
+            "<div class=top><figure class=hero><picture>%s<img src='%s' srcset='%s' sizes='%s' "
+            "width=%d height=%d alt='' style='background-color:%s;background-image:url(%s)' "
             "onload=\"this.style.background='none'\"></picture>"
-            "<figcaption>placeholder: %s, ThumbHash <code>%s</code>, BlurHash <code>%s</code>"
-            "</figcaption></figure>" % (
-                sources, url(img["src"]), html.escape(srcset(img["srcset"])), SIZES,
-                img["width"], img["height"], ph["color"], ph["dataUri"], ph["color"],
-                html.escape(ph["thumbhash"]), html.escape(ph["blurhash"])))
+            "<figcaption>the page's <code>&lt;picture&gt;</code></figcaption></figure>"
+            "<figure class=ph><div style='background:%s'><img src='%s' width=%d height=%d alt=''>"
+            "</div><figcaption>placeholder, shown first: %s, ThumbHash <code>%s</code>, "
+            "BlurHash <code>%s</code></figcaption></figure></div>" % (
+                sources, html.escape(srcset(img["src"] + " 1w").rsplit(" ", 1)[0]),
+                html.escape(srcset(img["srcset"])), SIZES, img["width"], img["height"],
+                ph["color"], ph["dataUri"], ph["color"], ph["dataUri"], img["width"],
+                img["height"], ph["color"], html.escape(ph["thumbhash"]),
+                html.escape(ph["blurhash"])))
         source = m["source"]
-        parts.append("<figure class=original><img src='%s'><figcaption>original, %d &times; %d, "
-                     "%d bytes</figcaption></figure><br>" % (
-                         urllib.parse.quote(src), source["width"], source["height"],
-                         os.path.getsize(os.path.join(OUT, src))))
+        jpeg = {v["width"]: v["bytes"] for v in m["variants"] if v["format"] == "jpeg"}
+        cells = ["<figure><img src='%s' width=%d height=%d alt='original'><figcaption>"
+                 "original %s, %d &times; %d, %s</figcaption></figure>" % (
+                     urllib.parse.quote(src), source["width"], source["height"],
+                     source["format"], source["width"], source["height"],
+                     kb(os.path.getsize(os.path.join(OUT, src))))]
         for v in m["variants"]:
-            parts.append("<figure><img src='%s' width=%d height=%d>"
-                         "<figcaption>%s: %d &times; %d, %d bytes</figcaption></figure>" % (
-                             url(v["key"]), v["width"], v["height"], html.escape(v["key"]),
-                             v["width"], v["height"], v["bytes"]))
+            vs = ""
+            if v["format"] != "jpeg" and jpeg.get(v["width"]):
+                vs = " (%d %% of the JPEG's %s)" % (round(100.0 * v["bytes"] / jpeg[v["width"]]),
+                                                    kb(jpeg[v["width"]]))
+            cells.append("<figure><img src='%s' width=%d height=%d alt='%s'>"
+                         "<figcaption>%s: %s %d &times; %d%s, %s%s"
+                         "<br><span class=small>%s</span></figcaption></figure>" % (
+                             url(v["key"]), v["width"], v["height"], html.escape(v["name"]),
+                             html.escape(v["name"]), v["format"], v["width"], v["height"],
+                             " (cropped)" if v.get("cropped") else "", kb(v["bytes"]), vs,
+                             html.escape(v["key"])))
+        parts.append("<div class=grid>%s</div>" % "".join(cells))
     parts.append(CHECK)
     with open(os.path.join(OUT, "index.html"), "w") as f:
         f.write("\n".join(parts))

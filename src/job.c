@@ -716,7 +716,9 @@ static int by_width(const void *a, const void *b)
 	const struct imgp_job_output *x = *(const struct imgp_job_output *const *)a;
 	const struct imgp_job_output *y = *(const struct imgp_job_output *const *)b;
 
-	return (x->width > y->width) - (x->width < y->width);
+	/* ties in the set's order: the first variant of a width is its candidate */
+	return x->width != y->width ? (x->width > y->width) - (x->width < y->width)
+	                            : (x > y) - (x < y);
 }
 
 /* Is a variant the whole picture (not a crop or a letterbox): its aspect
@@ -728,13 +730,35 @@ static bool whole_picture(const struct imgp_job_output *o, const struct imgp_pro
 	return o->width > 0 && o->height > 0 && src->height > 0 && fabs(a / b - 1) <= 0.02;
 }
 
-/* "KEY 320w, KEY 800w" of every whole-picture variant in format f,
- * narrowest first. */
+/*
+ * A key as a relative URL: every byte but the unreserved ones and "/"
+ * percent-encoded (RFC 3986), so a name with spaces, commas or non-ASCII
+ * is one srcset candidate a browser takes. malloc'd; NULL when out of
+ * memory.
+ */
+static char *key_url(const char *key)
+{
+	char *out = imgp_malloc(3 * strlen(key) + 1), *o = out;
+
+	if(!out)
+		return NULL;
+	for(const unsigned char *c = (const unsigned char *)key; *c; c++)
+		if((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+		   strchr("-._~/", *c))
+			*o++ = (char)*c;
+		else
+			o += sprintf(o, "%%%02X", *c);
+	*o = '\0';
+	return out;
+}
+
+/* "URL 320w, URL 800w" of every whole-picture variant in format f,
+ * narrowest first, one candidate per width (the HTML spec allows no two). */
 static json_t *srcset_of(const struct imgp_job_result *res, const struct imgp_probe *src,
                          enum imgp_format f)
 {
 	const struct imgp_job_output *list[IMGP_MAX_VARIANTS];
-	size_t n = 0, len = 0;
+	size_t n = 0, len = 0, at = 0;
 	char *text;
 	json_t *out;
 
@@ -745,13 +769,23 @@ static json_t *srcset_of(const struct imgp_job_result *res, const struct imgp_pr
 		return NULL;
 	qsort(list, n, sizeof(list[0]), by_width);
 	for(size_t i = 0; i < n; i++)
-		len += strlen(list[i]->key) + 16;
+		len += 3 * strlen(list[i]->key) + 16;
 	if(!(text = imgp_malloc(len + 1)))
 		return NULL;
 	text[0] = '\0';
-	for(size_t i = 0, at = 0; i < n; i++)
-		at += (size_t)snprintf(text + at, len + 1 - at, "%s%s %dw", i ? ", " : "",
-		                       list[i]->key, list[i]->width);
+	for(size_t i = 0; i < n; i++) {
+		char *url;
+
+		if(i && list[i]->width == list[i - 1]->width)
+			continue;
+		if(!(url = key_url(list[i]->key))) {
+			imgp_free(text);
+			return NULL;
+		}
+		at += (size_t)snprintf(text + at, len + 1 - at, "%s%s %dw", at ? ", " : "", url,
+		                       list[i]->width);
+		imgp_free(url);
+	}
 	out = json_string(text);
 	imgp_free(text);
 	return out;
@@ -776,8 +810,7 @@ static json_t *build_manifest(const struct plan *p, const struct imgp_render_res
 	const struct imgp_job_result *res = p->res;
 	json_t *doc, *source, *variants, *srcset, *sources, *ph;
 	const struct imgp_job_output *img = NULL;
-
-	char etag[128] = "";
+	char etag[128] = "", *img_src;
 
 	/* the ETag as events carry it, without the quotes HTTP puts around it */
 	if(p->etag)
@@ -790,12 +823,16 @@ static json_t *build_manifest(const struct plan *p, const struct imgp_render_res
 	variants = json_array();
 	for(size_t i = 0; i < res->noutputs; i++) {
 		const struct imgp_job_output *o = &res->outputs[i];
+		char *url = key_url(o->key);
 
-		json_array_append_new(variants, json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:s?}",
-			"name", o->name, "key", o->key, "format", imgp_format_name(o->format),
-			"contentType", imgp_format_mime(o->format), "width", o->width,
-			"height", o->height, "bytes", (json_int_t)o->bytes,
-			"sha256", *o->sha256 ? o->sha256 : NULL));
+		/* cropped: not the whole picture at its own aspect (cover's crop,
+		 * contain's letterbox, fill's stretch): never a srcset candidate */
+		json_array_append_new(variants, json_pack("{s:s, s:s, s:s?, s:s, s:s, s:i, s:i, s:b, "
+			"s:I, s:s?}", "name", o->name, "key", o->key, "url", url,
+			"format", imgp_format_name(o->format), "contentType", imgp_format_mime(o->format),
+			"width", o->width, "height", o->height, "cropped", !whole_picture(o, &p->probe),
+			"bytes", (json_int_t)o->bytes, "sha256", *o->sha256 ? o->sha256 : NULL));
+		imgp_free(url);
 		/* <img>: the widest whole picture in the most widely shown format
 		 * there is (JPEG or PNG, else WebP, else AVIF) */
 		if(whole_picture(o, &p->probe) &&
@@ -816,15 +853,17 @@ static json_t *build_manifest(const struct plan *p, const struct imgp_render_res
 			json_array_append_new(sources, json_pack("{s:s, s:O}", "type",
 				imgp_format_mime(order[k]), "srcset", set));
 	}
+	img_src = img ? key_url(img->key) : NULL;
 	ph = rr && rr->has_placeholder ? json_pack("{s:s, s:s, s:s, s:s}",
 		"thumbhash", rr->placeholder.thumbhash, "blurhash", rr->placeholder.blurhash,
 		"color", rr->placeholder.color, "dataUri", rr->placeholder.data_uri) : json_null();
 	doc = json_pack("{s:i, s:o, s:o, s:o, s:{s:o, s:o}, s:o}",
 		"version", 1, "source", source, "variants", variants, "srcset", srcset,
-		"picture", "sources", sources, "img", img ? json_pack("{s:s, s:O, s:i, s:i}",
-			"src", img->key, "srcset", json_object_get(srcset, imgp_format_name(img->format)),
+		"picture", "sources", sources, "img", img && img_src ? json_pack("{s:s, s:O, s:i, s:i}",
+			"src", img_src, "srcset", json_object_get(srcset, imgp_format_name(img->format)),
 			"width", img->width, "height", img->height) : json_null(),
 		"placeholder", ph);
+	imgp_free(img_src);
 	return doc;
 }
 

@@ -40,10 +40,23 @@ static void put_int(struct sbuf *b, int n)
 	}
 }
 
+/* A side as checked: the box's, which the size written reaches on a
+ * source large enough; one the box leaves free is the variant's own. */
+static void put_box_side(struct sbuf *b, int side, const char *axis, const char *variant)
+{
+	if(side)
+		put_int(b, side);
+	else {
+		puts_(b, axis);
+		puts_(b, variant);
+	}
+}
+
 /*
  * Append the value of placeholder word[0..n) or return false if unknown.
  * check: the template is being checked, not expanded: {w} and {h} stand
- * for a size every variant may share, {ext} for the configured format.
+ * for the box's sides (two variants a small source gives one size are the
+ * job's to judge, per source), {ext} for the configured format.
  */
 static bool expand_one(struct sbuf *b, const char *word, size_t n, const struct imgp_name *nm,
                        bool check)
@@ -68,9 +81,11 @@ static bool expand_one(struct sbuf *b, const char *word, size_t n, const struct 
 	else if(IS("ext"))
 		puts_(b, check ? imgp_format_name(nm->format) : imgp_format_ext(nm->format));
 	else if(IS("w"))
-		check ? puts_(b, "W") : put_int(b, nm->width);
+		check ? put_box_side(b, nm->variant->width, "W", nm->variant->name)
+		      : put_int(b, nm->width);
 	else if(IS("h"))
-		check ? puts_(b, "H") : put_int(b, nm->height);
+		check ? put_box_side(b, nm->variant->height, "H", nm->variant->name)
+		      : put_int(b, nm->height);
 	else if(IS("box")) {
 		put_int(b, nm->variant->width);
 		puts_(b, "x");

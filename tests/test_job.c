@@ -74,8 +74,15 @@ Test(naming, check)
 	cr_assert_eq(imgp_naming_check(IMGP_DEFAULT_OUTPUT_KEY, &three, err), IMGP_OK, "%s", err);
 	cr_assert_eq(imgp_naming_check("{dir}{stem}.{ext}", &three, err), IMGP_E_CONFIG);
 	cr_assert(strstr(err, "gives variants \"small\" and \"medium\" the same key"), "%s", err);
-	/* {w} and {h} are written sizes, which two variants can share */
-	cr_assert_eq(imgp_naming_check("{dir}{stem}_{w}x{h}.{ext}", &three, err), IMGP_E_CONFIG);
+	/* {w} and {h} are written sizes: the boxes tell variants apart, and a
+	 * source too small to is judged per source */
+	cr_assert_eq(imgp_naming_check("{dir}{stem}_{w}x{h}.{ext}", &three, err), IMGP_OK, "%s", err);
+	cr_assert_eq(imgp_naming_check("{dir}{stem}-{w}.{ext}", &three, err), IMGP_OK, "%s", err);
+	/* but two boxes of one width share it on every source */
+	cr_assert_eq(imgp_config_parse_spec(&one, "sq=320x320,fit=cover;w=320x", err), IMGP_OK);
+	cr_assert_eq(imgp_naming_check("{dir}{stem}-{w}.{ext}", &one, err), IMGP_E_CONFIG);
+	cr_assert(strstr(err, "gives variants \"sq\" and \"w\" the same key"), "%s", err);
+	cr_assert_eq(imgp_config_parse_spec(&one, "t=100x100", err), IMGP_OK);
 	cr_assert_eq(imgp_naming_check("{dir}{stem}_{box}.{ext}", &three, err), IMGP_OK, "%s", err);
 	cr_assert_eq(imgp_naming_check("{dir}{stem}.{ext}", &one, err), IMGP_OK);
 	cr_assert_eq(imgp_naming_check("{variant}/{base}", &three, err), IMGP_E_CONFIG);
@@ -530,6 +537,49 @@ Test(job, another_sources_outputs_are_never_overwritten)
 	cr_assert_eq(tu_count_files(root, "a.jpg"), 3, "a.jpg or its variants went too");
 	imgp_job_config_release(&del);
 	free(red);
+}
+
+/*
+ * The srcset naming of static-site tools ({stem}-{w}): a source smaller
+ * than the boxes gives several variants one width and one key, written
+ * once when they agree; when they do not, the source fails naming both.
+ */
+Test(job, width_named_keys_a_small_source_shares_are_written_once)
+{
+	struct imgp_job_config cfg;
+	struct imgp_job_result res;
+	struct imgp_ref ref = ref_of("uploads", "w/x.tif");
+
+	upload("formats/rgb.tif", "uploads", "w/x.tif");     /* 300x200 */
+	setenv("IMGPIPE_OUTPUT_KEY", "{dir}{stem}-{w}.{ext}", 1);
+	config_with(&cfg, "small=320x;medium=800x;large=1600x");
+	cr_assert_eq(imgp_job_run(&cfg, store, store, &ref, 0, &res), IMGP_OK, "%s", res.message);
+	cr_assert_eq(res.variants, 1, "%s", res.message);
+	for(int i = 0; i < 3; i++)
+		cr_assert_str_eq(res.outputs[i].key, "w/x-300.jpg");
+	cr_assert_eq(res.outputs[1].same_as, 0);
+	cr_assert(res.detail_json && strstr(res.detail_json, "\"srcset\":{\"jpeg\":\"w/x-300.jpg 300w\"}"),
+	          "one candidate per width: %s", res.detail_json);
+	imgp_job_result_release(&res);
+	cr_assert_eq(tu_count_files(root, "x-"), 1);
+	/* again: current */
+	cr_assert_eq(imgp_job_run(&cfg, store, store, &ref, 0, &res), IMGP_OK, "%s", res.message);
+	cr_assert(res.skipped, "%s", res.message);
+	imgp_job_result_release(&res);
+	imgp_job_config_release(&cfg);
+
+	/* the same key with another quality: refused for this source, nothing written */
+	config_with(&cfg, "small=320x;large=1600x,q=50");
+	upload("formats/rgb.tif", "uploads", "w/y.tif");
+	ref = ref_of("uploads", "w/y.tif");
+	cr_assert_eq(imgp_job_run(&cfg, store, store, &ref, 0, &res), IMGP_E_REQUEST, "%s",
+	             res.message);
+	cr_assert(strstr(res.message, "variants small and large would both be written as w/y-300.jpg"),
+	          "%s", res.message);
+	imgp_job_result_release(&res);
+	cr_assert_eq(tu_count_files(root, "y-"), 0);
+	imgp_job_config_release(&cfg);
+	unsetenv("IMGPIPE_OUTPUT_KEY");
 }
 
 Test(job, w_and_h_name_the_size_written)
