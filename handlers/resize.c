@@ -88,8 +88,10 @@ static const char usage_text[] =
 	"                         and per skipped file, with the reason\n"
 	"      --max-pixels N     refuse sources over N pixels (100000000)\n"
 	"      --max-bytes N      refuse sources over N bytes (67108864)\n"
-	"      --max-frames N     keep at most N frames of an animation (100)\n"
-	"      --fail-on LEVEL    none, truncated, error or warning (warning)\n"
+	"      --max-frames N     refuse an animation of over N frames where a variant\n"
+	"                         keeps it (anim=keep; 100); else the first frame is used\n"
+	"      --fail-on LEVEL    none, truncated, error or warning (warning); none renders\n"
+	"                         what a truncated file holds\n"
 	"  -h, --help             this text\n"
 	"\n"
 	"variant spec: variants separated by ';', each NAME=WxH then ,key=value\n"
@@ -681,8 +683,17 @@ static enum imgp_status configure(struct run *r, const struct overrides *o, char
 	if(!result && o->spec)
 		result = imgp_config_parse_spec(&r->jc.render, o->spec, err);
 	for(size_t i = 0; !result && i < o->nlimits; i++)
-		result = imgp_config_set_limit(&r->jc.render, o->limits[i][0], o->limits[i][1],
-		                               "command line", err);
+		if((result = imgp_config_set_limit(&r->jc.render, o->limits[i][0], o->limits[i][1],
+		                                   "command line", err))) {
+			/* name the flag the user typed, not the setting behind it */
+			char why[IMGP_ERRSIZE], flag[32], *is = strstr(err, " is ");
+
+			snprintf(why, sizeof(why), "%s", is ? is + 4 : err);
+			snprintf(flag, sizeof(flag), "--%s", o->limits[i][0]);
+			for(char *c = flag; *c; c++)
+				*c = *c == '_' ? '-' : *c;
+			imgp_fail(err, result, "%s %s: %s", flag, o->limits[i][1], why);
+		}
 	if(!result && o->template)
 		result = imgp_job_config_set(&r->jc.output_key, o->template, err);
 	return result;

@@ -183,6 +183,57 @@ static bool parse_colour(const char *value, unsigned char rgb[3])
 #define OPTION_NAMES "fit, format, q, effort, lossless, progressive, enlarge, " \
                      "crop, bg, strip, anim, compression, palette"
 
+/* Edits (insert, delete, change, swap two) from a to b, up to 3. */
+static int edits(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	int d[16][16];
+
+	if(la > 14 || lb > 14)
+		return 3;
+	for(size_t i = 0; i <= la; i++)
+		for(size_t j = 0; j <= lb; j++) {
+			int best;
+
+			if(!i || !j) {
+				d[i][j] = (int)(i + j);
+				continue;
+			}
+			best = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) !=
+			                          tolower((unsigned char)b[j - 1]));
+			if(d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if(d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if(i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			   d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[la][lb] > 3 ? 3 : d[la][lb];
+}
+
+/* The option a misspelt name most likely meant (at most two edits), or NULL. */
+static const char *nearest_option(const char *key)
+{
+	static const char *const names[] = { "fit", "format", "q", "effort", "lossless",
+		"progressive", "enlarge", "crop", "bg", "strip", "anim", "compression", "palette",
+		"quality" };
+	const char *best = NULL;
+	int least = 3;
+
+	for(size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int n = edits(key, names[i]);
+
+		/* one-letter names are too near everything to guess */
+		if(n < least && (strlen(names[i]) > 2 || n == 0)) {
+			least = n;
+			best = !strcmp(names[i], "quality") ? "q" : names[i];
+		}
+	}
+	return best;
+}
+
 /*
  * Set one option of one variant from text. Both the spec and the JSON file
  * come through here, so they accept the same values and say the same errors.
@@ -288,10 +339,16 @@ static enum imgp_status set_option(struct imgp_variant *v, const char *key,
 	}
 	else if(!strcmp(key, "strip")) BOOL_OPTION(strip);
 	else if(!strcmp(key, "palette")) BOOL_OPTION(palette);
-	else
-		return imgp_fail(err, IMGP_E_CONFIG,
+	else {
+		const char *near = nearest_option(key);
+
+		return near ? imgp_fail(err, IMGP_E_CONFIG,
+			"variant \"%s\": unknown option \"%s\": did you mean %s? (known: "
+			OPTION_NAMES ")", v->name, key, near) :
+			imgp_fail(err, IMGP_E_CONFIG,
 			"variant \"%s\": unknown option \"%s\" (known: " OPTION_NAMES ")",
 			v->name, key);
+	}
 	return IMGP_OK;
 #undef BAD
 #undef BOOL_OPTION
@@ -304,6 +361,10 @@ static enum imgp_status parse_size(struct imgp_variant *v, const char *size, cha
 	char wtext[16] = "", htext[16] = "";
 	long long w = 0, h = 0;
 
+	if(strpbrk(size, " =\t"))
+		return imgp_fail(err, IMGP_E_CONFIG,
+			"variant \"%s\": size \"%s\" holds options: put ',' between the size and "
+			"each option (e.g. 320x320,fit=cover)", v->name, size);
 	if(!x || strchr(x + 1, 'x') || (size_t)(x - size) >= sizeof(wtext) ||
 	   strlen(x + 1) >= sizeof(htext))
 		goto bad;

@@ -926,6 +926,12 @@ static enum imgp_status render_and_put(struct plan *p, struct imgp_object *src,
 	res->status = imgp_render_some(p->cfg, want, src->data, src->len, &rr, res->message);
 	imgp_free(src->data);
 	src->data = NULL;
+	if(res->status == IMGP_E_CORRUPT && p->cfg->limits.fail_on != IMGP_FAIL_NONE &&
+	   (strstr(res->message, "Premature end") || strstr(res->message, "truncated") ||
+	    strstr(res->message, "unexpected end")))
+		snprintf(res->message + strlen(res->message), sizeof(res->message) -
+		         strlen(res->message), " (the file is cut short; fail_on=none renders what it "
+		         "holds: %s)", imgp_limit_hint("fail_on"));
 	if(res->status)
 		return res->status;
 	res->decode_ms = rr.probe_ms + rr.decode_ms;

@@ -177,6 +177,10 @@ enum imgp_status imgp_probe_header(const struct imgp_config *cfg, const void *bu
 	                                   "access", VIPS_ACCESS_SEQUENTIAL, NULL);
 	if(!image)
 		return imgp_vips_fail(err, IMGP_E_CORRUPT, "cannot read the image header");
+	/* libvips reads AVIF and HEIC with one loader: the brand tells them apart */
+	if(!strcmp(format, "heif") && len >= 12 &&
+	   (!memcmp((const char *)buf + 8, "avif", 4) || !memcmp((const char *)buf + 8, "avis", 4)))
+		format = "avif";
 	snprintf(probe->format, sizeof(probe->format), "%s", format);
 	probe->width = vips_image_get_width(image);
 	probe->height = vips_image_get_page_height(image);
