@@ -518,7 +518,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			struct MHD_Response *resp;
 			enum MHD_Result ok;
 			static const char body[] = "{\"error\":\"events are POSTed to /\","
-			                           "\"status\":\"USAGE\"}";
+			                           "\"status\":\"UsageError\"}";
 
 			resp = MHD_create_response_from_buffer(strlen(body), (void *)body,
 			                                       MHD_RESPMEM_PERSISTENT);
@@ -643,7 +643,6 @@ static bool drain(struct server *s, const siginfo_t *si)
 {
 	int sig = si->si_signo;
 	char sender[48] = "";
-	MHD_socket fd;
 	bool running;
 
 	pthread_mutex_lock(&s->lock);
@@ -657,11 +656,9 @@ static bool drain(struct server *s, const siginfo_t *si)
 	              "%ld s of grace%s", sig == SIGINT ? "SIGINT" : "SIGTERM", s->busy,
 	              s->busy == 1 ? "" : "s", s->o.grace_s, sender);
 	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	fd = MHD_quiesce_daemon(s->daemon);
-	if(fd != MHD_INVALID_SOCKET)
-		close(fd);
-	pthread_mutex_lock(&s->lock);
+	/* still listening through the grace: /healthz says 503 and a new event
+	 * is answered 503 (deliver it again), where a closed port would read
+	 * as a crash */
 	while(s->answering > 0 || (s->busy > 0 && imgp_epoch_ms() < s->drain_deadline)) {
 		struct timespec ts;
 
