@@ -262,10 +262,11 @@ def write_sheet(rows, timings):
                 vs = " (%d %% of the JPEG's %s)" % (round(100.0 * v["bytes"] / jpeg[v["width"]]),
                                                     kb(jpeg[v["width"]]))
             cells.append("<figure><img src='%s' width=%d height=%d alt='%s'>"
-                         "<figcaption>%s: %s %d &times; %d%s, %s%s"
+                         "<figcaption title='%d bytes'>%s: %s %d &times; %d%s, %s%s"
                          "<br><span class=small>%s</span></figcaption></figure>" % (
                              url(v["key"]), v["width"], v["height"], html.escape(v["name"]),
-                             html.escape(v["name"]), v["format"], v["width"], v["height"],
+                             v["bytes"], html.escape(v["name"]), v["format"], v["width"],
+                             v["height"],
                              " (cropped)" if v.get("cropped") else "", kb(v["bytes"]), vs,
                              html.escape(v["key"])))
         parts.append("<div class=grid>%s</div>" % "".join(cells))

@@ -322,7 +322,10 @@ Test(cli, usage_and_config_errors_exit_2_before_any_decode)
 		  "\"..\" segment" },
 		{ { "resize", "-o", "in", "in", NULL }, "-o in is the folder in itself" },
 		{ { "resize", "-o", ".", ".", NULL }, "is the folder . itself" },
-		{ { "resize", "--max-frames", "0", "in", NULL }, "max_frames=0 is not a positive" },
+		{ { "resize", "--max-frames", "0", "in", NULL }, "--max-frames 0: not a positive" },
+		{ { "resize", "--max-pixels", "10k", "in", NULL }, "--max-pixels 10k: not a positive" },
+		{ { "resize", "--variants", "t=320x320 fit=cover", "in", NULL }, "put ',' between" },
+		{ { "resize", "--variants", "t=320x,fitt=cover", "in", NULL }, "did you mean fit?" },
 		{ { "frobnicate", NULL }, "'frobnicate' is not a command" },
 		{ { "invoke", "--force", "--bogus", NULL }, "imgpipe invoke: unknown option --bogus" },
 	};
@@ -753,4 +756,30 @@ Test(cli, writes_are_atomic_even_when_killed)
 	cr_assert_eq(tu_count_files("out2", NULL), 11, "the other five sources were not written "
 	             "(a variant and a manifest each)");
 	free(err);
+}
+
+/* Found by a tester on a real library: a truncated JPEG's error gave no
+ * hint of --fail-on none, and an AVIF source's manifest said "heif". */
+Test(cli, a_truncated_file_names_the_way_out_and_an_avif_source_is_avif)
+{
+	char *out, *err, *text;
+	size_t len;
+
+	given("bad/truncated.jpg", "cut.jpg");
+	cr_assert_eq(imgpipe(&out, &err, "resize", "-o", "out", "cut.jpg", NULL), 1);
+	cr_assert(strstr(err, "cut.jpg: cannot decode the image"), "%s", err);
+	cr_assert(strstr(err, "fail_on=none renders what it holds"), "%s", err);
+	cr_assert(strstr(err, "--fail-on"), "%s", err);
+	free(out); free(err);
+	cr_assert_eq(imgpipe(&out, &err, "resize", "--fail-on", "none", "-o", "out", "cut.jpg", NULL),
+	             0, "%s", err);
+	free(out); free(err);
+
+	given("matrix/quad.avif", "q.avif");
+	cr_assert_eq(imgpipe(&out, &err, "resize", "-o", "out", "q.avif", NULL), 0, "%s", err);
+	free(out); free(err);
+	text = tu_read("out/manifest/q.json", &len);
+	cr_assert_not_null(text);
+	cr_assert(strstr(text, "\"format\": \"avif\""), "%s", text);
+	free(text);
 }

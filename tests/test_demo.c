@@ -46,10 +46,11 @@ Test(demo, runs_and_draws_every_variant_at_its_real_size)
 	cr_assert(asprintf(&sheet, "%s/index.html", scratch) > 0);
 	page = tu_read(sheet, &len);
 	cr_assert(page, "no contact sheet");
-	/* <figure><img src='store/imgpipe-variants/KEY' width=W height=H><figcaption>KEY: W &times;
-	 * H, N bytes, KEY %-encoded in the address */
+	/* <figure><img src='store/imgpipe-variants/KEY' width=W height=H alt='NAME'><figcaption
+	 * title='N bytes'>NAME: FORMAT W &times; H[ (cropped)], N/1000 kB, KEY %-encoded in
+	 * the address */
 	for(p = page; (p = strstr(p, "<figure><img src='store/imgpipe-variants/")); p++) {
-		char key[512], plain[512], path[1024];
+		char key[512], plain[512], path[1024], kb[32], said[32];
 		int w, h, cw, ch;
 		long bytes;
 		struct stat st;
@@ -57,8 +58,12 @@ Test(demo, runs_and_draws_every_variant_at_its_real_size)
 		size_t k = 0;
 
 		cr_assert_eq(sscanf(p, "<figure><img src='store/imgpipe-variants/%511[^']' width=%d "
-		                    "height=%d><figcaption>%*[^:]: %d &times; %d, %ld bytes", key, &w, &h,
-		                    &cw, &ch, &bytes), 6, "unreadable figure: %.200s", p);
+		                    "height=%d alt='%*[^']'><figcaption title='%ld bytes'>%*[^:]: %*s "
+		                    "%d &times; %d", key, &w, &h, &bytes, &cw, &ch), 6,
+		             "unreadable figure: %.200s", p);
+		snprintf(kb, sizeof(kb), ", %.1f kB", bytes / 1000.0);
+		snprintf(said, sizeof(said), "%.*s", (int)strlen(kb), strstr(p, ", ") ? strstr(p, ", ") : "");
+		cr_assert_str_eq(said, kb, "%s: its kilobytes are not said", key);
 		for(const char *c = key; *c && k < sizeof(plain) - 1; c++) {
 			unsigned hex;
 
@@ -85,7 +90,11 @@ Test(demo, runs_and_draws_every_variant_at_its_real_size)
 	/* each upload as a page uses it: a <picture> over its placeholder */
 	cr_assert(strstr(page, "<picture><source type='image/webp' srcset='"), "no <picture>");
 	cr_assert(strstr(page, "background-image:url(data:image/webp;base64,"), "no placeholder");
-	cr_assert(strstr(page, "original, 2000 &times; 3000"), "the portrait's size is not said");
+	cr_assert(strstr(page, "original jpeg, 2000 &times; 3000"), "the portrait's size is not said");
+	/* the placeholder shown on its own, and the grid */
+	cr_assert(strstr(page, "placeholder, shown first"), "no placeholder figure");
+	cr_assert(strstr(page, "<div class=grid>"), "no grid");
+	cr_assert(strstr(page, "% of the JPEG's"), "no format beside the JPEG");
 	free(page); free(sheet); free(script); free(out); free(err);
 }
 
