@@ -206,10 +206,10 @@ def write_sheet(rows, timings):
              "<meta name=viewport content='width=device-width'><title>imgpipe demo</title>",
              "<style>body{font:14px system-ui;margin:1em auto;max-width:1200px;padding:0 1em}"
              "figure{margin:0}img{max-width:100%;height:auto;border:1px solid #ccc;display:block}"
-             ".top{display:grid;grid-template-columns:minmax(0,600px) minmax(0,1fr);gap:1em;"
-             "align-items:start}"
+             ".top{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}"
+             ".hero{flex:1 1 320px;max-width:600px}.ph{flex:0 1 300px;min-width:200px}"
              ".hero img{width:600px;background-size:cover;background-repeat:no-repeat}"
-             ".ph img{width:100%;filter:blur(8px);border:0}.ph{overflow:hidden}"
+             ".ph div{overflow:hidden}.ph img{width:100%;filter:blur(8px);border:0}"
              ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));"
              "gap:1em;margin:1em 0 2em}"
              "figcaption{color:#555;overflow-wrap:anywhere;margin-top:.3em}"
