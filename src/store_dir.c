@@ -822,7 +822,9 @@ static enum imgp_status dir_list(struct imgp_store *st, const char *bucket,
 	}
 	if(result)
 		goto out;
-	qsort(kl.items, kl.count, sizeof(*kl.items), entry_cmp);
+	/* an empty folder has no list at all (qsort must not see NULL) */
+	if(kl.count)
+		qsort(kl.items, kl.count, sizeof(*kl.items), entry_cmp);
 	for(size_t i = 0; i < kl.count; i++)
 		if(!cb(ud, &kl.items[i]))
 			break;
