@@ -927,7 +927,7 @@ static enum imgp_status render_and_put(struct plan *p, struct imgp_object *src,
 	imgp_free(src->data);
 	src->data = NULL;
 	if(res->status == IMGP_E_CORRUPT && p->cfg->limits.fail_on != IMGP_FAIL_NONE &&
-	   (strstr(res->message, "Premature end") || strstr(res->message, "truncated") ||
+	   (strcasestr(res->message, "premature end") || strstr(res->message, "truncated") ||
 	    strstr(res->message, "unexpected end")))
 		snprintf(res->message + strlen(res->message), sizeof(res->message) -
 		         strlen(res->message), " (the file is cut short; fail_on=none renders what it "
