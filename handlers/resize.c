@@ -79,7 +79,8 @@ static const char usage_text[] =
 	"  -c, --config FILE      variants and limits from a JSON file ($IMGPIPE_CONFIG);\n"
 	"                         later sources win: file, $IMGPIPE_VARIANTS, --variants\n"
 	"  -o, --output DIR       where variants go: a folder (default: resized) or\n"
-	"                         s3://BUCKET/PREFIX/\n"
+	"                         s3://BUCKET/PREFIX/; DIR/TMPL (web/{dir}{stem}-{w}.{ext})\n"
+	"                         is the folder and the key template at once\n"
 	"      --output-key TMPL  key template ($IMGPIPE_OUTPUT_KEY; " IMGP_DEFAULT_OUTPUT_KEY ")\n"
 	"  -j, --jobs N           images in parallel (default: the number of CPUs)\n"
 	"  -f, --force            render and write every variant, current or not\n"
@@ -713,6 +714,7 @@ int imgp_cmd_resize(int argc, char **argv)
 	static const char *const limit_names[] = { "max_pixels", "max_bytes", "max_frames", "fail_on" };
 	struct overrides o = { 0 };
 	const char *output = "resized";
+	char *split_output = NULL;
 	struct run r;
 	char err[IMGP_ERRSIZE] = "", *end;
 	int opt, nworkers = 0, status = IMGP_EXIT_OK, cpus = imgp_cpu_count();
@@ -750,6 +752,23 @@ int imgp_cmd_resize(int argc, char **argv)
 	}
 	if(optind >= argc)
 		return usage_error("%s", "no INPUT given: name image files, folders or s3:// prefixes");
+	/* -o 'web/{dir}{stem}-{w}.{ext}': the folder, then the key template */
+	if(strchr(output, '{')) {
+		const char *brace = strchr(output, '{'), *slash = brace;
+
+		if(o.template)
+			return usage_error("-o %s holds a key template and --output-key gives another: "
+			                   "give one", output);
+		while(slash > output && slash[-1] != '/')
+			slash--;
+		if(!(split_output = imgp_strndup(output, slash > output ? (size_t)(slash - output - 1)
+		                                                         : 1)))
+			return usage_error("%s", "out of memory");
+		if(slash == output)
+			split_output[0] = '.';
+		o.template = slash;
+		output = split_output;
+	}
 	for(int i = optind; i < argc; i++)
 		s3_inputs |= !strncmp(argv[i], "s3://", 5);
 	result = configure(&r, &o, err);
@@ -807,5 +826,6 @@ out:
 	imgp_store_close(r.files);
 	imgp_store_close(r.s3);
 	imgp_job_config_release(&r.jc);
+	imgp_free(split_output);
 	return status;
 }

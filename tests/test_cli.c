@@ -783,3 +783,30 @@ Test(cli, a_truncated_file_names_the_way_out_and_an_avif_source_is_avif)
 	cr_assert(strstr(text, "\"format\": \"avif\""), "%s", text);
 	free(text);
 }
+
+/* The srcset naming of static-site tools, as -o DIR/TMPL: a source smaller
+ * than the boxes writes its one size once; a second run writes nothing. */
+Test(cli, width_named_outputs_with_the_template_in_o)
+{
+	char *out, *err;
+
+	given("samples/logo.png", "in/logo.png");          /* 1200x800 */
+	cr_assert_eq(imgpipe(&out, &err, "resize", "--variants", "a=320x;b=1600x;c=2000x", "-o",
+	                     "site/{dir}{stem}-{w}.{ext}", "in", NULL), 0, "%s", err);
+	free(out); free(err);
+	assert_image("site/in/logo-320.webp", 320, 213);
+	assert_image("site/in/logo-1200.webp", 1200, 800);
+	cr_assert_eq(tu_count_files("site/in", "logo-"), 2);
+	cr_assert_eq(imgpipe(&out, &err, "resize", "--variants", "a=320x;b=1600x;c=2000x", "-o",
+	                     "site/{dir}{stem}-{w}.{ext}", "in", NULL), 0, "%s", err);
+	cr_assert(strstr(err, "processed 0, skipped 1 (1 up to date"), "%s", err);
+	free(out); free(err);
+	/* b and c one key, other settings: that source fails naming both */
+	cr_assert_eq(imgpipe(&out, &err, "resize", "--variants", "a=320x;b=1600x;c=2000x,q=50", "-o",
+	                     "site/{dir}{stem}-{w}.{ext}", "in", NULL), 1, "%s", err);
+	cr_assert(strstr(err, "variants b and c would both be written as in/logo-1200.webp"), "%s", err);
+	free(out); free(err);
+	cr_assert_eq(imgpipe(&out, &err, "resize", "-o", "site/{stem}.{ext}", "--output-key", "{stem}",
+	                     "in", NULL), 2);
+	free(out); free(err);
+}

@@ -582,6 +582,39 @@ Test(job, width_named_keys_a_small_source_shares_are_written_once)
 	unsetenv("IMGPIPE_OUTPUT_KEY");
 }
 
+/* The trigger never replaces a file it did not write (no imgpipe-source
+ * stamp) where an output goes; force does, as asked. */
+Test(job, a_strangers_file_at_an_output_key_is_left_alone)
+{
+	struct imgp_job_config forced;
+	struct imgp_job_result res;
+	struct imgp_ref ref = ref_of("uploads", "st/x.jpg");
+	char *path, *text;
+	size_t len;
+
+	upload("formats/rgb.tif", "uploads", "st/x.jpg");
+	upload("collide/a.jpg", "sink", "big/st/x.jpg");      /* somebody's own, unstamped */
+	cr_assert_eq(imgp_job_run(&jc, store, store, &ref, 0, &res), IMGP_E_REQUEST, "%s",
+	             res.message);
+	cr_assert(strstr(res.message, "sink/big/st/x.jpg is already there and was not written by "
+	                              "imgpipe"), "%s", res.message);
+	cr_assert_not(imgp_status_temporary(res.status));
+	imgp_job_result_release(&res);
+	cr_assert_eq(tu_count_files(root, "x.jpg"), 2, "something was written beside it");
+	cr_assert(asprintf(&path, "%s/sink/big/st/x.jpg", root) > 0);
+	text = tu_read(path, &len);
+	cr_assert(text && len == 1371, "the stranger's file changed");
+	free(text);
+	forced = jc;
+	forced.force = true;
+	cr_assert_eq(imgp_job_run(&forced, store, store, &ref, 0, &res), IMGP_OK, "%s", res.message);
+	imgp_job_result_release(&res);
+	text = tu_read(path, &len);
+	cr_assert(text && len != 1371, "force did not replace it");
+	free(text);
+	free(path);
+}
+
 Test(job, w_and_h_name_the_size_written)
 {
 	struct imgp_job_config cfg;
