@@ -65,19 +65,7 @@ static void given(const char *testdata, const char *rel)
 }
 
 /* Run imgpipe in scratch with up to 20 arguments; NULL ends them. */
-static int imgpipe(char **out, char **err, ...)
-{
-	const char *argv[24] = { tu_bin() };
-	va_list ap;
-	int n = 1;
-
-	va_start(ap, err);
-	while(n < 22 && (argv[n] = va_arg(ap, const char *)))
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	return tu_run(argv, out, err);
-}
+#define imgpipe tu_imgpipe
 
 static void assert_image(const char *rel, int w, int h)
 {

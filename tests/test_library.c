@@ -42,19 +42,7 @@ static void teardown(void)
 
 TestSuite(library, .init = setup, .fini = teardown, .timeout = 180);
 
-static int imgpipe(char **out, char **err, ...)
-{
-	const char *argv[24] = { tu_bin() };
-	va_list ap;
-	int n = 1;
-
-	va_start(ap, err);
-	while(n < 22 && (argv[n] = va_arg(ap, const char *)))
-		n++;
-	va_end(ap);
-	argv[n] = NULL;
-	return tu_run(argv, out, err);
-}
+#define imgpipe tu_imgpipe
 
 /* From the made test data, or the repository's own (a real phone's HEIC). */
 static void given(const char *testdata, const char *rel)
@@ -197,6 +185,7 @@ static const char *const odd_names[][2] = {
 
 #define NPHOTOS (sizeof(odd_names) / sizeof(odd_names[0]))
 #define SPEC "thumb=160x160,fit=cover;small=320x;large=800x,format=webp"
+#define SPEC_SMALL_Q60 "thumb=160x160,fit=cover;small=320x,q=60;large=800x,format=webp"
 
 static void build_library(void)
 {
@@ -209,6 +198,16 @@ static void build_library(void)
 	cr_assert(tu_write(USERS_FILE, "my own notes, not a picture", 27));
 }
 
+/* The photographer's command: two years' IMG_0001.JPG, the rest of the
+ * library, and an empty year, into web/. */
+static int run_library(const char *spec, char **out, char **err)
+{
+	return imgpipe(out, err, "resize", "-j", "2", "--variants", spec, "-o", "web",
+	               "lib/2019/DCIM/100CANON/IMG_0001.JPG", "lib/2020/DCIM/100CANON/IMG_0001.JPG",
+	               "lib/2019/DCIM/100CANON/IMG_0002.TIF", "lib/2020/DCIM/100CANON/IMG_0002.JPG",
+	               "lib/photos", "lib/empty", NULL);
+}
+
 Test(library, a_photo_library_run_twice_then_one_variant_changed)
 {
 	struct tree first, second, third;
@@ -217,10 +216,7 @@ Test(library, a_photo_library_run_twice_then_one_variant_changed)
 	int status;
 
 	build_library();
-	status = imgpipe(&out, &err, "resize", "-j", "2", "--variants", SPEC, "-o", "web",
-	                 "lib/2019/DCIM/100CANON/IMG_0001.JPG", "lib/2020/DCIM/100CANON/IMG_0001.JPG",
-	                 "lib/2019/DCIM/100CANON/IMG_0002.TIF", "lib/2020/DCIM/100CANON/IMG_0002.JPG",
-	                 "lib/photos", "lib/empty", NULL);
+	status = run_library(SPEC, &out, &err);
 	/* one failure: the source whose output is the user's file */
 	cr_assert_eq(status, 1, "%s", err);
 	cr_assert(strstr(err, "lib/photos/2023/grey.jpg: web/small/photos/2023/grey.jpg is already "
@@ -248,10 +244,7 @@ Test(library, a_photo_library_run_twice_then_one_variant_changed)
 	cr_assert_eq(first.n, 31 * 4 + 1, "%zu files", first.n);
 
 	/* the same run again: nothing written, byte for byte */
-	status = imgpipe(&out, &err, "resize", "-j", "2", "--variants", SPEC, "-o", "web",
-	                 "lib/2019/DCIM/100CANON/IMG_0001.JPG", "lib/2020/DCIM/100CANON/IMG_0001.JPG",
-	                 "lib/2019/DCIM/100CANON/IMG_0002.TIF", "lib/2020/DCIM/100CANON/IMG_0002.JPG",
-	                 "lib/photos", NULL);
+	status = run_library(SPEC, &out, &err);
 	cr_assert_eq(status, 1, "%s", err);
 	cr_assert(strstr(err, "processed 0, skipped 31 (31 up to date"), "%s", err);
 	free(out);
@@ -260,11 +253,7 @@ Test(library, a_photo_library_run_twice_then_one_variant_changed)
 	cr_assert_eq(compare(&first, &second, NULL), 0);
 
 	/* small's quality changes: small's 31 files and the 31 manifests, nothing else */
-	status = imgpipe(&out, &err, "resize", "-j", "2", "--variants",
-	                 "thumb=160x160,fit=cover;small=320x,q=60;large=800x,format=webp", "-o", "web",
-	                 "lib/2019/DCIM/100CANON/IMG_0001.JPG", "lib/2020/DCIM/100CANON/IMG_0001.JPG",
-	                 "lib/2019/DCIM/100CANON/IMG_0002.TIF", "lib/2020/DCIM/100CANON/IMG_0002.JPG",
-	                 "lib/photos", NULL);
+	status = run_library(SPEC_SMALL_Q60, &out, &err);
 	cr_assert_eq(status, 1, "%s", err);
 	cr_assert(strstr(err, "processed 31,"), "%s", err);
 	free(out);
@@ -274,9 +263,8 @@ Test(library, a_photo_library_run_twice_then_one_variant_changed)
 	cr_assert_eq(differ, 31 + 31, "%zu files changed", differ);
 
 	/* --force replaces the user's file, as asked */
-	status = imgpipe(&out, &err, "resize", "--force", "-q", "--variants",
-	                 "thumb=160x160,fit=cover;small=320x,q=60;large=800x,format=webp", "-o", "web",
-	                 "lib/photos", NULL);
+	status = imgpipe(&out, &err, "resize", "--force", "-q", "--variants", SPEC_SMALL_Q60, "-o",
+	                 "web", "lib/photos", NULL);
 	cr_assert_eq(status, 0, "%s", err);
 	free(out);
 	free(err);

@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
@@ -248,4 +249,18 @@ int tu_free_port(void)
 	if(fd >= 0)
 		close(fd);
 	return port;
+}
+
+int tu_imgpipe(char **out, char **err, ...)
+{
+	const char *argv[24] = { tu_bin() };
+	va_list ap;
+	int n = 1;
+
+	va_start(ap, err);
+	while(n < 22 && (argv[n] = va_arg(ap, const char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	return tu_run(argv, out, err);
 }

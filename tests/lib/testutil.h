@@ -40,6 +40,10 @@ const char *tu_tail(const char *text, size_t n);
  * caller frees, either may be NULL). Returns the exit status, or -1. */
 int tu_run(const char *const argv[], char **out, char **err);
 
+/* tu_run of the imgpipe under test with these arguments (NULL-ended, at
+ * most 21). */
+int tu_imgpipe(char **out, char **err, ...);
+
 /* libvips started for the tests of this process (idempotent). */
 void tu_vips_start(void);
 /* Decode bytes fully; NULL on failure. */
