@@ -18,6 +18,7 @@
 #include "runtime.h"
 #include "log.h"
 #include "upload.h"
+#include "settings.h"
 
 static void usage(FILE *to)
 {
@@ -43,6 +44,9 @@ static void usage(FILE *to)
 static char *handle(void *ctx, const struct imgp_invocation *inv, const char *event,
                     size_t len, char *error_type, char *error_message)
 {
+	/* this invocation's trace id on every S3 request (the runtime also
+	 * exports it as _X_AMZN_TRACE_ID, the custom runtime's contract) */
+	imgp_store_set_trace(inv->trace_id);
 	return imgp_upload_handle(ctx, inv->request_id, inv->deadline_ms, event, len,
 	                          error_type, error_message);
 }
@@ -64,7 +68,7 @@ int imgp_cmd_lambda(int argc, char **argv)
 		return IMGP_EXIT_USAGE;
 	}
 	imgp_log_from_env();
-	api = getenv("AWS_LAMBDA_RUNTIME_API");
+	api = imgp_env("AWS_LAMBDA_RUNTIME_API");
 	if(!api || !*api) {
 		imgp_log_diag(IMGP_LOG_FATAL, "lambda: AWS_LAMBDA_RUNTIME_API is not set; this "
 		              "command runs inside AWS Lambda or against a Runtime API emulator");

@@ -3,6 +3,7 @@
  * else; each subcommand lives in a file of its own (git's builtin/ model).
  */
 #include "handlers.h"
+#include "settings.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -105,7 +106,7 @@ void imgp_unknown_option(const char *command, const char *arg,
 static bool lambda_start(int argc, char **argv)
 {
 	const char *base = strrchr(argv[0], '/');
-	const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
+	const char *api = imgp_env("AWS_LAMBDA_RUNTIME_API");
 
 	base = base ? base + 1 : argv[0];
 	return !strcmp(base, "bootstrap") || (argc < 2 && api && *api);
@@ -117,8 +118,8 @@ static bool lambda_start(int argc, char **argv)
  */
 static bool serve_start(int argc, char **argv)
 {
-	const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
-	const char *port = getenv("PORT");
+	const char *api = imgp_env("AWS_LAMBDA_RUNTIME_API");
+	const char *port = imgp_env("PORT");
 
 	return (argc < 2 || (argc == 2 && !strcmp(argv[1], "lambda"))) &&
 	       !(api && *api) && port && *port;

@@ -49,10 +49,6 @@
 #include "log.h"
 #include "upload.h"
 
-#define DEFAULT_PORT 8080
-#define DEFAULT_TIMEOUT_S 60
-#define DEFAULT_GRACE_S 8           /* Cloud Run kills 10 s after SIGTERM */
-#define DEFAULT_MAX_BODY (1u << 20) /* events are a few KB; Pub/Sub's cap is 10 MB */
 #define RETRY_AFTER_S "1"
 #define ANSWER_SLACK_MS 2000        /* past the job's deadline, answer anyway */
 #define MAX_CONNECTIONS 256
@@ -94,19 +90,9 @@ static const char usage_text[] =
 	"\n"
 	"exit status: 0 after SIGTERM or SIGINT, 2 usage or configuration error.\n";
 
-struct serve_opts {
-	char listen[64];
-	long port;
-	long concurrency;
-	long timeout_s;
-	long grace_s;
-	long max_body;
-	char *token;                /* IMGPIPE_SERVE_TOKEN; NULL: no check */
-};
-
 /* The server: what the connection threads and the job threads share. */
 struct server {
-	struct serve_opts o;
+	struct imgp_serve_config o;
 	struct imgp_upload up;
 	struct MHD_Daemon *daemon;
 	pthread_mutex_t lock;
@@ -139,27 +125,8 @@ struct req {
 
 /* ---- options ------------------------------------------------------------ */
 
-static bool parse_long(const char *text, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if(errno || end == text || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-struct knob {
-	const char *env, *flag;
-	long *slot;
-	long min, max;
-};
-
-/* Environment first, flags over it; a bad value names where it came from. */
-static int read_opts(struct serve_opts *o, int argc, char **argv)
+/* The environment (config.c), flags over it; -1 after --help. */
+static int read_opts(struct imgp_serve_config *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
@@ -171,59 +138,32 @@ static int read_opts(struct serve_opts *o, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct knob knobs[] = {
-		{ "PORT", "port", &o->port, 0, 65535 },
-		{ "IMGPIPE_SERVE_CONCURRENCY", "concurrency", &o->concurrency, 1, 1024 },
-		{ "IMGPIPE_SERVE_TIMEOUT", "timeout", &o->timeout_s, 1, 3600 },
-		{ "IMGPIPE_SERVE_GRACE", "grace", &o->grace_s, 0, 3600 },
-		{ "IMGPIPE_SERVE_MAX_BODY", "max-body", &o->max_body, 1024, 64L << 20 },
-	};
-	const char *v = getenv("IMGPIPE_LISTEN");
-	int opt;
+	char err[IMGP_ERRSIZE];
+	int opt, index;
 
-	*o = (struct serve_opts){ "127.0.0.1", DEFAULT_PORT, imgp_cpu_count(),
-	                          DEFAULT_TIMEOUT_S, DEFAULT_GRACE_S, DEFAULT_MAX_BODY, NULL };
-	if(v && *v)
-		snprintf(o->listen, sizeof(o->listen), "%s", v);
-	for(size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
-		v = getenv(knobs[i].env);
-		if(v && *v && !parse_long(v, knobs[i].min, knobs[i].max, knobs[i].slot)) {
-			fprintf(stderr, "imgpipe serve: %s=%.32s is not a number from %ld to %ld\n",
-			        knobs[i].env, v, knobs[i].min, knobs[i].max);
-			return IMGP_EXIT_USAGE;
-		}
+	if(imgp_serve_config_from_env(o, err)) {
+		fprintf(stderr, "imgpipe serve: %s\n", err);
+		return IMGP_EXIT_USAGE;
 	}
 	opterr = 0;
 	optind = 1;
-	while((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		struct knob *k = NULL;
-
-		switch(opt) {
-		case 'h': fputs(usage_text, stdout); return -1;
-		case 'l': snprintf(o->listen, sizeof(o->listen), "%s", optarg); continue;
-		case 'p': k = &knobs[0]; break;
-		case 'c': k = &knobs[1]; break;
-		case 't': k = &knobs[2]; break;
-		case 'g': k = &knobs[3]; break;
-		case 'b': k = &knobs[4]; break;
-		default:
+	while((opt = getopt_long(argc, argv, "+h", longopts, &index)) != -1) {
+		if(opt == 'h') {
+			fputs(usage_text, stdout);
+			return -1;
+		}
+		if(opt == '?' || opt == ':' || !strchr("lpctgb", opt)) {
 			imgp_unknown_option("serve", argv[optind - 1], longopts);
 			return IMGP_EXIT_USAGE;
 		}
-		if(!parse_long(optarg, k->min, k->max, k->slot)) {
-			fprintf(stderr, "imgpipe serve: --%s %.32s is not a number from %ld to %ld\n",
-			        k->flag, optarg, k->min, k->max);
+		if(imgp_serve_config_set(o, longopts[index].name, optarg, err)) {
+			fprintf(stderr, "imgpipe serve: %s\n", err);
 			return IMGP_EXIT_USAGE;
 		}
 	}
 	if(optind < argc) {
 		fprintf(stderr, "imgpipe serve: unexpected argument %s\nsee 'imgpipe serve --help'\n",
 		        argv[optind]);
-		return IMGP_EXIT_USAGE;
-	}
-	v = getenv("IMGPIPE_SERVE_TOKEN");
-	if(v && *v && !(o->token = imgp_strdup(v))) {
-		fprintf(stderr, "imgpipe serve: out of memory\n");
 		return IMGP_EXIT_USAGE;
 	}
 	return IMGP_EXIT_OK;
@@ -692,7 +632,7 @@ int imgp_cmd_serve(int argc, char **argv)
 	}
 	status = read_opts(&s->o, argc, argv);
 	if(status) {
-		imgp_free(s->o.token);
+		imgp_serve_config_release(&s->o);
 		imgp_free(s);
 		return status < 0 ? IMGP_EXIT_OK : status;
 	}
@@ -738,7 +678,7 @@ int imgp_cmd_serve(int argc, char **argv)
 out:
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
-	imgp_free(s->o.token);
+	imgp_serve_config_release(&s->o);
 	imgp_free(s);
 	return status;
 }

@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "runtime.h"
+#include "settings.h"
 
 /* Lambda gives one vCPU per 1,769 MB of memory. */
 #define LAMBDA_MB_PER_VCPU 1769
@@ -27,6 +28,9 @@ enum imgp_status imgp_upload_init(struct imgp_upload *u, FILE *log, char *err)
 
 	memset(u, 0, sizeof(*u));
 	u->log = log;
+	/* imgpipe invoke and serve: a trace id the caller's environment gives
+	 * (imgpipe lambda sets each invocation's) */
+	imgp_store_set_trace(imgp_env("_X_AMZN_TRACE_ID"));
 	result = imgp_job_config_from_env(&u->jc, NULL, err);
 	if(result)
 		return result;

@@ -10,6 +10,7 @@
  *   SIZE    := W "x" H | W "x" | "x" H
  */
 #include "config.h"
+#include "settings.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -799,18 +800,18 @@ enum imgp_status imgp_config_from_env(struct imgp_config *cfg, const char *confi
 	enum imgp_status result;
 	const char *value;
 
-	if((value = config_file) || ((value = getenv("IMGPIPE_CONFIG")) && *value)) {
+	if((value = config_file) || (value = imgp_env("IMGPIPE_CONFIG"))) {
 		result = imgp_config_load_file(cfg, value, err);
 		if(result)
 			return result;
 	}
-	if((value = getenv("IMGPIPE_VARIANTS")) && *value) {
+	if((value = imgp_env("IMGPIPE_VARIANTS"))) {
 		result = imgp_config_parse_spec(cfg, value, err);
 		if(result)
 			return result;
 	}
 	for(size_t i = 0; i < sizeof(limit_envs) / sizeof(limit_envs[0]); i++) {
-		if(!(value = getenv(limit_envs[i].env)) || !*value)
+		if(!(value = imgp_env(limit_envs[i].env)))
 			continue;
 		result = imgp_config_set_limit(cfg, limit_envs[i].limit, value, limit_envs[i].env, err);
 		if(result)
@@ -820,13 +821,6 @@ enum imgp_status imgp_config_from_env(struct imgp_config *cfg, const char *confi
 }
 
 /* --- the job's settings ------------------------------------------------ */
-
-static const char *env_value(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : NULL;
-}
 
 enum imgp_status imgp_job_config_set(char **field, const char *value, char *err)
 {
@@ -842,7 +836,7 @@ enum imgp_status imgp_job_config_set(char **field, const char *value, char *err)
 /* A whole number in [lo, hi] from the variable name, or a config error. */
 static enum imgp_status env_number(const char *name, long lo, long hi, long *out, char *err)
 {
-	const char *v = env_value(name);
+	const char *v = imgp_env(name);
 	long long n;
 
 	if(!v)
@@ -881,12 +875,15 @@ enum imgp_status imgp_job_config_from_env(struct imgp_job_config *jc, const char
 	jc->deadline_reserve_ms = 1000;
 	result = imgp_config_from_env(&jc->render, config_file, err);
 	for(size_t i = 0; !result && i < sizeof(strings) / sizeof(strings[0]); i++) {
-		const char *value = env_value(strings[i].env);
+		const char *value = imgp_env(strings[i].env);
 
 		result = imgp_job_config_set((char **)((char *)jc + strings[i].offset),
 		                             value ? value : strings[i].fallback, err);
 	}
-	if(!result && (v = env_value("IMGPIPE_ON_DELETE"))) {
+	/* IMGPIPE_MANIFEST_KEY= (set, but empty) is no manifest, as README says */
+	if(!result && (v = imgp_env_set("IMGPIPE_MANIFEST_KEY")) && !*v)
+		result = imgp_job_config_set(&jc->manifest_key, "", err);
+	if(!result && (v = imgp_env("IMGPIPE_ON_DELETE"))) {
 		if(!strcmp(v, "delete"))
 			jc->delete_on_remove = true;
 		else if(strcmp(v, "ignore"))
@@ -900,7 +897,7 @@ enum imgp_status imgp_job_config_from_env(struct imgp_job_config *jc, const char
 		result = env_number("IMGPIPE_MAX_INVOCATIONS", 0, LONG_MAX, &jc->max_invocations,
 		                    err);
 	/* Lambda sets it; anything odd there is Lambda's, not the user's */
-	if(!result && (v = env_value("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")) &&
+	if(!result && (v = imgp_env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")) &&
 	   (memory = atol(v)) > 0 && memory < 1 << 20)
 		jc->memory_mb = (int)memory;
 	if(!result)
@@ -973,4 +970,72 @@ void imgp_job_config_release(struct imgp_job_config *jc)
 	imgp_free(jc->source_prefix);
 	imgp_free(jc->metrics_namespace);
 	memset(jc, 0, sizeof(*jc));
+}
+
+/* --- imgpipe serve's settings -------------------------------------------- */
+
+static const struct serve_knob {
+	const char *env, *flag;
+	size_t offset;
+	long min, max;
+} serve_knobs[] = {
+	{ "PORT", "port", offsetof(struct imgp_serve_config, port), 0, 65535 },
+	{ "IMGPIPE_SERVE_CONCURRENCY", "concurrency",
+	  offsetof(struct imgp_serve_config, concurrency), 1, 1024 },
+	{ "IMGPIPE_SERVE_TIMEOUT", "timeout", offsetof(struct imgp_serve_config, timeout_s), 1, 3600 },
+	{ "IMGPIPE_SERVE_GRACE", "grace", offsetof(struct imgp_serve_config, grace_s), 0, 3600 },
+	{ "IMGPIPE_SERVE_MAX_BODY", "max-body", offsetof(struct imgp_serve_config, max_body), 1024,
+	  64L << 20 },
+};
+
+/* A knob's value from text; origin says where it came from. */
+static enum imgp_status serve_knob_set(struct imgp_serve_config *sc, const struct serve_knob *k,
+                                       const char *value, bool flag, char *err)
+{
+	long long n;
+
+	if(!parse_int(value, k->min, k->max, &n))
+		return flag ? imgp_fail(err, IMGP_E_USAGE, "--%s %.32s is not a number from %ld to %ld",
+		                        k->flag, value, k->min, k->max)
+		            : imgp_fail(err, IMGP_E_USAGE, "%s=%.32s is not a number from %ld to %ld",
+		                        k->env, value, k->min, k->max);
+	*(long *)((char *)sc + k->offset) = (long)n;
+	return IMGP_OK;
+}
+
+enum imgp_status imgp_serve_config_from_env(struct imgp_serve_config *sc, char *err)
+{
+	const char *v;
+
+	*sc = (struct imgp_serve_config){ "127.0.0.1", IMGP_SERVE_DEFAULT_PORT, imgp_cpu_count(),
+	                                  IMGP_SERVE_DEFAULT_TIMEOUT_S, IMGP_SERVE_DEFAULT_GRACE_S,
+	                                  IMGP_SERVE_DEFAULT_MAX_BODY, NULL };
+	if((v = imgp_env("IMGPIPE_LISTEN")))
+		snprintf(sc->listen, sizeof(sc->listen), "%s", v);
+	for(size_t i = 0; i < sizeof(serve_knobs) / sizeof(serve_knobs[0]); i++)
+		if((v = imgp_env(serve_knobs[i].env)) &&
+		   serve_knob_set(sc, &serve_knobs[i], v, false, err))
+			return IMGP_E_USAGE;
+	if((v = imgp_env("IMGPIPE_SERVE_TOKEN")) && !(sc->token = imgp_strdup(v)))
+		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	return IMGP_OK;
+}
+
+enum imgp_status imgp_serve_config_set(struct imgp_serve_config *sc, const char *flag,
+                                       const char *value, char *err)
+{
+	if(!strcmp(flag, "listen")) {
+		snprintf(sc->listen, sizeof(sc->listen), "%s", value);
+		return IMGP_OK;
+	}
+	for(size_t i = 0; i < sizeof(serve_knobs) / sizeof(serve_knobs[0]); i++)
+		if(!strcmp(serve_knobs[i].flag, flag))
+			return serve_knob_set(sc, &serve_knobs[i], value, true, err);
+	return imgp_fail(err, IMGP_E_USAGE, "--%s is not a setting of imgpipe serve", flag);
+}
+
+void imgp_serve_config_release(struct imgp_serve_config *sc)
+{
+	imgp_free(sc->token);
+	sc->token = NULL;
 }

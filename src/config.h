@@ -175,4 +175,31 @@ const char *imgp_format_name(enum imgp_format format);   /* "jpeg" */
 const char *imgp_format_ext(enum imgp_format format);    /* "jpg" */
 const char *imgp_format_mime(enum imgp_format format);   /* "image/jpeg" */
 
+/*
+ * imgpipe serve's settings: the environment (PORT, IMGPIPE_LISTEN,
+ * IMGPIPE_SERVE_*), then its flags over it. A bad value says where it came
+ * from: "IMGPIPE_SERVE_TIMEOUT=x is not a number from 1 to 3600" or
+ * "--timeout x is ...".
+ */
+#define IMGP_SERVE_DEFAULT_PORT 8080
+#define IMGP_SERVE_DEFAULT_TIMEOUT_S 60
+#define IMGP_SERVE_DEFAULT_GRACE_S 8        /* Cloud Run kills 10 s after SIGTERM */
+#define IMGP_SERVE_DEFAULT_MAX_BODY (1L << 20) /* events are a few KB */
+
+struct imgp_serve_config {
+	char listen[64];
+	long port;
+	long concurrency;           /* events at work at once (default: the CPUs) */
+	long timeout_s;
+	long grace_s;
+	long max_body;
+	char *token;                /* IMGPIPE_SERVE_TOKEN; NULL: no check; never a flag */
+};
+
+enum imgp_status imgp_serve_config_from_env(struct imgp_serve_config *sc, char *err);
+/* One flag over it: "listen", "port", "concurrency", "timeout", "grace", "max-body". */
+enum imgp_status imgp_serve_config_set(struct imgp_serve_config *sc, const char *flag,
+                                       const char *value, char *err);
+void imgp_serve_config_release(struct imgp_serve_config *sc);
+
 #endif

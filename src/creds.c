@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "http.h"
+#include "settings.h"
 
 #define REFRESH_MARGIN_S 300           /* refresh this long before expiry */
 #define METADATA_BODY_MAX (64 * 1024)
@@ -65,13 +66,6 @@ static enum imgp_status creds_set(struct imgp_creds *c, const char *ak,
 	return IMGP_OK;
 }
 
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : NULL;
-}
-
 /* A bearer token (no keys) into c. */
 static enum imgp_status creds_set_bearer(struct imgp_creds *c, const char *token,
                                          time_t expires, const char *source)
@@ -101,11 +95,11 @@ static enum imgp_status creds_copy(struct imgp_creds *c, const struct imgp_creds
  */
 static enum imgp_status from_env(struct imgp_creds *c)
 {
-	const char *ak = env("AWS_ACCESS_KEY_ID"), *sk = env("AWS_SECRET_ACCESS_KEY");
+	const char *ak = imgp_env("AWS_ACCESS_KEY_ID"), *sk = imgp_env("AWS_SECRET_ACCESS_KEY");
 
 	if(!ak || !sk)
 		return IMGP_E_NOT_FOUND;
-	return creds_set(c, ak, sk, env("AWS_SESSION_TOKEN"), 0, "env");
+	return creds_set(c, ak, sk, imgp_env("AWS_SESSION_TOKEN"), 0, "env");
 }
 
 /* --- 2. shared credentials and config files ----------------------------- */
@@ -137,7 +131,7 @@ static char *trim(char *s)
 
 static char *file_path(const char *var, const char *leaf)
 {
-	const char *v = env(var), *home = env("HOME");
+	const char *v = imgp_env(var), *home = imgp_env("HOME");
 
 	if(v)
 		return imgp_strdup(v);
@@ -201,7 +195,7 @@ static void ini_read(const char *path, const char *profile, bool config,
 
 static void profile_load(struct profile *p)
 {
-	const char *name = env("AWS_PROFILE");
+	const char *name = imgp_env("AWS_PROFILE");
 	char *cred = file_path("AWS_SHARED_CREDENTIALS_FILE", "credentials");
 	char *conf = file_path("AWS_CONFIG_FILE", "config");
 
@@ -367,8 +361,8 @@ static bool loopback_or_ecs_host(const char *url)
 
 char *imgp_creds_container_url(void)
 {
-	const char *rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-	const char *full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	const char *rel = imgp_env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+	const char *full = imgp_env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
 
 	if(rel)
 		return imgp_asprintf("%s%s%s", CONTAINER_HOST, *rel == '/' ? "" : "/", rel);
@@ -378,13 +372,13 @@ char *imgp_creds_container_url(void)
 /* The container authorization token: the file wins over the variable. */
 static char *container_token(void)
 {
-	const char *path = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+	const char *path = imgp_env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 	char buf[8192];
 	FILE *f;
 	size_t n;
 
 	if(!path) {
-		const char *t = env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+		const char *t = imgp_env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
 		return t ? imgp_strdup(t) : NULL;
 	}
 	f = fopen(path, "r");
@@ -435,8 +429,8 @@ static enum imgp_status from_imds(struct imgp_creds_provider *p, struct imgp_cre
                                   char *err)
 {
 	enum imgp_status result;
-	const char *disabled = env("AWS_EC2_METADATA_DISABLED");
-	const char *base = env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+	const char *disabled = imgp_env("AWS_EC2_METADATA_DISABLED");
+	const char *base = imgp_env("AWS_EC2_METADATA_SERVICE_ENDPOINT");
 	char *token = NULL, *role = NULL, *body = NULL, *url = NULL;
 	struct header_set hs = { { "X-aws-ec2-metadata-token-ttl-seconds" }, { "21600" } };
 	size_t blen;
@@ -495,11 +489,11 @@ out:
 /* Is the S3 endpoint Google Cloud Storage's XML API? */
 static bool gcs_endpoint(void)
 {
-	const char *url = env("AWS_ENDPOINT_URL_S3");
+	const char *url = imgp_env("AWS_ENDPOINT_URL_S3");
 	const char *host;
 
 	if(!url)
-		url = env("AWS_ENDPOINT_URL");
+		url = imgp_env("AWS_ENDPOINT_URL");
 	if(!url || !(host = strstr(url, "://")))
 		return false;
 	host += 3;
@@ -509,7 +503,7 @@ static bool gcs_endpoint(void)
 
 char *imgp_creds_gce_token_url(void)
 {
-	const char *host = env("GCE_METADATA_HOST");
+	const char *host = imgp_env("GCE_METADATA_HOST");
 
 	if(!host && !gcs_endpoint())
 		return NULL;
@@ -587,7 +581,7 @@ static enum imgp_status resolve(struct imgp_creds_provider *p,
 	                 "container or instance metadata%s%s%s; set AWS_ACCESS_KEY_ID and "
 	                 "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (~/.aws/credentials), or "
 	                 "IMGPIPE_STORE=dir:PATH to use local folders as buckets",
-	                 env("AWS_PROFILE") ? env("AWS_PROFILE") : "default",
+	                 imgp_env("AWS_PROFILE") ? imgp_env("AWS_PROFILE") : "default",
 	                 *why ? " (" : "", *why ? why : "", *why ? ")" : "");
 }
 

@@ -6,6 +6,7 @@
  * follow a redirect, and never copy a request header into err.
  */
 #include "http.h"
+#include "settings.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -69,7 +70,7 @@ static void find_ca_file(void)
 		"/etc/ssl/cert.pem",                        /* Alpine, the BSDs */
 	};
 	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-	const char *env = getenv("SSL_CERT_FILE");
+	const char *env = imgp_env("SSL_CERT_FILE");
 
 	if(env && *env && !access(env, R_OK)) {
 		ca_file = env;

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "imgpipe.h"
+#include "settings.h"
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -44,8 +45,8 @@ static int parse_level(const char *name)
 
 void imgp_log_from_env(void)
 {
-	const char *format = getenv("AWS_LAMBDA_LOG_FORMAT");
-	int level = parse_level(getenv("AWS_LAMBDA_LOG_LEVEL"));
+	const char *format = imgp_env("AWS_LAMBDA_LOG_FORMAT");
+	int level = parse_level(imgp_env("AWS_LAMBDA_LOG_LEVEL"));
 
 	json_format = format && !strcasecmp(format, "json");
 	threshold = level < 0 ? IMGP_LOG_INFO : (enum imgp_log_level)level;

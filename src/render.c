@@ -15,6 +15,7 @@
  */
 #include "render.h"
 #include "render_impl.h"
+#include "settings.h"
 
 #include <lcms2.h>
 #include <gmodule.h>
@@ -104,7 +105,7 @@ enum imgp_status imgp_render_init(const char *argv0, int concurrency, char *err)
 	}
 	if(VIPS_INIT(argv0 ? argv0 : "imgpipe"))
 		return imgp_vips_fail(err, IMGP_E_INTERNAL, "libvips failed to start");
-	if(!getenv("IMGPIPE_DEBUG"))
+	if(!imgp_env("IMGPIPE_DEBUG"))
 		g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, drop_warning, NULL);
 	imgp_orc_guard();
 	/* one-shot work: a cache only holds memory */

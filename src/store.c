@@ -8,6 +8,7 @@
 #include "http.h"
 #include "store_impl.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +179,25 @@ void imgp_store_close(struct imgp_store *st)
 void imgp_store_set_deadline(int64_t epoch_ms)
 {
 	imgp_http_set_deadline(epoch_ms);
+}
+
+/* One invocation's trace id: process-wide, as Lambda's _X_AMZN_TRACE_ID
+ * is, and read by every thread that writes for it. */
+static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
+static char trace[IMGP_TRACE_MAX];
+
+void imgp_store_set_trace(const char *trace_id)
+{
+	pthread_mutex_lock(&trace_lock);
+	snprintf(trace, sizeof(trace), "%s", trace_id ? trace_id : "");
+	pthread_mutex_unlock(&trace_lock);
+}
+
+void imgp_store_trace(char out[IMGP_TRACE_MAX])
+{
+	pthread_mutex_lock(&trace_lock);
+	memcpy(out, trace, IMGP_TRACE_MAX);
+	pthread_mutex_unlock(&trace_lock);
 }
 
 enum imgp_status imgp_store_warm(struct imgp_store *st, char *err)

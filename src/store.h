@@ -154,6 +154,17 @@ enum imgp_status imgp_store_warm(struct imgp_store *st, char *err);
  */
 void imgp_store_set_deadline(int64_t epoch_ms);
 
+/*
+ * The trace id the S3 store sends as X-Amzn-Trace-Id (what lets Lambda's
+ * recursion detection see imgpipe's writes), for the whole process from
+ * now on (NULL or "": none). A value handed over by the front end that
+ * has it (the runtime's invocation), not read from the environment.
+ * imgp_store_trace copies it into out ("" when none).
+ */
+#define IMGP_TRACE_MAX 512
+void imgp_store_set_trace(const char *trace_id);
+void imgp_store_trace(char out[IMGP_TRACE_MAX]);
+
 /* "s3", "dir" or "folders". */
 const char *imgp_store_kind(const struct imgp_store *st);
 

@@ -20,6 +20,7 @@
 #include "creds.h"
 #include "http.h"
 #include "parsers.h"
+#include "settings.h"
 #include "sigv4.h"
 
 #define LIST_BODY_MAX (16 * 1024 * 1024)   /* one ListObjectsV2 page */
@@ -187,12 +188,13 @@ static enum imgp_status sign_request(void *ud, const struct imgp_http_request *r
 	struct imgp_sigv4_result sig = { 0 };
 	struct imgp_creds creds;
 	char date[IMGP_AMZ_DATE];
-	const char *trace = getenv("_X_AMZN_TRACE_ID");
+	char trace[IMGP_TRACE_MAX];
 	size_t n = 0;
 	enum imgp_status result;
 
 	if(sg->nextra + 5 > MAX_SIGNED)
 		return imgp_fail(err, IMGP_E_REQUEST, "too many headers");
+	imgp_store_trace(trace);
 	result = imgp_creds_get(sg->s->creds, &creds, err);
 	if(result)
 		return result;
@@ -224,7 +226,7 @@ static enum imgp_status sign_request(void *ud, const struct imgp_http_request *r
 	if(!result && imgp_http_headers_add(out, "Authorization", sig.authorization))
 		result = IMGP_E_NOMEM;
 	/* unsigned: Lambda's recursive loop detection reads it */
-	if(!result && trace && *trace && !strpbrk(trace, "\r\n") &&
+	if(!result && *trace && !strpbrk(trace, "\r\n") &&
 	   imgp_http_headers_add(out, "X-Amzn-Trace-Id", trace))
 		result = IMGP_E_NOMEM;
 	if(result == IMGP_E_NOMEM)
@@ -802,13 +804,6 @@ static const struct imgp_store_ops s3_ops = {
 
 /* --- opening ------------------------------------------------------------------- */
 
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : NULL;
-}
-
 /* scheme://host[:port][/path] of a custom endpoint into s. */
 static enum imgp_status parse_endpoint(struct s3_store *s, const char *url, char *err)
 {
@@ -846,9 +841,9 @@ enum imgp_status imgp_store_s3_open(const struct imgp_store_opts *opts,
                                     struct imgp_store **out, char *err)
 {
 	struct s3_store *s = imgp_calloc(1, sizeof(*s));
-	const char *endpoint = env("AWS_ENDPOINT_URL_S3");
-	const char *style = env("IMGPIPE_S3_ADDRESSING");
-	const char *region = env("AWS_REGION");
+	const char *endpoint = imgp_env("AWS_ENDPOINT_URL_S3");
+	const char *style = imgp_env("IMGPIPE_S3_ADDRESSING");
+	const char *region = imgp_env("AWS_REGION");
 	enum imgp_status result;
 
 	*out = NULL;
@@ -862,9 +857,9 @@ enum imgp_status imgp_store_s3_open(const struct imgp_store_opts *opts,
 	if(result)
 		goto fail;
 	if(!endpoint)
-		endpoint = env("AWS_ENDPOINT_URL");
+		endpoint = imgp_env("AWS_ENDPOINT_URL");
 	if(!region)
-		region = env("AWS_DEFAULT_REGION");
+		region = imgp_env("AWS_DEFAULT_REGION");
 	s->region = region ? imgp_strdup(region) : imgp_creds_profile_region();
 	if(!s->region && !(s->region = imgp_strdup("us-east-1"))) {
 		result = imgp_fail(err, IMGP_E_NOMEM, "out of memory");

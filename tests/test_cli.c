@@ -798,3 +798,33 @@ Test(cli, width_named_outputs_with_the_template_in_o)
 	                     "in", NULL), 2);
 	free(out); free(err);
 }
+
+/* IMGPIPE_MANIFEST_KEY= is no manifest, as README says (it gave the
+ * default one); the last variant is then the set's commit: a changed
+ * variant rewrites it too, with the same bytes. */
+Test(cli, an_empty_manifest_key_writes_none_and_the_last_variant_commits)
+{
+	char *out, *err, *c1, *c2;
+	size_t n1, n2;
+	struct timespec b_before;
+
+	given("samples/landscape.jpg", "in/p.jpg");
+	setenv("IMGPIPE_MANIFEST_KEY", "", 1);
+	cr_assert_eq(imgpipe(&out, &err, "resize", "--variants", "a=100x;b=200x;c=300x", "-o", "o",
+	                     "in", NULL), 0, "%s", err);
+	free(out); free(err);
+	cr_assert_eq(tu_count_files("o", NULL), 3, "a manifest was written");
+	b_before = mtime_of("o/b/in/p.jpg");
+	c1 = tu_read("o/c/in/p.jpg", &n1);
+	cr_assert_eq(imgpipe(&out, &err, "resize", "--variants", "a=100x,q=50;b=200x;c=300x", "-o",
+	                     "o", "in", NULL), 0, "%s", err);
+	free(out); free(err);
+	cr_assert(same_time(b_before, mtime_of("o/b/in/p.jpg")), "b was rewritten");
+	c2 = tu_read("o/c/in/p.jpg", &n2);
+	cr_assert(c1 && c2 && n1 == n2 && !memcmp(c1, c2, n1), "c, rewritten, has other bytes");
+	cr_assert_eq(imgpipe(&out, &err, "resize", "--variants", "a=100x,q=50;b=200x;c=300x", "-o",
+	                     "o", "in", NULL), 0, "%s", err);
+	cr_assert(strstr(err, "1 up to date"), "%s", err);
+	free(out); free(err); free(c1); free(c2);
+	unsetenv("IMGPIPE_MANIFEST_KEY");
+}

@@ -334,7 +334,10 @@ Test(store_s3, trace_id_sent_and_addressing)
 	cr_assert(responder_start(&proxy, record, &seen));
 	snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d/base/", proxy.port);
 	setenv("AWS_ENDPOINT_URL_S3", endpoint, 1);
-	setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", 1);
+	/* handed over as a value (imgpipe lambda: each invocation's), not read
+	 * from the environment */
+	imgp_store_set_trace("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;"
+	                     "Sampled=1");
 	s = open_store(NULL);
 	put_ok(s, "a b.jpg", "x", 1, NULL);
 	cr_expect(strstr(seen.head, "PUT /base/" BUCKET "/a%20b.jpg HTTP/1.1\r\n"), "%s", seen.head);
@@ -349,7 +352,7 @@ Test(store_s3, trace_id_sent_and_addressing)
 	/* asked for virtual-hosted style: the bucket moves into the host */
 	setenv("IMGPIPE_S3_ADDRESSING", "virtual", 1);
 	setenv("AWS_ENDPOINT_URL_S3", "http://localhost.invalid:1", 1);
-	unsetenv("_X_AMZN_TRACE_ID");
+	imgp_store_set_trace(NULL);
 	{
 		struct imgp_store_opts opts = { .max_attempts = 1 };
 		struct imgp_store_error e;
