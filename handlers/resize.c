@@ -670,36 +670,6 @@ static enum imgp_status prepare(struct run *r, const char *output, bool s3_input
 	return IMGP_OK;
 }
 
-/* Options that change the config, in the order the README promises. */
-struct overrides {
-	const char *config, *spec, *template;
-	const char *limits[16][2];  /* name, value: the last of a repeated one wins */
-	size_t nlimits;
-};
-
-static enum imgp_status configure(struct run *r, const struct overrides *o, char *err)
-{
-	enum imgp_status result = imgp_job_config_from_env(&r->jc, o->config, err);
-
-	if(!result && o->spec)
-		result = imgp_config_parse_spec(&r->jc.render, o->spec, err);
-	for(size_t i = 0; !result && i < o->nlimits; i++)
-		if((result = imgp_config_set_limit(&r->jc.render, o->limits[i][0], o->limits[i][1],
-		                                   "command line", err))) {
-			/* name the flag the user typed, not the setting behind it */
-			char why[IMGP_ERRSIZE], flag[32], *is = strstr(err, " is ");
-
-			snprintf(why, sizeof(why), "%s", is ? is + 4 : err);
-			snprintf(flag, sizeof(flag), "--%s", o->limits[i][0]);
-			for(char *c = flag; *c; c++)
-				*c = *c == '_' ? '-' : *c;
-			imgp_fail(err, result, "%s %s: %s", flag, o->limits[i][1], why);
-		}
-	if(!result && o->template)
-		result = imgp_job_config_set(&r->jc.output_key, o->template, err);
-	return result;
-}
-
 int imgp_cmd_resize(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -711,8 +681,7 @@ int imgp_cmd_resize(int argc, char **argv)
 		{ "max-frames", required_argument, NULL, 'F' }, { "fail-on", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
-	static const char *const limit_names[] = { "max_pixels", "max_bytes", "max_frames", "fail_on" };
-	struct overrides o = { 0 };
+	struct imgp_flags o = { 0 };
 	const char *output = "resized";
 	char *split_output = NULL;
 	struct run r;
@@ -726,17 +695,15 @@ int imgp_cmd_resize(int argc, char **argv)
 	while((opt = getopt_long(argc, argv, ":c:o:j:fqvh", longopts, NULL)) != -1) {
 		switch(opt) {
 		case 'V': o.spec = optarg; break;
-		case 'c': o.config = optarg; break;
+		case 'c': o.config_file = optarg; break;
 		case 'o': output = optarg; break;
-		case 'k': o.template = optarg; break;
+		case 'k': o.output_key = optarg; break;
 		case 'f': force = true; break;
 		case 'q': r.quiet = true; break;
 		case 'v': r.verbose = true; break;
 		case 'P': case 'B': case 'F': case 'L':
-			if(o.nlimits == 16)
-				return usage_error("%s: too many limits", argv[optind - 1]);
-			o.limits[o.nlimits][0] = limit_names[strchr("PBFL", opt) - "PBFL"];
-			o.limits[o.nlimits++][1] = optarg;
+			/* the last of a repeated one wins */
+			o.limits[strchr("PBFL", opt) - "PBFL"] = optarg;
 			break;
 		case 'j':
 			nworkers = (int)strtol(optarg, &end, 10);
@@ -756,7 +723,7 @@ int imgp_cmd_resize(int argc, char **argv)
 	if(strchr(output, '{')) {
 		const char *brace = strchr(output, '{'), *slash = brace;
 
-		if(o.template)
+		if(o.output_key)
 			return usage_error("-o %s holds a key template and --output-key gives another: "
 			                   "give one", output);
 		while(slash > output && slash[-1] != '/')
@@ -766,12 +733,12 @@ int imgp_cmd_resize(int argc, char **argv)
 			return usage_error("%s", "out of memory");
 		if(slash == output)
 			split_output[0] = '.';
-		o.template = slash;
+		o.output_key = slash;
 		output = split_output;
 	}
 	for(int i = optind; i < argc; i++)
 		s3_inputs |= !strncmp(argv[i], "s3://", 5);
-	result = configure(&r, &o, err);
+	result = imgp_job_config_load(&r.jc, &o, err);
 	r.jc.force = force;
 	if(result || prepare(&r, output, s3_inputs, err)) {
 		fprintf(stderr, "imgpipe: %s\n", err);

@@ -794,23 +794,37 @@ const char *imgp_limit_hint(const char *limit)
 	return "the config file";
 }
 
-enum imgp_status imgp_config_from_env(struct imgp_config *cfg, const char *config_file,
-                                      char *err)
+/* The render's settings: flags where given, else the environment. */
+static enum imgp_status config_load(struct imgp_config *cfg, const struct imgp_flags *f,
+                                    char *err)
 {
+	static const char *const limit_flags[] = { "--max-pixels", "--max-bytes", "--max-frames",
+	                                           "--fail-on" };
 	enum imgp_status result;
 	const char *value;
 
-	if((value = config_file) || (value = imgp_env("IMGPIPE_CONFIG"))) {
+	if((value = f->config_file) || (value = imgp_env("IMGPIPE_CONFIG"))) {
 		result = imgp_config_load_file(cfg, value, err);
 		if(result)
 			return result;
 	}
-	if((value = imgp_env("IMGPIPE_VARIANTS"))) {
+	if((value = f->spec) || (value = imgp_env("IMGPIPE_VARIANTS"))) {
 		result = imgp_config_parse_spec(cfg, value, err);
 		if(result)
 			return result;
 	}
 	for(size_t i = 0; i < sizeof(limit_envs) / sizeof(limit_envs[0]); i++) {
+		char why[IMGP_ERRSIZE], *is;
+
+		if((value = f->limits[i])) {
+			/* a flag's error names the flag the user typed */
+			if((result = imgp_config_set_limit(cfg, limit_envs[i].limit, value, "", why))) {
+				is = strstr(why, " is ");
+				return imgp_fail(err, result, "%s %s: %s", limit_flags[i], value,
+				                 is ? is + 4 : why);
+			}
+			continue;
+		}
 		if(!(value = imgp_env(limit_envs[i].env)))
 			continue;
 		result = imgp_config_set_limit(cfg, limit_envs[i].limit, value, limit_envs[i].env, err);
@@ -818,6 +832,14 @@ enum imgp_status imgp_config_from_env(struct imgp_config *cfg, const char *confi
 			return result;
 	}
 	return IMGP_OK;
+}
+
+enum imgp_status imgp_config_from_env(struct imgp_config *cfg, const char *config_file,
+                                      char *err)
+{
+	struct imgp_flags f = { .config_file = config_file };
+
+	return config_load(cfg, &f, err);
 }
 
 /* --- the job's settings ------------------------------------------------ */
@@ -851,6 +873,14 @@ static enum imgp_status env_number(const char *name, long lo, long hi, long *out
 enum imgp_status imgp_job_config_from_env(struct imgp_job_config *jc, const char *config_file,
                                           char *err)
 {
+	struct imgp_flags f = { .config_file = config_file };
+
+	return imgp_job_config_load(jc, &f, err);
+}
+
+enum imgp_status imgp_job_config_load(struct imgp_job_config *jc, const struct imgp_flags *f,
+                                      char *err)
+{
 	static const struct { const char *env, *fallback; size_t offset; } strings[] = {
 		{ "IMGPIPE_STORE", NULL, offsetof(struct imgp_job_config, store) },
 		{ "IMGPIPE_DEST_BUCKET", NULL, offsetof(struct imgp_job_config, dest_bucket) },
@@ -873,9 +903,12 @@ enum imgp_status imgp_job_config_from_env(struct imgp_job_config *jc, const char
 	memset(jc, 0, sizeof(*jc));
 	imgp_config_init(&jc->render);
 	jc->deadline_reserve_ms = 1000;
-	result = imgp_config_from_env(&jc->render, config_file, err);
+	result = config_load(&jc->render, f, err);
 	for(size_t i = 0; !result && i < sizeof(strings) / sizeof(strings[0]); i++) {
 		const char *value = imgp_env(strings[i].env);
+
+		if(f->output_key && !strcmp(strings[i].env, "IMGPIPE_OUTPUT_KEY"))
+			value = f->output_key;
 
 		result = imgp_job_config_set((char **)((char *)jc + strings[i].offset),
 		                             value ? value : strings[i].fallback, err);

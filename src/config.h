@@ -155,6 +155,22 @@ enum imgp_status imgp_job_config_from_env(struct imgp_job_config *jc, const char
                                           char *err);
 
 /*
+ * What a command line says instead of the environment (imgpipe resize):
+ * applied in place of the variable it overrides, before anything is
+ * checked, so a bad IMGPIPE_VARIANTS does not stop --variants. NULL: not
+ * given. A bad flag's message names the flag.
+ */
+struct imgp_flags {
+	const char *config_file;    /* --config, for IMGPIPE_CONFIG */
+	const char *spec;           /* --variants, for IMGPIPE_VARIANTS */
+	const char *output_key;     /* --output-key, for IMGPIPE_OUTPUT_KEY */
+	const char *limits[4];      /* --max-pixels, --max-bytes, --max-frames, --fail-on */
+};
+
+enum imgp_status imgp_job_config_load(struct imgp_job_config *jc, const struct imgp_flags *flags,
+                                      char *err);
+
+/*
  * For the trigger front ends (lambda, invoke, serve): refuse a destination
  * inside the trigger's key space, and a configuration that cannot work
  * (delete on remove with a template that needs the written size). Says

@@ -828,3 +828,29 @@ Test(cli, an_empty_manifest_key_writes_none_and_the_last_variant_commits)
 	free(out); free(err); free(c1); free(c2);
 	unsetenv("IMGPIPE_MANIFEST_KEY");
 }
+
+/* Flags replace the variables they override before anything is checked:
+ * a bad IMGPIPE_VARIANTS or IMGPIPE_OUTPUT_KEY does not stop a command
+ * line that gives its own (it did). */
+Test(cli, flags_win_over_a_bad_environment)
+{
+	char *out, *err;
+
+	given("samples/logo.png", "in/logo.png");
+	setenv("IMGPIPE_VARIANTS", "thumb=320x320 fit=cover", 1);
+	setenv("IMGPIPE_OUTPUT_KEY", "/abs/{stem}", 1);
+	setenv("IMGPIPE_MAX_PIXELS", "lots", 1);
+	cr_assert_eq(imgpipe(&out, &err, "resize", "--variants", "t=64x", "--output-key",
+	                     "{variant}/{stem}.{ext}", "--max-pixels", "100000000", "-o", "o", "in",
+	                     NULL), 0, "%s", err);
+	free(out); free(err);
+	assert_image("o/t/logo.webp", 64, 43);
+	/* without the flags the environment is refused, naming the variable */
+	cr_assert_eq(imgpipe(&out, &err, "resize", "--variants", "t=64x", "--output-key",
+	                     "{variant}/{stem}.{ext}", "-o", "o", "in", NULL), 2);
+	cr_assert(strstr(err, "IMGPIPE_MAX_PIXELS: max_pixels=lots"), "%s", err);
+	free(out); free(err);
+	unsetenv("IMGPIPE_VARIANTS");
+	unsetenv("IMGPIPE_OUTPUT_KEY");
+	unsetenv("IMGPIPE_MAX_PIXELS");
+}
