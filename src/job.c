@@ -5,9 +5,9 @@
  *
  * It owns the order of writes and what "done" means: a source is done only
  * when every variant is there, stamped with the source's identity and its
- * own settings' fingerprint, and the last variant is written only after
- * all the others, stamped with the whole set's fingerprint, so finding it
- * current means the whole set is. It must never parse events, argv or
+ * own fingerprint, and the manifest (without one, the last variant) is
+ * written only after all the others, stamped with the whole set's
+ * fingerprint, so finding it current means the whole set is. It must never parse events, argv or
  * JSON config: those arrive as structs.
  *
  * Which outputs are current is job_stamps.c's; the manifest document is

@@ -8,12 +8,14 @@
  *
  * One idempotency rule for all of them. Every variant carries its source's
  * identity (ETag and version; for local files, modification time and size)
- * and the fingerprint of its own settings (config.h); the set's last
- * variant is written after all the others and also carries the set's
- * fingerprint. A source whose last variant has both unchanged is done: one
+ * and the fingerprint of its own settings and of what its pixels are made
+ * from (config.h, render.h's lineage); the manifest (without one, the last
+ * variant) is written after all the others and carries the set's
+ * fingerprint. A source whose manifest has both unchanged is done: one
  * HEAD. A changed source renders every variant again; a changed spec
- * renders exactly the variants whose settings changed (and the last one,
- * which carries the set). An output key already holding another source's
+ * renders exactly the variants whose own fingerprint changed, and rewrites
+ * the manifest. A removal deletes only when the source is really gone, or
+ * what was made from the version removed. An output key already holding another source's
  * variant (a.jpg and a.png under {stem}) is never overwritten: the later
  * source's {stem} keeps its extension (a.png.jpg), so names do not change
  * when a file is added.
