@@ -14,7 +14,7 @@
  * where the file system refuses user xattrs they go to a sidecar file at
  * PATH/.imgpipe-meta/B/K instead (written before the data's rename).
  */
-#include "store_impl.h"
+#include "store_dir_impl.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -33,27 +33,12 @@
 
 #include "dbuf.h"
 
-#define XATTR_NAME "user.imgpipe"
-#define SIDECAR_DIR ".imgpipe-meta"
-#define TMP_PREFIX ".imgpipe-tmp-"
-#define ATTR_MAX (64 * 1024)
-
-struct dir_store {
-	struct imgp_store base;
-	char *root;                 /* NULL: the folders store */
-};
-
-static bool folders(const struct dir_store *d)
-{
-	return !d->root;
-}
-
 /* --- names --------------------------------------------------------------- */
 
-static enum imgp_status check_bucket(const struct dir_store *d, const char *bucket,
+enum imgp_status imgp_dir_check_bucket(const struct dir_store *d, const char *bucket,
                                      struct imgp_store_error *e)
 {
-	if(folders(d))
+	if(imgp_dir_folders(d))
 		return strlen(bucket) < PATH_MAX ? IMGP_OK : imgp_store_fail(e, IMGP_E_REQUEST,
 		                                   "folder \"%.100s...\" is too long", bucket);
 	if(strchr(bucket, '/') || bucket[0] == '.' || strlen(bucket) > NAME_MAX)
@@ -99,7 +84,7 @@ static enum imgp_status check_key(const char *key, struct imgp_store_error *e)
 static enum imgp_status check_names(const struct dir_store *d, const char *bucket,
                                     const char *key, struct imgp_store_error *e)
 {
-	enum imgp_status result = check_bucket(d, bucket, e);
+	enum imgp_status result = imgp_dir_check_bucket(d, bucket, e);
 
 	if(!result && key)
 		result = check_key(key, e);
@@ -114,10 +99,10 @@ static const char *sep(const char *bucket)
 	return n && bucket[n - 1] == '/' ? "" : "/";
 }
 
-static char *object_path(const struct dir_store *d, const char *bucket,
+char *imgp_dir_object_path(const struct dir_store *d, const char *bucket,
                          const char *key)
 {
-	if(folders(d))
+	if(imgp_dir_folders(d))
 		return imgp_asprintf("%s%s%s", bucket, sep(bucket), key ? key : "");
 	return imgp_asprintf("%s/%s/%s", d->root, bucket, key ? key : "");
 }
@@ -125,19 +110,19 @@ static char *object_path(const struct dir_store *d, const char *bucket,
 static char *sidecar_path(const struct dir_store *d, const char *bucket,
                           const char *key)
 {
-	if(folders(d))
+	if(imgp_dir_folders(d))
 		return imgp_asprintf("%s%s" SIDECAR_DIR "/%s", bucket, sep(bucket), key);
 	return imgp_asprintf("%s/" SIDECAR_DIR "/%s/%s", d->root, bucket, key);
 }
 
 /* A file's version in the folders store: mtime (to the nanosecond) and size. */
-static char *file_version(const struct stat *sb)
+char *imgp_dir_file_version(const struct stat *sb)
 {
 	return imgp_asprintf("%lld.%09ld-%lld", (long long)sb->st_mtim.tv_sec,
 	                     (long)sb->st_mtim.tv_nsec, (long long)sb->st_size);
 }
 
-static enum imgp_status errno_status(int err)
+enum imgp_status imgp_dir_errno_status(int err)
 {
 	switch(err) {
 	case ENOENT:
@@ -158,13 +143,13 @@ static enum imgp_status not_found(const struct dir_store *d, const char *op,
                                   const char *bucket, const char *key,
                                   struct imgp_store_error *e)
 {
-	char *bpath = object_path(d, bucket, NULL);
+	char *bpath = imgp_dir_object_path(d, bucket, NULL);
 	struct stat sb;
 	bool bucket_there = bpath && stat(bpath, &sb) == 0 && S_ISDIR(sb.st_mode);
 
 	imgp_free(bpath);
 	snprintf(e->code, sizeof(e->code), "%s", bucket_there ? "NoSuchKey" : "NoSuchBucket");
-	if(folders(d))
+	if(imgp_dir_folders(d))
 		return imgp_store_fail(e, IMGP_E_NOT_FOUND, "%s%s%s: no such %s", bucket,
 		                       sep(bucket), key, bucket_there ? "file" : "folder");
 	if(!bucket_there)
@@ -186,7 +171,7 @@ static enum imgp_status make_parents(const char *path, struct imgp_store_error *
 		*s = '\0';
 		if(mkdir(p, 0755) && errno != EEXIST) {
 			result = imgp_store_fail(e, errno == ENOTDIR ? IMGP_E_REQUEST
-			                         : errno_status(errno),
+			                         : imgp_dir_errno_status(errno),
 			                         "cannot make folder %s: %s%s", p, strerror(errno),
 			                         errno == ENOTDIR ? " (a shorter key is an object "
 			                         "there)" : "");
@@ -367,7 +352,7 @@ static enum imgp_status write_temp(const char *path, const void *data,
 		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if(fd < 0) {
-		result = imgp_store_fail(e, errno_status(errno), "cannot write %s: %s",
+		result = imgp_store_fail(e, imgp_dir_errno_status(errno), "cannot write %s: %s",
 		                         path, strerror(errno));
 		imgp_free(tmp);
 		return result;
@@ -378,7 +363,7 @@ static enum imgp_status write_temp(const char *path, const void *data,
 		if(n < 0 && errno == EINTR)
 			continue;
 		if(n < 0)
-			result = imgp_store_fail(e, errno_status(errno), "cannot write %s: %s",
+			result = imgp_store_fail(e, imgp_dir_errno_status(errno), "cannot write %s: %s",
 			                         path, strerror(errno));
 		else
 			done += (size_t)n;
@@ -413,7 +398,7 @@ static enum imgp_status commit_temp(char *tmp, const char *path,
 
 	if(rename(tmp, path)) {
 		result = imgp_store_fail(e, errno == EISDIR ? IMGP_E_REQUEST
-		                         : errno_status(errno), "cannot write %s: %s%s",
+		                         : imgp_dir_errno_status(errno), "cannot write %s: %s%s",
 		                         path, strerror(errno), errno == EISDIR
 		                         ? " (longer keys are under it)" : "");
 		unlink(tmp);
@@ -444,7 +429,7 @@ static enum imgp_status dir_put(struct imgp_store *st, const char *bucket,
 	if(result)
 		return result;
 	md5_etag(data ? data : "", len, etag);
-	path = object_path(d, bucket, key);
+	path = imgp_dir_object_path(d, bucket, key);
 	json = attrs_json(opts, etag);
 	if(!path || !json) {
 		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
@@ -502,7 +487,7 @@ static enum imgp_status dir_open_object(struct dir_store *d, const char *op,
 	*fd_out = -1;
 	if(result)
 		return result;
-	path = object_path(d, bucket, key);
+	path = imgp_dir_object_path(d, bucket, key);
 	if(!path)
 		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -512,9 +497,9 @@ static enum imgp_status dir_open_object(struct dir_store *d, const char *op,
 		if(fd >= 0)
 			close(fd);
 		imgp_free(path);
-		if(errno_status(saved) == IMGP_E_NOT_FOUND)
+		if(imgp_dir_errno_status(saved) == IMGP_E_NOT_FOUND)
 			return not_found(d, op, bucket, key, e);
-		return imgp_store_fail(e, errno_status(saved), "%s %s/%s: %s", op, bucket,
+		return imgp_store_fail(e, imgp_dir_errno_status(saved), "%s %s/%s: %s", op, bucket,
 		                       key, strerror(saved));
 	}
 	imgp_free(path);
@@ -527,7 +512,7 @@ static enum imgp_status dir_open_object(struct dir_store *d, const char *op,
 		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
 	if(!result && !(out->last_modified = http_date(sb->st_mtime)))
 		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
-	if(!result && folders(d) && !(out->version_id = file_version(sb)))
+	if(!result && imgp_dir_folders(d) && !(out->version_id = imgp_dir_file_version(sb)))
 		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
 	if(result) {
 		close(fd);
@@ -621,219 +606,21 @@ static enum imgp_status dir_delete(struct imgp_store *st, const char *bucket,
 
 	if(result)
 		return result;
-	path = object_path(d, bucket, key);
+	path = imgp_dir_object_path(d, bucket, key);
 	if(!path)
 		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
 	if(unlink(path) && errno != ENOENT && errno != ENOTDIR)
-		result = imgp_store_fail(e, errno_status(errno), "delete %s/%s: %s",
+		result = imgp_store_fail(e, imgp_dir_errno_status(errno), "delete %s/%s: %s",
 		                         bucket, key, strerror(errno));
 	sidecar_remove(d, bucket, key);
 	/* S3 has no folders: drop the ones the key made, up to the bucket */
-	stop = path + (folders(d) ? strlen(bucket) : strlen(d->root) + 1 + strlen(bucket));
+	stop = path + (imgp_dir_folders(d) ? strlen(bucket) : strlen(d->root) + 1 + strlen(bucket));
 	for(char *s = strrchr(path, '/'); !result && s && s > stop; s = strrchr(path, '/')) {
 		*s = '\0';
 		if(rmdir(path))
 			break;
 	}
 	imgp_free(path);
-	return result;
-}
-
-/* --- list ------------------------------------------------------------------ */
-
-struct key_list {
-	struct imgp_list_entry *items;
-	size_t count, cap;
-};
-
-static int entry_cmp(const void *a, const void *b)
-{
-	const struct imgp_list_entry *x = a, *y = b;
-
-	return strcmp(x->key, y->key);   /* byte order, as S3 sorts UTF-8 */
-}
-
-static char *iso8601(time_t t)
-{
-	char buf[32];
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-	return imgp_strdup(buf);
-}
-
-/* The etag imgpipe stored with a file it wrote, or NULL (not computed here). */
-static char *stored_etag(const char *path)
-{
-	char buf[ATTR_MAX];
-	ssize_t n = getxattr(path, XATTR_NAME, buf, sizeof(buf) - 1);
-	json_t *root;
-	char *etag = NULL;
-
-	if(n <= 0)
-		return NULL;
-	root = json_loadb(buf, (size_t)n, 0, NULL);
-	if(json_is_string(json_object_get(root, "etag")))
-		etag = imgp_strdup(json_string_value(json_object_get(root, "etag")));
-	json_decref(root);
-	return etag;
-}
-
-static void entry_release(struct imgp_list_entry *it)
-{
-	imgp_free((char *)it->key);
-	imgp_free((char *)it->etag);
-	imgp_free((char *)it->version_id);
-	imgp_free((char *)it->last_modified);
-}
-
-static enum imgp_status add_entry(const struct dir_store *d, struct key_list *kl,
-                                  const char *path, const char *key, const struct stat *sb,
-                                  struct imgp_store_error *e)
-{
-	struct imgp_list_entry *it;
-
-	if(!imgp_grow((void **)&kl->items, &kl->cap, kl->count, sizeof(*kl->items)))
-		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
-	it = &kl->items[kl->count++];
-	memset(it, 0, sizeof(*it));
-	it->key = imgp_strdup(key);
-	it->size = (uint64_t)sb->st_size;
-	it->etag = stored_etag(path);
-	it->last_modified = iso8601(sb->st_mtime);
-	if(folders(d))
-		it->version_id = file_version(sb);
-	if(!it->key || !it->last_modified || (folders(d) && !it->version_id))
-		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
-	return IMGP_OK;
-}
-
-/* Skipped by every listing: ., .., our temporaries; all hidden names in folders. */
-static bool unlisted(const struct dir_store *d, const char *name)
-{
-	if(name[0] != '.')
-		return false;
-	return folders(d) || !name[1] || !strcmp(name, "..") ||
-	       !strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX));
-}
-
-/* The folders a walk is inside, innermost first: a link back to one of
- * them would loop. */
-struct ancestry {
-	dev_t dev;
-	ino_t ino;
-	const struct ancestry *up;
-};
-
-static bool loops(const struct ancestry *a, const struct stat *sb)
-{
-	for(; a; a = a->up)
-		if(a->dev == sb->st_dev && a->ino == sb->st_ino)
-			return true;
-	return false;
-}
-
-static enum imgp_status walk(const struct dir_store *d, struct imgp_dbuf *path, size_t base,
-                             const char *prefix, const struct ancestry *up, int depth,
-                             struct key_list *kl, struct imgp_store_error *e)
-{
-	DIR *dir = opendir(imgp_dbuf_str(path));
-	struct dirent *de;
-	size_t keep = path->len;
-	enum imgp_status result = IMGP_OK;
-
-	if(!dir)
-		return errno == ENOENT ? IMGP_OK
-		       : imgp_store_fail(e, errno_status(errno), "list: cannot read %s: %s",
-		                         imgp_dbuf_str(path), strerror(errno));
-	while(!result && (de = readdir(dir))) {
-		struct stat sb;
-		const char *key;
-		size_t plen = strlen(prefix), klen;
-
-		if(unlisted(d, de->d_name))
-			continue;
-		path->len = keep;
-		if(imgp_dbuf_addf(path, "/%s", de->d_name)) {
-			result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
-			break;
-		}
-		if(lstat(imgp_dbuf_str(path), &sb))
-			continue;
-		/* the folders store takes a link as what it links to: a file, or
-		 * a folder but one the walk is already inside (that would loop) */
-		if(folders(d) && S_ISLNK(sb.st_mode) &&
-		   (stat(imgp_dbuf_str(path), &sb) || (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) ||
-		    (S_ISDIR(sb.st_mode) && loops(up, &sb))))
-			continue;
-		key = imgp_dbuf_str(path) + base;
-		klen = strlen(key);
-		/* a folder is worth entering only if the prefix can be under it;
-		 * bind mounts can loop even without links */
-		if(S_ISDIR(sb.st_mode)) {
-			struct ancestry here = { sb.st_dev, sb.st_ino, up };
-
-			if(depth < 64 && strncmp(key, prefix, klen < plen ? klen : plen) == 0)
-				result = walk(d, path, base, prefix, &here, depth + 1, kl, e);
-			continue;
-		}
-		if(!S_ISREG(sb.st_mode) || strncmp(key, prefix, plen))
-			continue;
-		result = add_entry(d, kl, imgp_dbuf_str(path), key, &sb, e);
-	}
-	path->len = keep;
-	closedir(dir);
-	return result;
-}
-
-static enum imgp_status dir_list(struct imgp_store *st, const char *bucket,
-                                 const char *prefix, imgp_store_list_cb cb,
-                                 void *ud, struct imgp_store_error *e)
-{
-	struct dir_store *d = (struct dir_store *)st;
-	struct key_list kl = { NULL, 0, 0 };
-	struct imgp_dbuf path;
-	struct stat sb;
-	char *bpath = NULL;
-	enum imgp_status result = check_bucket(d, bucket, e);
-
-	imgp_dbuf_init(&path, 64 * 1024);
-	if(result)
-		return result;
-	bpath = object_path(d, bucket, NULL);
-	/* the path without its last "/" ("" for "/"): the walk adds one before
-	 * each name, and keys start after it */
-	if(!bpath || imgp_dbuf_add(&path, bpath, strlen(bpath) - 1)) {
-		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
-		goto out;
-	}
-	if(stat(bpath, &sb) || !S_ISDIR(sb.st_mode)) {
-		snprintf(e->code, sizeof(e->code), "NoSuchBucket");
-		result = imgp_store_fail(e, IMGP_E_NOT_FOUND, "list %s: no such %s (folder %s)",
-		                         bucket, folders(d) ? "folder" : "bucket",
-		                         imgp_dbuf_str(&path));
-		goto out;
-	}
-	{
-		struct ancestry top = { sb.st_dev, sb.st_ino, NULL };
-
-		result = walk(d, &path, path.len + 1, prefix, &top, 0, &kl, e);
-	}
-	if(result)
-		goto out;
-	/* an empty folder has no list at all (qsort must not see NULL) */
-	if(kl.count)
-		qsort(kl.items, kl.count, sizeof(*kl.items), entry_cmp);
-	for(size_t i = 0; i < kl.count; i++)
-		if(!cb(ud, &kl.items[i]))
-			break;
-out:
-	for(size_t i = 0; i < kl.count; i++)
-		entry_release(&kl.items[i]);
-	imgp_free(kl.items);
-	imgp_free(bpath);
-	imgp_dbuf_release(&path);
 	return result;
 }
 
@@ -848,19 +635,19 @@ static enum imgp_status dir_peek(struct imgp_store *st, const char *bucket, cons
 
 	if(result)
 		return result;
-	if(!(path = object_path(d, bucket, key)))
+	if(!(path = imgp_dir_object_path(d, bucket, key)))
 		return imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	imgp_free(path);
 	if(fd < 0)
-		return errno_status(errno) == IMGP_E_NOT_FOUND ? not_found(d, "peek", bucket, key, e)
-		       : imgp_store_fail(e, errno_status(errno), "peek %s%s%s: %s", bucket,
+		return imgp_dir_errno_status(errno) == IMGP_E_NOT_FOUND ? not_found(d, "peek", bucket, key, e)
+		       : imgp_store_fail(e, imgp_dir_errno_status(errno), "peek %s%s%s: %s", bucket,
 		                         sep(bucket), key, strerror(errno));
 	while(*len < n && (got = read(fd, (char *)buf + *len, n - *len)) != 0) {
 		if(got < 0 && errno == EINTR)
 			continue;
 		if(got < 0) {
-			result = imgp_store_fail(e, errno_status(errno), "peek %s%s%s: %s", bucket,
+			result = imgp_store_fail(e, imgp_dir_errno_status(errno), "peek %s%s%s: %s", bucket,
 			                         sep(bucket), key, strerror(errno));
 			break;
 		}
@@ -874,7 +661,7 @@ static enum imgp_status dir_check_bucket(struct imgp_store *st, const char *buck
                                          bool write, struct imgp_store_error *e)
 {
 	struct dir_store *d = (struct dir_store *)st;
-	char *path = folders(d) ? imgp_strdup(bucket) : imgp_asprintf("%s/%s", d->root, bucket);
+	char *path = imgp_dir_folders(d) ? imgp_strdup(bucket) : imgp_asprintf("%s/%s", d->root, bucket);
 	char *probe = path ? imgp_asprintf("%s/.", path) : NULL;
 	enum imgp_status result = IMGP_OK;
 	struct stat sb;
@@ -882,18 +669,18 @@ static enum imgp_status dir_check_bucket(struct imgp_store *st, const char *buck
 	if(!probe)
 		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
 	/* make_parents makes every folder above a file to come */
-	else if(folders(d) && write)
+	else if(imgp_dir_folders(d) && write)
 		result = make_parents(probe, e);
 	if(!result && stat(path, &sb)) {
-		if(!folders(d))
+		if(!imgp_dir_folders(d))
 			snprintf(e->code, sizeof(e->code), "NoSuchBucket");
-		result = imgp_store_fail(e, errno_status(errno), "%s: %s", path,
-		                         folders(d) ? strerror(errno) : "no such bucket");
+		result = imgp_store_fail(e, imgp_dir_errno_status(errno), "%s: %s", path,
+		                         imgp_dir_folders(d) ? strerror(errno) : "no such bucket");
 	}
 	else if(!result && !S_ISDIR(sb.st_mode))
 		result = imgp_store_fail(e, IMGP_E_REQUEST, "%s is not a folder", path);
 	else if(!result && write && access(path, W_OK | X_OK))
-		result = imgp_store_fail(e, errno_status(errno), "cannot write into %s: %s", path,
+		result = imgp_store_fail(e, imgp_dir_errno_status(errno), "cannot write into %s: %s", path,
 		                         strerror(errno));
 	imgp_free(probe);
 	imgp_free(path);
@@ -909,12 +696,12 @@ static void dir_close(struct imgp_store *st)
 }
 
 static const struct imgp_store_ops dir_ops = {
-	"dir", dir_get, dir_put, dir_head, dir_list, dir_delete, dir_peek, dir_check_bucket,
+	"dir", dir_get, dir_put, dir_head, imgp_dir_list, dir_delete, dir_peek, dir_check_bucket,
 	dir_close, NULL,
 };
 
 static const struct imgp_store_ops folders_ops = {
-	"folders", dir_get, dir_put, dir_head, dir_list, dir_delete, dir_peek,
+	"folders", dir_get, dir_put, dir_head, imgp_dir_list, dir_delete, dir_peek,
 	dir_check_bucket, dir_close, NULL,
 };
 
