@@ -12,14 +12,14 @@
 #include "store.h"
 
 /*
- * store_s3.c: an S3 error document (body of a non-2xx answer with HTTP
+ * s3xml.c: an S3 error document (body of a non-2xx answer with HTTP
  * status http) into e, as a request would see it; returns e's status.
  */
 enum imgp_status imgp_s3_parse_error(const void *body, size_t len, long http,
                                      struct imgp_store_error *e /* OUT */);
 
 /*
- * store_s3.c: one ListObjectsV2 page: cb for each key; *token gets the
+ * s3xml.c: one ListObjectsV2 page: cb for each key; *token gets the
  * next page's continuation token (imgp_free) or NULL.
  */
 enum imgp_status imgp_s3_parse_list(const void *body, size_t len,
