@@ -1,10 +1,11 @@
 /*
  * render.c: the libvips pipeline. Bytes in, encoded variants out.
  *
- * It owns the single decode per source, colour, alpha, metadata and the
- * savers; sniffing, the loader allow-list and the header's limits are
- * probe.c's, each variant's size geometry.c's, the surgery on saved bytes
- * strip.c's. It must never do I/O (a libvips saver writing to a path, a curl
+ * It owns the single decode per source, colour, alpha and each variant's
+ * pixels; sniffing, the loader allow-list and the header's limits are
+ * probe.c's, each variant's size and the plan geometry.c's, the savers and
+ * metadata encode.c's, libvips' process-wide state (start, the lock, the
+ * error buffer) vips.c's, the surgery on saved bytes strip.c's. It must never do I/O (a libvips saver writing to a path, a curl
  * call) and never keep state between sources but the read-only profile
  * made at init.
  *
@@ -15,10 +16,7 @@
  */
 #include "render.h"
 #include "render_impl.h"
-#include "settings.h"
 
-#include <lcms2.h>
-#include <gmodule.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -28,115 +26,11 @@
 #include <vips/vips.h>
 
 
-/*
- * A compact (588 byte) ICC v4 sRGB profile made by lcms2 at init: libvips'
- * own sRGB profile is 6.9 KB, which is half of a small thumbnail.
- */
 /* Decode JPEGs with libjpeg directly (jpegdec.c); off only to measure it
  * (imgpipe-bench --jpeg-decoder libvips) and in its test. */
 bool imgp_render_direct_jpeg = true;
 
-static void *srgb_icc;
-static size_t srgb_icc_len;
-static char version_text[160];
 
-/* Copy libvips' (process-wide) error buffer into err and clear it. */
-enum imgp_status imgp_vips_fail(char *err, enum imgp_status status, const char *what)
-{
-	char msg[IMGP_ERRSIZE];
-	const char *buf = vips_error_buffer();
-	size_t len;
-
-	/* libvips may fail having said nothing but a warning on stderr */
-	snprintf(msg, sizeof(msg), "%s", buf && *buf ? buf : "damaged or incomplete data");
-	vips_error_clear();
-	/* keep the first line: later ones repeat it from callers up the stack */
-	msg[strcspn(msg, "\n")] = '\0';
-	len = strlen(msg);
-	while(len && (msg[len - 1] == '.' || msg[len - 1] == ' '))
-		msg[--len] = '\0';
-	return imgp_fail(err, status, "%s: %s", what, msg);
-}
-
-static enum imgp_status make_srgb_profile(char *err)
-{
-	cmsHPROFILE profile = cmsCreate_sRGBProfile();
-	cmsUInt32Number size = 0;
-
-	if(!profile || !cmsSaveProfileToMem(profile, NULL, &size) ||
-	   !(srgb_icc = imgp_malloc(size)) ||
-	   !cmsSaveProfileToMem(profile, srgb_icc, &size)) {
-		if(profile)
-			cmsCloseProfile(profile);
-		return imgp_fail(err, IMGP_E_INTERNAL, "cannot build the sRGB profile");
-	}
-	srgb_icc_len = size;
-	cmsCloseProfile(profile);
-	/*
-	 * lcms2 stamps the profile's header with the time it was made, so every
-	 * start would write other bytes for the same image (a new ETag, a new
-	 * SHA-256, a CDN's immutable copy stale for nothing). A fixed date,
-	 * 2025-01-01 00:00, and no profile ID (zero: "not computed", which the
-	 * ICC specification allows) make the profile, and so the output, the
-	 * same on every run.
-	 */
-	if(size >= 100) {
-		static const unsigned char date[12] = { 0x07, 0xe9, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0 };
-
-		memcpy((unsigned char *)srgb_icc + 24, date, sizeof(date));
-		memset((unsigned char *)srgb_icc + 84, 0, 16);
-	}
-	return IMGP_OK;
-}
-
-/* libvips warns on stderr about every damaged tile; the failure itself is
- * reported once, with its reason, by whoever called us. */
-static void drop_warning(const char *domain, GLogLevelFlags level, const char *msg, void *data)
-{
-}
-
-enum imgp_status imgp_render_init(const char *argv0, int concurrency, char *err)
-{
-	if(srgb_icc) {
-		/* started already (tests, or a second command in one process) */
-		if(concurrency > 0)
-			vips_concurrency_set(concurrency);
-		return IMGP_OK;
-	}
-	if(VIPS_INIT(argv0 ? argv0 : "imgpipe"))
-		return imgp_vips_fail(err, IMGP_E_INTERNAL, "libvips failed to start");
-	if(!imgp_env("IMGPIPE_DEBUG"))
-		g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, drop_warning, NULL);
-	imgp_orc_guard();
-	/* one-shot work: a cache only holds memory */
-	vips_cache_set_max(0);
-	vips_cache_set_max_mem(0);
-	/* block every loader, then allow ours back: an allow-list, not a deny-list */
-	vips_block_untrusted_set(TRUE);
-	imgp_probe_allow_loaders();
-	if(concurrency > 0)
-		vips_concurrency_set(concurrency);
-	snprintf(version_text, sizeof(version_text), "libvips %s, metadata %s",
-	         vips_version_string(), VIPS_AT_LEAST(8, 15) ? "keep" : "strip");
-	return make_srgb_profile(err);
-}
-
-void imgp_render_shutdown(void)
-{
-	imgp_free(srgb_icc);
-	srgb_icc = NULL;
-	vips_shutdown();
-}
-
-const char *imgp_render_version(void)
-{
-	return version_text[0] ? version_text : "libvips (not started)";
-}
-
-void imgp_render_thread_done(void)
-{
-	vips_thread_shutdown();
-}
 
 /* --- pixels ------------------------------------------------------------ */
 
@@ -392,100 +286,6 @@ fail:
 	return -1;
 }
 
-/* Metadata names that describe the picture, not the camera: kept always. */
-static bool structural_field(const char *name)
-{
-	return !strcmp(name, "page-height") || !strcmp(name, "delay") ||
-	       !strcmp(name, "loop") || !strcmp(name, "gif-delay") ||
-	       !strcmp(name, "gif-loop") || !strcmp(name, "n-pages");
-}
-
-static void *collect_field(VipsImage *image, const char *name, GValue *value, void *a)
-{
-	GSList **list = a;
-
-	*list = g_slist_prepend(*list, g_strdup(name));
-	return NULL;
-}
-
-/*
- * strip=yes: everything goes but the structure of an animation; strip=no:
- * EXIF, XMP and IPTC stay. Either way the profile becomes our compact sRGB,
- * because the pixels are sRGB now.
- */
-static void set_metadata(VipsImage *image, bool strip)
-{
-	GSList *names = NULL;
-
-	vips_image_map(image, collect_field, &names);
-	for(GSList *p = names; p; p = p->next) {
-		const char *name = p->data;
-
-		if(!strcmp(name, VIPS_META_ICC_NAME) || (strip && !structural_field(name)))
-			vips_image_remove(image, name);
-	}
-	g_slist_free_full(names, g_free);
-	vips_image_set_blob_copy(image, VIPS_META_ICC_NAME, srgb_icc, srgb_icc_len);
-}
-
-enum imgp_status imgp_render_encode(VipsImage *image, const struct imgp_variant *v,
-                                    enum imgp_format format, void **buf, size_t *len, char *err)
-{
-	int r = -1;
-#if VIPS_AT_LEAST(8, 15)
-	VipsForeignKeep keep = v->strip ? VIPS_FOREIGN_KEEP_ICC : VIPS_FOREIGN_KEEP_ALL;
-#define META "keep", keep
-#define META_TAGGED META
-#else
-	/*
-	 * libvips 8.14 rebuilds an EXIF block on save unless told to strip, and
-	 * stripping drops the profile: JPEG and WebP (whose saver ignores strip
-	 * in 8.14.1) are saved unstripped and cleaned by *_drop_metadata; PNG
-	 * adds no EXIF of its own, so it is saved unstripped after set_metadata;
-	 * AVIF stays untagged (its pixels are sRGB all the same).
-	 */
-#define META "strip", v->strip
-#define META_TAGGED "strip", FALSE
-#endif
-
-	switch(format) {
-	case IMGP_FMT_JPEG:
-		r = vips_jpegsave_buffer(image, buf, len, "Q", v->q,
-		                         "optimize_coding", TRUE,
-		                         "interlace", v->progressive, META_TAGGED, NULL);
-		if(!r && v->strip)
-			imgp_strip_jpeg(*buf, len);
-		break;
-	case IMGP_FMT_WEBP:
-		r = vips_webpsave_buffer(image, buf, len, "Q", v->q,
-		                         "lossless", v->lossless,
-		                         "effort", v->effort < 0 ? 4 : v->effort, META_TAGGED, NULL);
-		if(!r && v->strip)
-			imgp_strip_webp(*buf, len);
-		break;
-	case IMGP_FMT_PNG:
-		r = vips_pngsave_buffer(image, buf, len, "compression", v->compression,
-		                        "palette", v->palette, "Q", v->q,
-		                        "effort", v->effort < 0 ? 7 : v->effort + 1 > 10 ? 10 : v->effort + 1,
-		                        META_TAGGED, NULL);
-		break;
-	case IMGP_FMT_AVIF:
-		r = vips_heifsave_buffer(image, buf, len, "Q", v->q,
-		                         "compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1,
-		                         "lossless", v->lossless,
-		                         "effort", v->effort < 0 ? 4 : v->effort, META, NULL);
-		break;
-	case IMGP_FMT_AUTO:
-	case IMGP_FMT_BEST:             /* resolved before encoding: never here */
-		break;
-	}
-#undef META
-#undef META_TAGGED
-	if(r)
-		return imgp_vips_fail(err, IMGP_E_ENCODE, "cannot encode");
-	return IMGP_OK;
-}
-
 /* Carry an animation's timing from the decode to the output. */
 static void copy_animation(VipsImage *from, VipsImage *to, int page_height)
 {
@@ -522,7 +322,7 @@ static int build_variant(VipsImage *decoded, int frames, const struct imgp_varia
 		if(vips_copy(decoded, &copy, NULL))
 			return -1;
 		vips_image_remove(copy, VIPS_META_PAGE_HEIGHT);
-		set_metadata(copy, v->strip);
+		imgp_render_set_metadata(copy, v->strip);
 		*out = copy;
 		if(keep) {
 			/* its resize is the decode: the base a smaller variant starts from */
@@ -555,7 +355,7 @@ static int build_variant(VipsImage *decoded, int frames, const struct imgp_varia
 		copy_animation(decoded, copy, g->ch);
 	else
 		vips_image_remove(copy, VIPS_META_PAGE_HEIGHT);
-	set_metadata(copy, v->strip);
+	imgp_render_set_metadata(copy, v->strip);
 	*out = copy;
 	result = 0;
 out:
@@ -716,86 +516,6 @@ void imgp_render_lineage(const struct imgp_config *cfg, const struct imgp_probe 
 	              keeps_metadata(cfg) ? "meta" : "strip", (int)imgp_render_direct_jpeg);
 	for(int f = rp.from[i]; f >= 0 && at > 0 && (size_t)at < size; f = rp.from[f])
 		at += snprintf(text + at, size - (size_t)at, "<%dx%d", rp.g[f].rw, rp.g[f].rh);
-}
-
-/*
- * libvips' heif module (HEIC and AVIF, and with it libheif and its codec
- * plugins, a few milliseconds of libraries to load) is loaded when first
- * needed, not at start: a function whose variants and uploads are JPEG and
- * WebP never pays for it in its cold start. It is looked for beside the
- * binary, at <dir of the executable>/../lib/imgpipe/vips-heif.so: the
- * image's /usr/local/lib/imgpipe, the bundle's lib/imgpipe (there the
- * executable is the bundled loader, in lib/). Where libvips loaded it
- * itself at init (a distribution's libvips), nothing is done.
- */
-static pthread_once_t heif_once = PTHREAD_ONCE_INIT;
-
-static void load_heif(void)
-{
-	char exe[4096], *slash, *path;
-	ssize_t n;
-	GModule *module;
-
-	if(vips_type_find("VipsOperation", "heifload_buffer"))
-		return;
-	if((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
-		return;
-	exe[n] = '\0';
-	if(!(slash = strrchr(exe, '/')))
-		return;
-	*slash = '\0';
-	path = g_strdup_printf("%s/../lib/imgpipe/vips-heif.so", exe);
-	if((module = g_module_open(path, G_MODULE_BIND_LAZY))) {
-		g_module_make_resident(module);
-		/* the module's loader is new: the allow-list again, for it too */
-		imgp_probe_allow_loaders();
-	}
-	g_free(path);
-}
-
-void imgp_render_heif(const void *buf, size_t len)
-{
-	if(!buf || (len >= 12 && !memcmp((const char *)buf + 4, "ftyp", 4)))
-		pthread_once(&heif_once, load_heif);
-}
-
-/*
- * libvips keeps one error buffer for the whole process, and a pipeline's
- * errors are raised on its worker threads: two images failing at once can
- * each read the other's message, or none. So every call into libvips that
- * can fail holds this lock shared, and a call that failed is made again
- * holding it alone, with the buffer cleared first: the message read then
- * can only be its own image's. Failures are rare (bad uploads), so the
- * second attempt costs little; successes never wait for one another.
- */
-static pthread_rwlock_t vips_lock;
-static pthread_once_t vips_lock_once = PTHREAD_ONCE_INIT;
-
-static void vips_lock_init(void)
-{
-	pthread_rwlockattr_t attr;
-
-	pthread_rwlockattr_init(&attr);
-	/* a failure waiting to run alone is not starved by a stream of renders */
-	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&vips_lock, &attr);
-	pthread_rwlockattr_destroy(&attr);
-}
-
-void imgp_vips_lock(bool alone)
-{
-	pthread_once(&vips_lock_once, vips_lock_init);
-	if(alone) {
-		pthread_rwlock_wrlock(&vips_lock);
-		vips_error_clear();
-	}
-	else
-		pthread_rwlock_rdlock(&vips_lock);
-}
-
-void imgp_vips_unlock(void)
-{
-	pthread_rwlock_unlock(&vips_lock);
 }
 
 enum imgp_status imgp_render(const struct imgp_config *cfg, const void *buf, size_t len,

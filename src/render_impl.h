@@ -73,7 +73,15 @@ struct imgp_render_plan {
 void imgp_geometry_render_plan(const struct imgp_config *cfg, const struct imgp_probe *probe,
                                bool animated, struct imgp_render_plan *rp /* OUT */);
 
-/* render.c: one variant's image, saved as format, as every variant is. */
+/* encode.c: the compact sRGB profile, made once at start (vips.c). */
+enum imgp_status imgp_encode_start(char *err);
+bool imgp_encode_started(void);
+void imgp_encode_stop(void);
+/* encode.c: strip=yes drops all but an animation's structure, strip=no
+ * keeps EXIF, XMP and IPTC; either way the profile becomes our sRGB. */
+void imgp_render_set_metadata(VipsImage *image, bool strip);
+
+/* encode.c: one variant's image, saved as format, as every variant is. */
 enum imgp_status imgp_render_encode(VipsImage *image, const struct imgp_variant *v,
                                     enum imgp_format format, void **buf, size_t *len, char *err);
 
