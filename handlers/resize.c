@@ -30,6 +30,7 @@
 #include "config.h"
 #include "job.h"
 #include "naming.h"
+#include "pool.h"
 
 #define SNIFF_BYTES 4096
 
@@ -49,7 +50,7 @@ struct run {
 	struct imgp_store *files, *s3, *dst;
 	struct input *in;
 	size_t n, cap, *groups, ngroups;
-	atomic_size_t next, tally[T_COUNT];
+	atomic_size_t tally[T_COUNT];
 	atomic_ullong bytes_in, bytes_out;
 	bool quiet, verbose, tty;
 	pthread_mutex_t print_lock;
@@ -549,19 +550,15 @@ static void process(struct run *r, struct input *in)
 	imgp_job_result_release(&res);
 }
 
-static void *worker(void *arg)
+/* One group of sources (a.jpg, a.png share names), on a worker of the pool. */
+static void work_group(void *ctx, size_t g)
 {
-	struct run *r = arg;
-	size_t g;
+	struct run *r = ctx;
 
-	while((g = atomic_fetch_add(&r->next, 1)) < r->ngroups)
-		for(size_t i = r->groups[g]; i < r->groups[g + 1]; i++) {
-			process(r, &r->in[i]);
-			atomic_fetch_add(&r->tally[T_DONE], 1);
-		}
-	/* libvips keeps per-thread buffers; give them back with the thread */
-	imgp_render_thread_done();
-	return NULL;
+	for(size_t i = r->groups[g]; i < r->groups[g + 1]; i++) {
+		process(r, &r->in[i]);
+		atomic_fetch_add(&r->tally[T_DONE], 1);
+	}
 }
 
 static void human_bytes(char *buf, size_t size, unsigned long long n)
@@ -593,23 +590,13 @@ static void show_progress(struct run *r)
 	pthread_mutex_unlock(&r->print_lock);
 }
 
-static void run_workers(struct run *r, int nworkers)
+/* The progress line, while the pool works (a terminal, not --quiet). */
+static void tick(void *ctx)
 {
-	pthread_t threads[256];
-	int started = 0;
+	struct run *r = ctx;
 
-	for(int i = 0; i < nworkers; i++)
-		if(!pthread_create(&threads[started], NULL, worker, r))
-			started++;
-	if(!started)
-		worker(r);          /* no threads to be had: do the work here */
-	while(started && atomic_load(&r->tally[T_DONE]) < r->n) {
-		if(r->tty && !r->quiet)
-			show_progress(r);
-		imgp_sleep_ms(100);
-	}
-	for(int i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
+	if(r->tty && !r->quiet)
+		show_progress(r);
 }
 
 static void print_summary(struct run *r)
@@ -773,7 +760,7 @@ int imgp_cmd_resize(int argc, char **argv)
 		status = IMGP_EXIT_USAGE;
 	}
 	else {
-		run_workers(&r, nworkers > (int)r.ngroups ? (int)r.ngroups : nworkers);
+		imgp_pool_run(r.ngroups, nworkers, work_group, tick, &r);
 		if(!r.quiet)
 			print_summary(&r);
 		status = atomic_load(&r.tally[T_FAILED]) ? IMGP_EXIT_FAILED : IMGP_EXIT_OK;

@@ -8,13 +8,12 @@
 
 #include "handlers.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "pool.h"
 #include "runtime.h"
 #include "settings.h"
 
@@ -73,24 +72,17 @@ struct batch {
 	struct imgp_job_result *results;
 	const char *request_id;
 	int64_t deadline_ms;
-	atomic_size_t next;
 };
 
-static void *batch_worker(void *arg)
+/* One ref of the invocation, on a worker of the pool. */
+static void batch_work(void *ctx, size_t i)
 {
-	struct batch *b = arg;
-	size_t i;
+	struct batch *b = ctx;
+	const struct imgp_ref *ref = &b->ev->refs[i];
 
-	while((i = atomic_fetch_add(&b->next, 1)) < b->ev->nrefs) {
-		const struct imgp_ref *ref = &b->ev->refs[i];
-
-		imgp_job_run(&b->u->jc, b->u->store, b->u->store, ref, b->deadline_ms,
-		             &b->results[i]);
-		imgp_log_job(b->u->log, b->u->jc.metrics_namespace, b->request_id, b->ev->trigger,
-		             ref, &b->results[i]);
-	}
-	imgp_render_thread_done();
-	return NULL;
+	imgp_job_run(&b->u->jc, b->u->store, b->u->store, ref, b->deadline_ms, &b->results[i]);
+	imgp_log_job(b->u->log, b->u->jc.metrics_namespace, b->request_id, b->ev->trigger, ref,
+	             &b->results[i]);
 }
 
 char *imgp_upload_handle_event(struct imgp_upload *u, const char *request_id,
@@ -99,8 +91,6 @@ char *imgp_upload_handle_event(struct imgp_upload *u, const char *request_id,
 {
 	struct imgp_job_result *results = NULL;
 	struct imgp_ref_result *replies = NULL;
-	pthread_t threads[64];
-	int nthreads = 0;
 	char *reply = NULL;
 	struct batch b;
 
@@ -111,13 +101,8 @@ char *imgp_upload_handle_event(struct imgp_upload *u, const char *request_id,
 		*status = imgp_fail(error_message, IMGP_E_NOMEM, "out of memory");
 		goto out;
 	}
-	b = (struct batch){ u, ev, results, request_id, deadline_ms, 0 };
-	for(int i = 1; i < u->workers && (size_t)i < ev->nrefs && i < 64; i++)
-		if(!pthread_create(&threads[nthreads], NULL, batch_worker, &b))
-			nthreads++;
-	batch_worker(&b);
-	for(int i = 0; i < nthreads; i++)
-		pthread_join(threads[i], NULL);
+	b = (struct batch){ u, ev, results, request_id, deadline_ms };
+	imgp_pool_run(ev->nrefs, u->workers, batch_work, NULL, &b);
 	for(size_t i = 0; i < ev->nrefs; i++)
 		replies[i] = (struct imgp_ref_result){ results[i].status, results[i].message,
 		                                       results[i].detail_json };
