@@ -1,0 +1,165 @@
+/*
+ * test_docs.c: the docs say what the code does. docs/configuration.md
+ * lists every variable of src/settings.c's table and no other, each with
+ * the default the code uses; docs/variants.md every option the spec takes;
+ * every relative link in README.md and docs/ leads to a file that exists.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "config_impl.h"
+#include "naming.h"
+#include "settings.h"
+#include "lib/testutil.h"
+
+static char *doc(const char *rel)
+{
+	char *path, *text;
+	size_t len;
+
+	cr_assert(asprintf(&path, "%s/%s", tu_srcdir(), rel) > 0);
+	text = tu_read(path, &len);
+	cr_assert_not_null(text, "cannot read %s", path);
+	free(path);
+	return text;
+}
+
+/* The table row of the doc whose first cell is `name`, or NULL. */
+static const char *row_of(const char *text, const char *name)
+{
+	char cell[160];
+
+	snprintf(cell, sizeof(cell), "\n| `%s` |", name);
+	return strstr(text, cell);
+}
+
+/* The row as its own string (caller frees). */
+static char *row_text(const char *row)
+{
+	const char *end = strchr(row + 1, '\n');
+
+	return strndup(row + 1, end ? (size_t)(end - row - 1) : strlen(row + 1));
+}
+
+Test(docs, configuration_lists_every_setting_and_no_other)
+{
+	char *text = doc("docs/configuration.md");
+	const struct imgp_setting *table;
+	size_t n;
+
+	table = imgp_settings(&n);
+	cr_assert_gt(n, 40);
+	for(size_t i = 0; i < n; i++)
+		cr_expect(row_of(text, table[i].name), "docs/configuration.md has no row for %s (%s)",
+		          table[i].name, table[i].meaning);
+	/* and every row names a setting of the table */
+	for(const char *p = strstr(text, "\n| `"); p; p = strstr(p + 1, "\n| `")) {
+		char name[128] = "";
+		bool known = false;
+
+		cr_assert_eq(sscanf(p, "\n| `%127[^`]`", name), 1);
+		for(size_t i = 0; i < n && !known; i++)
+			known = !strcmp(table[i].name, name);
+		cr_expect(known, "docs/configuration.md documents %s, which imgpipe does not read",
+		          name);
+	}
+	free(text);
+}
+
+Test(docs, the_documented_defaults_are_the_code_s)
+{
+	char *text = doc("docs/configuration.md");
+	char num[64];
+	const struct { const char *name, *value; } defaults[] = {
+		{ "IMGPIPE_OUTPUT_KEY", "`" IMGP_DEFAULT_OUTPUT_KEY "`" },
+		{ "IMGPIPE_MANIFEST_KEY", "`" IMGP_DEFAULT_MANIFEST_KEY "`" },
+		{ "IMGPIPE_CACHE_CONTROL", "`" IMGP_DEFAULT_CACHE_CONTROL "`" },
+		{ "IMGPIPE_VARIANTS", "`" IMGP_DEFAULT_VARIANTS "`" },
+		{ "IMGPIPE_DEADLINE_RESERVE_MS", "| 1000 |" },
+		{ "IMGPIPE_METRICS_NAMESPACE", "| `imgpipe` |" },
+	};
+	const struct { const char *name; long long value; } numbers[] = {
+		{ "IMGPIPE_MAX_PIXELS", IMGP_DEFAULT_MAX_PIXELS },
+		{ "IMGPIPE_MAX_BYTES", IMGP_DEFAULT_MAX_BYTES },
+		{ "IMGPIPE_MAX_FRAMES", IMGP_DEFAULT_MAX_FRAMES },
+		{ "PORT", IMGP_SERVE_DEFAULT_PORT },
+		{ "IMGPIPE_SERVE_TIMEOUT", IMGP_SERVE_DEFAULT_TIMEOUT_S },
+		{ "IMGPIPE_SERVE_GRACE", IMGP_SERVE_DEFAULT_GRACE_S },
+		{ "IMGPIPE_SERVE_MAX_BODY", IMGP_SERVE_DEFAULT_MAX_BODY },
+	};
+
+	for(size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+		const char *row = row_of(text, defaults[i].name);
+		char *line;
+
+		cr_assert(row, "no row for %s", defaults[i].name);
+		line = row_text(row);
+		cr_expect(strstr(line, defaults[i].value), "%s: the code's default is %s: %s",
+		          defaults[i].name, defaults[i].value, line);
+		free(line);
+	}
+	for(size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+		const char *row = row_of(text, numbers[i].name);
+		char *line;
+
+		cr_assert(row, "no row for %s", numbers[i].name);
+		line = row_text(row);
+		snprintf(num, sizeof(num), "| %lld |", numbers[i].value);
+		cr_expect(strstr(line, num), "%s: the code's default is %lld: %s", numbers[i].name,
+		          numbers[i].value, line);
+		free(line);
+	}
+	free(text);
+}
+
+Test(docs, variants_lists_every_option_of_the_spec)
+{
+	char *text = doc("docs/variants.md"), *names = strdup(OPTION_NAMES), *save = NULL;
+
+	for(char *name = strtok_r(names, ", ", &save); name; name = strtok_r(NULL, ", ", &save))
+		cr_expect(row_of(text, name), "docs/variants.md has no row for the option %s", name);
+	free(names);
+	free(text);
+}
+
+/* Every [text](relative.md#anchor) leads to a file that is there. */
+static void links_resolve(const char *rel, const char *dir)
+{
+	char *text = doc(rel);
+
+	for(const char *p = strstr(text, "]("); p; p = strstr(p + 1, "](")) {
+		char target[512] = "", *hash, *path;
+		FILE *f;
+
+		if(sscanf(p, "](%511[^)])", target) != 1 || strstr(target, "://") ||
+		   target[0] == '#' || !strncmp(target, "mailto:", 7))
+			continue;
+		if((hash = strchr(target, '#')))
+			*hash = '\0';
+		cr_assert(asprintf(&path, "%s/%s%s", tu_srcdir(), dir, target) > 0);
+		f = fopen(path, "r");
+		cr_expect(f, "%s links to %s, which is not there", rel, target);
+		if(f)
+			fclose(f);
+		free(path);
+	}
+	free(text);
+}
+
+Test(docs, every_relative_link_leads_somewhere)
+{
+	static const char *const pages[] = { "architecture", "benchmarks", "cli", "configuration",
+		"container-image", "deploy-aws", "deploy-google-cloud", "deploy-knative-minio-ceph",
+		"install", "manifest", "serve", "upload-handler", "variants" };
+
+	links_resolve("README.md", "");
+	for(size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		char rel[128];
+
+		snprintf(rel, sizeof(rel), "docs/%s.md", pages[i]);
+		links_resolve(rel, "docs/");
+	}
+}
