@@ -12,6 +12,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* What a job's detail looks like, spliced into replies (kept for the run). */
+static json_t *detail;
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct imgp_event ev;
@@ -22,13 +25,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if(imgp_event_parse((const char *)data, size, &ev, err))
 		return 0;
+	if(!detail)
+		detail = json_pack("{s:[s]}", "written", "a/b.jpg");
 	res = calloc(ev.nrefs ? ev.nrefs : 1, sizeof(*res));
 	if(!res)
 		abort();
 	for(size_t i = 0; i < ev.nrefs; i++) {
 		res[i].status = (enum imgp_status)(size ? data[i % size] % IMGP_STATUS_COUNT : 0);
 		res[i].message = i % 2 ? "a reason with \"quotes\" and \\ back" : NULL;
-		res[i].detail_json = i % 3 == 1 ? "{\"written\":[\"a/b.jpg\"]}" : NULL;
+		res[i].detail = i % 3 == 1 ? detail : NULL;
 	}
 	reply = imgp_event_reply(&ev, res, &status, err);
 	imgp_free(reply);

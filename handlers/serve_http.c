@@ -68,39 +68,18 @@ static enum MHD_Result answer_error(struct server *s, struct MHD_Connection *c,
 }
 
 /*
- * The upload handler's reply as the answer: 200 with the reply and an
- * "outcome" (done, or failed: every failure in it is permanent, so the
- * platform must not deliver it again), or 503 for a temporary failure.
+ * The upload handler's reply as the answer: 200 with the reply, which
+ * carries its "outcome" (done, or failed: every failure in it is
+ * permanent, so the platform must not deliver it again) and the request
+ * id, or 503 for a temporary failure.
  */
 static enum MHD_Result answer_work(struct server *s, struct MHD_Connection *c,
                                    struct work *w)
 {
-	json_t *doc, *results, *r;
-	const char *outcome = "done";
-	enum MHD_Result ok;
-	char *text;
-	size_t i;
-
 	if(!w->reply)
 		return answer_error(s, c, imgp_status_temporary(w->status) ? 503 : 500, w->status,
 		                    w->request_id, "%s", w->message);
-	doc = json_loads(w->reply, 0, NULL);
-	results = json_object_get(doc, "results");
-	json_array_foreach(results, i, r) {
-		const char *st = json_string_value(json_object_get(r, "status"));
-
-		if(st && strcmp(st, imgp_status_str(IMGP_OK)))
-			outcome = "failed";
-	}
-	if(doc) {
-		json_object_set_new(doc, "outcome", json_string(outcome));
-		json_object_set_new(doc, "request_id", json_string(w->request_id));
-	}
-	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	json_decref(doc);
-	ok = answer(s, c, 200, text ? text : w->reply, false);
-	free(text);
-	return ok;
+	return answer(s, c, 200, w->reply, false);
 }
 
 /* ---- the work of one event ------------------------------------------------ */
@@ -118,7 +97,7 @@ static void *work_main(void *arg)
 	struct server *s = w->s;
 	bool free_it;
 
-	w->reply = imgp_upload_handle_event(&s->up, w->request_id, w->deadline_ms, &w->ev,
+	w->reply = imgp_upload_handle_event(&s->up, w->request_id, w->deadline_ms, &w->ev, true,
 	                                    &w->status, w->message);
 	pthread_mutex_lock(&s->lock);
 	w->done = true;

@@ -85,10 +85,28 @@ static void batch_work(void *ctx, size_t i)
 	             &b->results[i]);
 }
 
+/*
+ * HTTP's answer says whether the event is done for good: "outcome" is
+ * "failed" when a listed object failed (every such failure is permanent:
+ * a temporary one fails the whole reply), else "done".
+ */
+static json_t *http_extra(const struct imgp_event *ev, const struct imgp_job_result *results,
+                          const char *request_id)
+{
+	bool failed = false;
+
+	for(size_t i = 0; i < ev->nrefs && ev->trigger != IMGP_TRIGGER_SQS &&
+	                  ev->trigger != IMGP_TRIGGER_BATCH; i++)
+		failed |= results[i].status != IMGP_OK;
+	return json_pack("{s:s, s:s}", "outcome", failed ? "failed" : "done", "request_id",
+	                 request_id);
+}
+
 char *imgp_upload_handle_event(struct imgp_upload *u, const char *request_id,
-                               int64_t deadline_ms, const struct imgp_event *ev,
+                               int64_t deadline_ms, const struct imgp_event *ev, bool http,
                                enum imgp_status *status, char *error_message)
 {
+	json_t *extra = NULL;
 	struct imgp_job_result *results = NULL;
 	struct imgp_ref_result *replies = NULL;
 	char *reply = NULL;
@@ -105,8 +123,12 @@ char *imgp_upload_handle_event(struct imgp_upload *u, const char *request_id,
 	imgp_pool_run(ev->nrefs, u->workers, batch_work, NULL, &b);
 	for(size_t i = 0; i < ev->nrefs; i++)
 		replies[i] = (struct imgp_ref_result){ results[i].status, results[i].message,
-		                                       results[i].detail_json };
-	reply = imgp_event_reply(ev, replies, status, error_message);
+		                                       results[i].detail };
+	if(http && !(extra = http_extra(ev, results, request_id)))
+		*status = imgp_fail(error_message, IMGP_E_NOMEM, "out of memory");
+	else
+		reply = imgp_event_reply_extra(ev, replies, extra, status, error_message);
+	json_decref(extra);
 out:
 	for(size_t i = 0; results && i < ev->nrefs; i++)
 		imgp_job_result_release(&results[i]);
@@ -129,7 +151,7 @@ char *imgp_upload_handle(struct imgp_upload *u, const char *request_id,
 		imgp_log_line(u->log, IMGP_LOG_ERROR, request_id, "%s", error_message);
 		return NULL;
 	}
-	reply = imgp_upload_handle_event(u, request_id, deadline_ms, &ev, &status,
+	reply = imgp_upload_handle_event(u, request_id, deadline_ms, &ev, false, &status,
 	                                 error_message);
 	if(!reply)
 		snprintf(error_type, 64, "%s", imgp_status_str(status));

@@ -40,7 +40,7 @@ char *imgp_upload_handle(struct imgp_upload *u, const char *request_id,
  * not: imgp_status_temporary) and error_message saying why.
  */
 char *imgp_upload_handle_event(struct imgp_upload *u, const char *request_id,
-                               int64_t deadline_ms, const struct imgp_event *ev,
+                               int64_t deadline_ms, const struct imgp_event *ev, bool http,
                                enum imgp_status *status /* OUT */, char *error_message);
 
 #endif

@@ -16,6 +16,8 @@
 #ifndef IMGP_EVENT_H
 #define IMGP_EVENT_H
 
+#include <jansson.h>
+
 #include "imgpipe.h"
 
 /* Refused above these: an invocation is at most this many objects (and
@@ -89,8 +91,9 @@ struct imgp_event {
 struct imgp_ref_result {
 	enum imgp_status status;
 	const char *message;        /* reason or summary; may be NULL */
-	const char *detail_json;    /* optional JSON value spliced into replies
-	                               that list refs (what was written); NULL */
+	json_t *detail;             /* optional JSON object spliced into replies
+	                               that list refs (what was written): the
+	                               job's, borrowed; NULL */
 };
 
 const char *imgp_trigger_name(enum imgp_trigger trigger);   /* "s3", "sqs", ... */
@@ -147,6 +150,12 @@ enum imgp_status imgp_event_parse_cloudevent(const struct imgp_cloudevent *ce,
 char *imgp_event_reply(const struct imgp_event *ev,
                        const struct imgp_ref_result *results,
                        enum imgp_status *fail_status /* OUT */, char *err);
+
+/* The same, with extra's members (an object; NULL: none) at the reply's
+ * top level: imgpipe serve's "outcome" and "request_id". */
+char *imgp_event_reply_extra(const struct imgp_event *ev,
+                             const struct imgp_ref_result *results, json_t *extra,
+                             enum imgp_status *fail_status /* OUT */, char *err);
 
 /* Undo S3 notification key encoding ("+" is a space, %xx a byte) into a
  * new string; NULL on a malformed escape or allocation failure. */

@@ -43,8 +43,8 @@ static bool starts_with(const char *s, const char *prefix)
 
 void imgp_job_result_release(struct imgp_job_result *res)
 {
-	imgp_free(res->detail_json);
-	res->detail_json = NULL;
+	json_decref(res->detail);
+	res->detail = NULL;
 	for(size_t i = 0; i < res->noutputs; i++) {
 		imgp_free(res->outputs[i].key);
 		res->outputs[i].key = NULL;
@@ -170,35 +170,35 @@ static void *upload_run(void *arg)
 }
 
 /*
- * What a ref came to, for replies, into res->detail_json: {"outputs":
- * [every variant], "manifestKey", "manifest"} (the manifest when written
- * now; its key when one is kept). Takes manifest.
+ * What a ref came to, for replies, into res->detail: {"outputs": [every
+ * variant], "manifestKey", "manifest"} (the manifest when written now; its
+ * key when one is kept). Takes manifest.
  */
 static enum imgp_status describe(struct plan *p, json_t *manifest)
 {
 	struct imgp_job_result *res = p->res;
 	json_t *list = json_array(), *doc = json_object();
-	char *text;
+	bool ok = list && doc;
 
-	for(size_t i = 0; i < res->noutputs; i++) {
+	for(size_t i = 0; ok && i < res->noutputs; i++) {
 		const struct imgp_job_output *o = &res->outputs[i];
 
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:b}",
+		ok = !json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:b}",
 			"variant", o->name, "format", imgp_format_name(o->format), "bucket", p->bucket,
 			"key", o->key, "width", o->width, "height", o->height,
 			"bytes", (json_int_t)o->bytes, "written", o->written));
 	}
-	json_object_set_new(doc, "outputs", list);
-	if(p->manifest_key)
-		json_object_set_new(doc, "manifestKey", json_string(p->manifest_key));
-	if(manifest)
-		json_object_set_new(doc, "manifest", manifest);
-	text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
-	res->detail_json = text ? imgp_strdup(text) : NULL;
-	free(text);
-	if(!res->detail_json)
+	ok = ok && !json_object_set(doc, "outputs", list) &&
+	     (!p->manifest_key ||
+	      !json_object_set_new(doc, "manifestKey", json_string(p->manifest_key))) &&
+	     (!manifest || !json_object_set(doc, "manifest", manifest));
+	json_decref(list);
+	json_decref(manifest);
+	if(!ok) {
+		json_decref(doc);
 		return res->status = imgp_fail(res->message, IMGP_E_NOMEM, "out of memory");
+	}
+	res->detail = doc;
 	return IMGP_OK;
 }
 

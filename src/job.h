@@ -23,6 +23,8 @@
 #ifndef IMGP_JOB_H
 #define IMGP_JOB_H
 
+#include <jansson.h>
+
 #include "config.h"
 #include "event.h"
 #include "render.h"
@@ -67,7 +69,7 @@ struct imgp_job_output {
 struct imgp_job_result {
 	enum imgp_status status;
 	char message[IMGP_ERRSIZE];
-	char *detail_json;          /* what was written, for replies: {"outputs": [...],
+	json_t *detail;             /* what was written, for replies: {"outputs": [...],
 	                               "manifestKey", "manifest"}; imgp_free */
 	enum imgp_skip skip;
 	bool skipped;               /* skip != IMGP_SKIP_NONE */

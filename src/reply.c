@@ -75,32 +75,18 @@ static char *reply_nomem(enum imgp_status *fail_status, char *err)
 	return NULL;
 }
 
-/* The job's JSON detail as a value; text that is not JSON (a bug) is kept
- * as a string rather than breaking the reply. */
-static json_t *outputs(const char *detail)
-{
-	json_error_t jerr;
-	json_t *v = json_loads(detail, JSON_DECODE_ANY, &jerr);
-
-	return v ? v : jstr(detail, SIZE_MAX);
-}
-
 /* The job's detail into a result: an object's members ("outputs",
- * "manifestKey", "manifest"), anything else as "outputs". Takes detail. */
+ * "manifestKey", "manifest"), anything else as "outputs". Borrows detail. */
 static bool splice(json_t *entry, json_t *detail)
 {
-	bool ok;
-
 	if(!json_is_object(detail))
-		return set(entry, "outputs", detail);
-	ok = json_object_update(entry, detail) == 0;
-	json_decref(detail);
-	return ok;
+		return set(entry, "outputs", json_incref(detail));
+	return json_object_update(entry, detail) == 0;
 }
 
 /* S3, SNS, EventBridge, direct: fail as a whole on any temporary failure,
  * else {"results": [{"bucket", "key", "status", "message"?, "outputs"?}]}. */
-static char *reply_results(const struct imgp_event *ev,
+static json_t *reply_results(const struct imgp_event *ev,
                            const struct imgp_ref_result *results,
                            enum imgp_status *fail_status, char *err)
 {
@@ -131,14 +117,15 @@ static char *reply_results(const struct imgp_event *ev,
 		     set(entry, "key", jstr(ev->refs[i].key, SIZE_MAX)) &&
 		     set(entry, "status", json_string(imgp_status_str(r->status))) &&
 		     (!r->message || set(entry, "message", jstr(r->message, SIZE_MAX))) &&
-		     (!r->detail_json || splice(entry, outputs(r->detail_json)));
+		     (!r->detail || splice(entry, r->detail));
 	}
 	json_decref(list);
 	if(!ok) {
 		json_decref(doc);
-		return reply_nomem(fail_status, err);
+		reply_nomem(fail_status, err);
+		return NULL;
 	}
-	return dump(doc);
+	return doc;
 }
 
 /* True when any ref of item failed for a temporary reason. */
@@ -154,7 +141,7 @@ static bool item_temporary(const struct imgp_event *ev,
 /* SQS: {"batchItemFailures": [{"itemIdentifier": messageId}]}, the
  * messages with a ref that failed for a temporary reason; the rest are
  * deleted from the queue, including unreadable ones. */
-static char *reply_sqs(const struct imgp_event *ev, const struct imgp_ref_result *results,
+static json_t *reply_sqs(const struct imgp_event *ev, const struct imgp_ref_result *results,
                        enum imgp_status *fail_status, char *err)
 {
 	json_t *doc = json_object(), *list = json_array(), *entry;
@@ -170,9 +157,10 @@ static char *reply_sqs(const struct imgp_event *ev, const struct imgp_ref_result
 	json_decref(list);
 	if(!ok) {
 		json_decref(doc);
-		return reply_nomem(fail_status, err);
+		reply_nomem(fail_status, err);
+		return NULL;
 	}
-	return dump(doc);
+	return doc;
 }
 
 /* The result of one Batch task: the worst of its refs (temporary over
@@ -222,7 +210,7 @@ static bool batch_result(json_t *list, const struct imgp_event *ev,
 
 /* S3 Batch Operations: {"invocationSchemaVersion", "treatMissingKeysAs",
  * "invocationId", "results": [{"taskId", "resultCode", "resultString"}]}. */
-static char *reply_batch(const struct imgp_event *ev, const struct imgp_ref_result *results,
+static json_t *reply_batch(const struct imgp_event *ev, const struct imgp_ref_result *results,
                          enum imgp_status *fail_status, char *err)
 {
 	json_t *doc = json_object(), *list = json_array();
@@ -237,16 +225,25 @@ static char *reply_batch(const struct imgp_event *ev, const struct imgp_ref_resu
 	json_decref(list);
 	if(!ok) {
 		json_decref(doc);
-		return reply_nomem(fail_status, err);
+		reply_nomem(fail_status, err);
+		return NULL;
 	}
-	return dump(doc);
+	return doc;
 }
 
 char *imgp_event_reply(const struct imgp_event *ev,
                        const struct imgp_ref_result *results,
                        enum imgp_status *fail_status, char *err)
 {
+	return imgp_event_reply_extra(ev, results, NULL, fail_status, err);
+}
+
+char *imgp_event_reply_extra(const struct imgp_event *ev,
+                             const struct imgp_ref_result *results, json_t *extra,
+                             enum imgp_status *fail_status, char *err)
+{
 	enum imgp_status dummy;
+	json_t *doc;
 	char *out;
 
 	if(!fail_status)
@@ -258,16 +255,22 @@ char *imgp_event_reply(const struct imgp_event *ev,
 	}
 	switch(ev->trigger) {
 	case IMGP_TRIGGER_SQS:
-		out = reply_sqs(ev, results, fail_status, err);
+		doc = reply_sqs(ev, results, fail_status, err);
 		break;
 	case IMGP_TRIGGER_BATCH:
-		out = reply_batch(ev, results, fail_status, err);
+		doc = reply_batch(ev, results, fail_status, err);
 		break;
 	default:
-		out = reply_results(ev, results, fail_status, err);
+		doc = reply_results(ev, results, fail_status, err);
 		break;
 	}
-	if(!out && !*fail_status)
+	if(doc && extra && json_object_update(doc, extra)) {
+		json_decref(doc);
+		doc = NULL;
+	}
+	if(!doc)
+		return *fail_status ? NULL : reply_nomem(fail_status, err);
+	if(!(out = dump(doc)))
 		return reply_nomem(fail_status, err);
 	return out;
 }
