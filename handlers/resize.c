@@ -256,7 +256,9 @@ static enum imgp_status prepare(struct run *r, const char *output, bool s3_input
 	struct imgp_store_error e;
 	char line[IMGP_ERRSIZE];
 	bool s3_out = !strncmp(output, "s3://", 5);
-	const char *b = output + 5, *slash = strchr(b, '/');
+	/* the bucket and prefix of s3://BUCKET/PREFIX/ (nothing to look at in a
+	 * folder's name, which may be shorter than "s3://") */
+	const char *b = s3_out ? output + 5 : output, *slash = s3_out ? strchr(b, '/') : NULL;
 	enum imgp_status result = imgp_naming_check(r->jc.output_key, &r->jc.render, err);
 
 	if(!result && s3_out && (!slash || slash == b ||

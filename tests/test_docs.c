@@ -163,3 +163,133 @@ Test(docs, every_relative_link_leads_somewhere)
 		links_resolve(rel, "docs/");
 	}
 }
+
+/*
+ * Every command of the docs' sh blocks that can run offline does run. A
+ * block runs when each of its lines is imgpipe (or build/imgpipe),
+ * export, mkdir or cp; lines naming s3:// are left out (they need a
+ * bucket). It runs under bash -e in a scratch folder holding what the
+ * examples name (photos/, a.jpg, b.png, the sample events, build/), with
+ * /tmp/store moved into it.
+ */
+static bool runnable_line(const char *line)
+{
+	static const char *const starts[] = { "imgpipe ", "build/imgpipe ", "export ", "mkdir ",
+	                                      "cp ", "#" };
+
+	while(*line == ' ')
+		line++;
+	if(!*line || strstr(line, "s3://"))
+		return true;
+	for(size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
+		if(!strncmp(line, starts[i], strlen(starts[i])))
+			return !strchr(line, '&') && !strchr(line, '|');
+	return false;
+}
+
+static int run_blocks(const char *rel, const char *scratch, int *ran)
+{
+	char *text = doc(rel);
+	int failed = 0;
+
+	for(char *p = strstr(text, "```sh\n"); p; p = strstr(p, "```sh\n")) {
+		char *body = p + 6, *end = strstr(body, "```"), *script = NULL, *out = NULL,
+		     *err = NULL;
+		size_t n = 0;
+		bool ok = true;
+		FILE *f;
+
+		if(!end)
+			break;
+		*end = '\0';
+		for(char *line = body; ok && *line; line = strchr(line, '\n') + 1) {
+			char *nl = strchr(line, '\n');
+
+			if(!nl)
+				break;
+			*nl = '\0';
+			ok = runnable_line(line);
+			*nl = '\n';
+		}
+		if(ok && (f = open_memstream(&script, &n))) {
+			fprintf(f, "set -e\ncd '%s'\n", scratch);
+			for(char *line = body; *line; ) {
+				char *nl = strchr(line, '\n');
+
+				if(!nl)
+					break;
+				*nl = '\0';
+				if(!strstr(line, "s3://")) {
+					/* /tmp/store is the scratch folder's own */
+					for(char *c = line; *c; c++) {
+						char *t = strstr(c, "/tmp/store");
+
+						if(!t) {
+							fputs(c, f);
+							break;
+						}
+						fwrite(c, 1, (size_t)(t - c), f);
+						fprintf(f, "%s/store", scratch);
+						c = t + strlen("/tmp/store") - 1;
+					}
+					fputc('\n', f);
+				}
+				line = nl + 1;
+			}
+			fclose(f);
+			{
+				const char *argv[] = { "/bin/bash", "-c", script, NULL };
+				int status = tu_run(argv, &out, &err);
+
+				cr_expect_eq(status, 0, "%s: a block of its commands fails (exit %d):\n%s\n%s",
+				             rel, status, body, tu_tail(err, 600));
+				failed += status != 0;
+				(*ran)++;
+			}
+		}
+		free(script);
+		free(out);
+		free(err);
+		p = end + 3;
+	}
+	free(text);
+	return failed;
+}
+
+Test(docs, the_commands_of_the_docs_run, .timeout = 120)
+{
+	static const char *const pages[] = { "README.md", "docs/cli.md", "docs/upload-handler.md",
+	                                     "docs/variants.md", "docs/manifest.md" };
+	char *scratch = tu_tempdir(), *bin = strdup(tu_bin()), *cmd;
+	const char *argv[] = { "/bin/bash", "-c", NULL, NULL };
+	char *out = NULL, *err = NULL;
+	int ran = 0;
+
+	/* what the examples name; `imgpipe` on PATH, build/ and testdata/ beside */
+	*strrchr(bin, '/') = '\0';
+	cr_assert(asprintf(&cmd, "set -e; cd '%s'; mkdir -p photos/2024; "
+	                   "cp '%s/testdata/samples/landscape.jpg' photos/cat.jpg; "
+	                   "cp '%s/testdata/samples/portrait.jpg' photos/2024/dog.jpg; "
+	                   "cp '%s/testdata/samples/landscape.jpg' a.jpg; "
+	                   "cp '%s/testdata/samples/logo.png' b.png; "
+	                   "ln -s '%s' build; ln -s '%s/testdata' testdata", scratch, bin, bin, bin,
+	                   bin, bin, tu_srcdir()) > 0);
+	argv[2] = cmd;
+	cr_assert_eq(tu_run(argv, &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	setenv("PATH", bin, 1);
+	{
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s:/usr/bin:/bin", bin);
+		setenv("PATH", path, 1);
+	}
+	for(size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+		run_blocks(pages[i], scratch, &ran);
+	cr_assert_geq(ran, 3, "only %d blocks of commands ran", ran);
+	tu_rmtree(scratch);
+	free(scratch);
+	free(bin);
+	free(cmd);
+}
