@@ -94,12 +94,18 @@ static json_t *http_extra(const struct imgp_event *ev, const struct imgp_job_res
                           const char *request_id)
 {
 	bool failed = false;
+	char id[200];
 
 	for(size_t i = 0; i < ev->nrefs && ev->trigger != IMGP_TRIGGER_SQS &&
 	                  ev->trigger != IMGP_TRIGGER_BATCH; i++)
 		failed |= results[i].status != IMGP_OK;
-	return json_pack("{s:s, s:s}", "outcome", failed ? "failed" : "done", "request_id",
-	                 request_id);
+	/* the request id is the event's (a CloudEvent's ce-id): only printable
+	 * ASCII goes into the answer */
+	snprintf(id, sizeof(id), "%s", request_id);
+	for(char *c = id; *c; c++)
+		if(*c < 0x20 || *c > 0x7E)
+			*c = '?';
+	return json_pack("{s:s, s:s}", "outcome", failed ? "failed" : "done", "request_id", id);
 }
 
 char *imgp_upload_handle_event(struct imgp_upload *u, const char *request_id,

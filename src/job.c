@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "naming.h"
+#include "utf8.h"
 #include "sigv4.h"
 
 /*
@@ -363,7 +364,9 @@ static enum imgp_status render_and_put(struct plan *p, struct imgp_object *src,
 		p->formats[i] = o->format;
 		imgp_free(p->keys[i]);
 		p->keys[i] = NULL;
-		imgp_job_make_key(p, i, p->formats[i], &p->keys[i]);
+		/* a key the plan did not foresee (best's winner): its stranger too */
+		if(!imgp_job_make_key(p, i, p->formats[i], &p->keys[i]))
+			imgp_job_refuse_stranger(p, p->keys[i]);
 	}
 	if(!res->status && !put_all(p, &rr, deadline_ms) && !drop_replaced(p) &&
 	   !record_outputs(p, &rr)) {
@@ -596,6 +599,19 @@ enum imgp_status imgp_job_run(const struct imgp_job_config *jc, struct imgp_stor
 			"refused by the loop guard: %s/%s is in the destination key space (%s/%s)",
 			ref->bucket, ref->key, p.bucket, jc->dest_prefix);
 		goto out;
+	}
+	/* keys, manifests and replies are UTF-8: a name that is not (an old
+	 * Latin-1 folder) is said as such, not as a failure to write JSON */
+	for(int k = 0; k < 3; k++) {
+		const char *name = k == 0 ? ref->key : k == 1 ? ref->bucket : p.bucket;
+
+		if(!imgp_utf8_valid(name, strlen(name))) {
+			res->status = imgp_fail(res->message, IMGP_E_REQUEST, "the %s is not UTF-8 "
+				"(an older file system's encoding?): object keys and manifests are UTF-8; "
+				"rename it", k == 0 ? "name" : k == 1 ? "source folder or bucket"
+				                                    : "destination folder or bucket");
+			goto out;
+		}
 	}
 	if(!(p.owner = meta_encode(ref->key))) {
 		res->status = imgp_fail(res->message, IMGP_E_NOMEM, "out of memory");

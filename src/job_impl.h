@@ -82,7 +82,9 @@ enum imgp_status imgp_job_make_manifest_key(struct plan *p);
 enum imgp_status imgp_job_current_before_get(struct plan *p, bool *current);
 /* Which variants need writing (p->stale); *none when nothing does. */
 enum imgp_status imgp_job_find_stale(struct plan *p, bool *none);
-/* A file imgpipe did not write where an output goes fails the source. */
+/* A file imgpipe did not write where an output goes fails the source:
+ * at key (NULL: none), or at any key to be written now. */
+enum imgp_status imgp_job_refuse_stranger(struct plan *p, const char *key);
 enum imgp_status imgp_job_refuse_strangers(struct plan *p);
 
 /* manifest.c: the manifest of one source, as JSON. */

@@ -351,10 +351,12 @@ enum imgp_status imgp_job_find_stale(struct plan *p, bool *none)
 	 * thumbnail and rewrites the manifest, nothing else */
 	{
 		const struct imgp_object *man;
-		bool any = false;
+		bool any = false, committed;
 
+		/* judged now: the HEADs below may evict it from the small cache */
 		if(imgp_job_head(p, p->manifest_key, &man))
 			return p->res->status;
+		committed = imgp_job_judge(p, man) == MARKER_CURRENT;
 		for(size_t i = 0; i < p->cfg->nvariants; i++) {
 			if(p->alias[i] != i)
 				continue;
@@ -362,7 +364,7 @@ enum imgp_status imgp_job_find_stale(struct plan *p, bool *none)
 				return p->res->status;
 			any |= p->stale[i];
 		}
-		*none = !any && imgp_job_judge(p, man) == MARKER_CURRENT;
+		*none = !any && committed;
 	}
 	return IMGP_OK;
 }
@@ -372,23 +374,26 @@ enum imgp_status imgp_job_find_stale(struct plan *p, bool *none)
  * or the manifest is to go is never replaced, but with force: the source
  * fails, naming it.
  */
-enum imgp_status imgp_job_refuse_strangers(struct plan *p)
+enum imgp_status imgp_job_refuse_stranger(struct plan *p, const char *key)
 {
-	for(size_t i = 0; i <= p->cfg->nvariants && !p->jc->force; i++) {
-		const char *key = i < p->cfg->nvariants ? (imgp_job_writes(p, i) ? p->keys[i] : NULL)
-		                                        : p->manifest_key;
-		const struct imgp_object *obj;
+	const struct imgp_object *obj;
 
-		if(!key)
-			continue;
-		if(imgp_job_head(p, key, &obj))
-			return p->res->status;
-		if(obj && !imgp_object_meta(obj, IMGP_META_SOURCE))
-			return p->res->status = imgp_fail(p->res->message, IMGP_E_REQUEST,
-				"%s/%s is already there and was not written by imgpipe (it has no %s "
-				"stamp): left alone; move it away, or force to replace it", p->bucket,
-				key, IMGP_META_SOURCE);
-	}
+	if(p->jc->force || !key)
+		return IMGP_OK;
+	if(imgp_job_head(p, key, &obj))
+		return p->res->status;
+	if(obj && !imgp_object_meta(obj, IMGP_META_SOURCE))
+		return p->res->status = imgp_fail(p->res->message, IMGP_E_REQUEST,
+			"%s/%s is already there and was not written by imgpipe (it has no %s "
+			"stamp): left alone; move it away, or force to replace it", p->bucket,
+			key, IMGP_META_SOURCE);
 	return IMGP_OK;
 }
 
+enum imgp_status imgp_job_refuse_strangers(struct plan *p)
+{
+	for(size_t i = 0; i < p->cfg->nvariants; i++)
+		if(imgp_job_writes(p, i) && imgp_job_refuse_stranger(p, p->keys[i]))
+			return p->res->status;
+	return imgp_job_refuse_stranger(p, p->manifest_key);
+}

@@ -854,3 +854,20 @@ Test(cli, flags_win_over_a_bad_environment)
 	unsetenv("IMGPIPE_OUTPUT_KEY");
 	unsetenv("IMGPIPE_MAX_PIXELS");
 }
+
+/* Found in review: a file name that is not UTF-8 (an old Latin-1 folder)
+ * failed as "out of memory"; it is named as what it is, and the rest of
+ * the folder is done. */
+Test(cli, a_name_that_is_not_utf8_is_said_and_the_rest_done)
+{
+	char *out, *err;
+
+	given("samples/logo.png", "in/caf\xe9.png");
+	given("samples/logo.png", "in/ok.png");
+	cr_assert_eq(imgpipe(&out, &err, "resize", "--variants", "t=64x", "-o", "o", "in", NULL), 1,
+	             "%s", err);
+	cr_assert(strstr(err, "caf\xe9.png: the name is not UTF-8"), "%s", err);
+	cr_assert(strstr(err, "processed 1,"), "%s", err);
+	free(out); free(err);
+	assert_image("o/t/in/ok.webp", 64, 43);
+}

@@ -631,6 +631,66 @@ Test(job, a_strangers_file_at_an_output_key_is_left_alone)
 	free(path);
 }
 
+/* Found in review: with a manifest and more variants than the HEAD cache
+ * holds (4), the manifest's HEAD was judged after being evicted, so a
+ * finished set was never found current. The {w} template skips the check
+ * made before the source is read. */
+Test(job, a_set_larger_than_the_head_cache_is_found_current)
+{
+	struct imgp_job_config cfg;
+	struct imgp_job_result res;
+	struct imgp_ref ref = ref_of("uploads", "hc/x.tif");
+
+	upload("formats/rgb.tif", "uploads", "hc/x.tif");     /* 300x200 */
+	setenv("IMGPIPE_OUTPUT_KEY", "{dir}{stem}-{w}.{ext}", 1);
+	config_with(&cfg, "a=40x;b=80x;c=120x;d=160x;e=200x;f=240x");
+	cr_assert_eq(imgp_job_run(&cfg, store, store, &ref, 0, &res), IMGP_OK, "%s", res.message);
+	cr_assert_eq(res.variants, 6);
+	imgp_job_result_release(&res);
+	ref.etag = etag_of("uploads", "hc/x.tif");
+	cr_assert_eq(imgp_job_run(&cfg, store, store, &ref, 0, &res), IMGP_OK, "%s", res.message);
+	cr_assert(res.skipped, "a current set rendered again: %s", res.message);
+	cr_assert_eq(res.variants, 0);
+	imgp_job_result_release(&res);
+	imgp_job_config_release(&cfg);
+	free(ref.etag);
+	unsetenv("IMGPIPE_OUTPUT_KEY");
+}
+
+/* Found in review: format=best's key is known once encoded; a stranger's
+ * file under the winner's name was overwritten (only the planned JPEG key
+ * was checked). */
+Test(job, best_never_replaces_a_stranger_under_the_winning_name)
+{
+	struct imgp_job_config cfg;
+	struct imgp_job_result res;
+	struct imgp_ref ref = ref_of("uploads", "bst/x.tif");
+	static const char *const exts[] = { "webp", "avif" };
+	char path[4096], *text;
+	size_t len;
+
+	upload("formats/rgb.tif", "uploads", "bst/x.tif");
+	for(size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "b/bst/x.%s", exts[i]);
+		upload("collide/a.jpg", "sink", path);           /* not imgpipe's */
+	}
+	config_with(&cfg, "b=100x,format=best");
+	imgp_job_run(&cfg, store, store, &ref, 0, &res);
+	for(size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/sink/b/bst/x.%s", root, exts[i]);
+		text = tu_read(path, &len);
+		cr_assert(text && len == 1371, "%s was replaced", path);
+		free(text);
+	}
+	/* the winner was JPEG (no stranger there), or the source failed naming one */
+	if(res.status)
+		cr_assert(strstr(res.message, "was not written by imgpipe"), "%s", res.message);
+	else
+		cr_assert_eq(res.outputs[0].format, IMGP_FMT_JPEG, "%s", res.message);
+	imgp_job_result_release(&res);
+	imgp_job_config_release(&cfg);
+}
+
 Test(job, w_and_h_name_the_size_written)
 {
 	struct imgp_job_config cfg;

@@ -275,6 +275,26 @@ Test(serve, a_deleted_old_generation_keeps_the_live_variants)
 	free(live);
 }
 
+/* Found in review: an event id that is not UTF-8 (a Latin-1 ce-id) made
+ * the finished answer fail to build, 503, redelivered for ever. */
+Test(serve, an_event_id_that_is_not_utf8_is_answered_done)
+{
+	const char *h[8];
+	char idbuf[96], *body;
+	struct st_reply r;
+	int port;
+
+	put("id/a.jpg", "samples/landscape.jpg");
+	port = start(NULL);
+	st_binary_headers("google.cloud.storage.object.v1.finalized", "caf\xe9-1", h, idbuf);
+	body = st_gcs_object(&fx, SRC, "id/a.jpg", "7");
+	cr_assert_eq(st_post(port, h, body, &r), 200, "%s", r.body);
+	cr_assert(strstr(r.body, "\"outcome\":\"done\""), "%s", r.body);
+	cr_assert(strstr(r.body, "\"request_id\":\"caf?-1\""), "%s", r.body);
+	st_reply_release(&r);
+	free(body);
+}
+
 /* ---- 3. a corrupt image is done with, not retried --------------------------------- */
 
 Test(serve, a_corrupt_image_is_200_failed_for_good)
