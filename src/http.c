@@ -34,6 +34,7 @@ struct transfer {
 	struct imgp_http_response *resp;
 	size_t sent;                     /* body bytes handed to curl */
 	bool too_large;
+	bool declared_too_large;         /* Content-Length said so: stop at the body */
 	bool nomem;
 };
 
@@ -48,6 +49,7 @@ void imgp_http_policy_default(struct imgp_http_policy *p)
 	p->low_speed_limit = 1;
 	p->fresh_connections = false;
 	p->no_proxy = false;
+	p->outlives_deadline = false;
 }
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -252,16 +254,15 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
 		t->nomem = true;
 		return 0;
 	}
-	/* refuse an object over the cap before a byte of its body is read */
+	/* refuse an object over the cap before a byte of its body is read, but
+	 * after every header (the Runtime API's request id may come later) */
 	if(namelen == 14 && !strncasecmp(data, "content-length", 14) &&
 	   r->status >= 200 && r->status < 300 &&
 	   strcmp(t->req->method, "HEAD")) {
 		unsigned long long cl = strtoull(v, NULL, 10);
 
-		if(cl > t->req->max_body) {
-			t->too_large = true;
-			return 0;
-		}
+		if(cl > t->req->max_body)
+			t->declared_too_large = true;
 	}
 	return len;
 }
@@ -269,8 +270,13 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
 	struct transfer *t = ud;
-	enum imgp_status result = imgp_dbuf_add(&t->resp->body, data, size * n);
+	enum imgp_status result;
 
+	if(t->declared_too_large) {
+		t->too_large = true;
+		return 0;
+	}
+	result = imgp_dbuf_add(&t->resp->body, data, size * n);
 	if(result == IMGP_E_TOO_LARGE) {
 		if(t->resp->status >= 200 && t->resp->status < 300) {
 			t->too_large = true;
@@ -353,7 +359,7 @@ static enum imgp_status attempt(struct imgp_http *h,
 {
 	struct imgp_http_headers hdrs = { NULL, 0 };
 	struct curl_slist *list = NULL, *grown;
-	struct transfer t = { req, resp, 0, false, false };
+	struct transfer t = { req, resp, 0, false, false, false };
 	enum imgp_status result = IMGP_OK;
 	CURL *c = h->curl;
 	CURLcode rc;
@@ -399,7 +405,9 @@ static enum imgp_status attempt(struct imgp_http *h,
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->policy.connect_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->policy.low_speed_time_s);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, h->policy.low_speed_limit);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, remaining_ms > 0 ? remaining_ms : 1L);
+	/* 0: no limit (a budget of 0); a spent budget still gets 1 ms */
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, remaining_ms > 0 ? remaining_ms
+	                                        : remaining_ms == 0 ? 0L : 1L);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -417,6 +425,10 @@ static enum imgp_status attempt(struct imgp_http *h,
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(c, CURLOPT_READDATA, &t);
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
+	}
+	else if(!strcmp(req->method, "POST")) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 	}
 	else if(strcmp(req->method, "GET"))
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
@@ -448,24 +460,29 @@ enum imgp_status imgp_http_send(struct imgp_http *h,
                                 struct imgp_http_response *resp, char *err)
 {
 	double start = imgp_now_ms();
-	long elapsed, wait, budget = h->policy.budget_ms;
+	long elapsed, wait, budget = req->budget_ms > 0 ? req->budget_ms
+	                                                : h->policy.budget_ms;
+	bool limited = budget > 0;
 	curl_off_t retry_after;
 	enum imgp_status result;
 
-	if(thread_deadline_ms) {
+	if(thread_deadline_ms && !h->policy.outlives_deadline) {
 		/* a call never outlives the invocation that made it */
 		int64_t left = thread_deadline_ms - imgp_epoch_ms();
 
 		if(left <= 0)
 			return imgp_fail(err, IMGP_E_DEADLINE,
 			                 "not sent: the invocation's deadline has passed");
-		if(left < budget)
+		if(!limited || left < budget)
 			budget = (long)left;
+		limited = true;
 	}
 	for(int i = 0;; i++) {
 		elapsed = (long)(imgp_now_ms() - start);
 		resp->attempts = i + 1;
-		result = attempt(h, req, resp, budget - elapsed, err);
+		/* a spent budget passes -1 (1 ms), no budget 0 (no limit) */
+		result = attempt(h, req, resp, !limited ? 0
+		                 : budget > elapsed ? budget - elapsed : -1, err);
 		if(result ? !status_retryable(result)
 		          : !imgp_http_status_retryable(resp->status))
 			return result;
@@ -478,7 +495,7 @@ enum imgp_status imgp_http_send(struct imgp_http *h,
 			wait = (long)retry_after * 1000;
 		elapsed = (long)(imgp_now_ms() - start);
 		/* no attempt starts that could not get a fair share of the budget */
-		if(elapsed + wait >= budget)
+		if(limited && elapsed + wait >= budget)
 			return result;
 		imgp_sleep_ms(wait);
 	}

@@ -19,14 +19,16 @@
 
 struct imgp_http_policy {
 	int max_attempts;          /* 1: never retry */
-	long budget_ms;            /* all attempts and waits together */
+	long budget_ms;            /* all attempts and waits together; 0: no limit */
 	long base_delay_ms;        /* backoff: ceiling before the first retry */
 	long max_delay_ms;         /* backoff: ceiling of any one wait */
 	long connect_timeout_ms;
-	long low_speed_time_s;     /* abort an attempt this long below ... */
+	long low_speed_time_s;     /* abort an attempt this long below ...; 0: never */
 	long low_speed_limit;      /* ... this many bytes per second */
 	bool fresh_connections;    /* new connection per request (measurement) */
 	bool no_proxy;             /* ignore *_proxy variables (metadata services) */
+	bool outlives_deadline;    /* imgp_http_set_deadline does not apply (the
+	                            * Runtime API client answers after it) */
 };
 
 /* Defaults for S3: 5 attempts in 120 s, 100 ms to 5 s waits, 5 s connect,
@@ -47,11 +49,13 @@ enum imgp_status imgp_http_headers_add(struct imgp_http_headers *h,
                                        const char *name, const char *value);
 
 struct imgp_http_request {
-	const char *method;        /* GET, HEAD, PUT, DELETE */
+	const char *method;        /* GET, HEAD, PUT, POST, DELETE */
 	const char *url;           /* path already encoded; sent as is */
 	const void *body;          /* PUT body (may be NULL with body_len 0) */
 	size_t body_len;
-	size_t max_body;           /* ceiling of a 2xx body; over it: IMGP_E_TOO_LARGE */
+	size_t max_body;           /* ceiling of a 2xx body; over it: IMGP_E_TOO_LARGE,
+	                            * with every header of the response kept */
+	long budget_ms;            /* this request's budget; 0: the policy's */
 	/*
 	 * Called before each attempt to add the request's headers (a signer
 	 * needs a fresh date per attempt). May be NULL.

@@ -1,7 +1,6 @@
 /*
- * runtime.c: see runtime.h. One curl easy handle talks to the Runtime API
- * for the life of the sandbox; its connection is kept alive between
- * calls, and every call sets only what differs from the last.
+ * runtime.c: see runtime.h. One http.c handle talks to the Runtime API for
+ * the life of the sandbox; its connection is kept alive between calls.
  *
  * It must never log an event, a reply or an error message a handler wrote
  * (they may quote customer data), never set a total timeout on /next, and
@@ -9,7 +8,6 @@
  */
 #include "runtime.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -19,6 +17,7 @@
 #include <time.h>
 
 #include "dbuf.h"
+#include "http.h"
 #include "log.h"
 #include "parsers.h"
 
@@ -31,23 +30,18 @@
 #define NEXT_MAX_DELAY_MS 1000L
 #define OPAQUE_HEADER_MAX (16 * 1024) /* client context, cognito identity */
 #define API_REPLY_MAX 160           /* what of an API error body is quoted */
+#define POST_REPLY_MAX (64 * 1024)  /* Lambda answers a POST with a few bytes */
 
 struct imgp_runtime {
-	CURL *curl;
-	char errbuf[CURL_ERROR_SIZE];
+	struct imgp_http *http;         /* one handle: one kept-alive connection */
 	char *base;                     /* http://host:port/2018-06-01/runtime */
 	char *next_url;
-	bool parsing_next;              /* the transfer under way is a /next */
 	/* the invocation /next returned */
 	struct imgp_invocation inv;
 	struct imgp_dbuf event;
-	enum imgp_status event_status;  /* why the event could not be stored */
 	bool bad_request_id;            /* the header came but was unusable */
 	char *client_context;
 	char *cognito_identity;
-	/* the start of the API's answer to a POST, for the log */
-	char api_reply[API_REPLY_MAX + 1];
-	size_t api_reply_len;
 	/* the handler's error, zeroed before each call */
 	char error_type[IMGP_RUNTIME_ERROR_TYPE_SIZE];
 	char error_message[IMGP_ERRSIZE];
@@ -78,7 +72,6 @@ static void invocation_reset(struct imgp_runtime *rt)
 {
 	memset(&rt->inv, 0, sizeof(rt->inv));
 	imgp_dbuf_reset(&rt->event);
-	rt->event_status = IMGP_OK;
 	rt->bad_request_id = false;
 	imgp_free(rt->client_context);
 	imgp_free(rt->cognito_identity);
@@ -151,59 +144,42 @@ static char *opaque_value(const char *value, size_t len)
 	return imgp_strndup(value, len);
 }
 
-/*
- * curl hands over one whole header line at a time, not NUL ended, with its
- * CR LF. Lines without a colon (the status line, the blank line, junk) are
- * skipped; a status line means a new response, so the last one's headers
- * are forgotten.
- */
-static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
+/* One response header of /next into the invocation. */
+static void invocation_header(struct imgp_runtime *rt, const char *name,
+                              size_t nlen, const char *value, size_t vlen)
 {
-	struct imgp_runtime *rt = ud;
-	size_t len = size * nmemb, nlen, vlen;
-	const char *colon, *value, *end;
-
-	if(!rt->parsing_next)
-		return len;
-	if(len >= 5 && !memcmp(line, "HTTP/", 5)) {
-		invocation_reset(rt);
-		return len;
-	}
-	colon = memchr(line, ':', len);
-	if(!colon)
-		return len;
-	nlen = (size_t)(colon - line);
-	value = colon + 1;
-	end = line + len;
-	while(value < end && (*value == ' ' || *value == '\t'))
-		value++;
-	while(end > value && (end[-1] == '\r' || end[-1] == '\n' ||
-	                      end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	vlen = (size_t)(end - value);
-
-	if(name_is(line, nlen, "Lambda-Runtime-Aws-Request-Id"))
+	if(name_is(name, nlen, "Lambda-Runtime-Aws-Request-Id"))
 		rt->bad_request_id = !copy_request_id(rt->inv.request_id,
 		                                      sizeof(rt->inv.request_id), value, vlen);
-	else if(name_is(line, nlen, "Lambda-Runtime-Deadline-Ms"))
+	else if(name_is(name, nlen, "Lambda-Runtime-Deadline-Ms"))
 		rt->inv.deadline_ms = parse_deadline(value, vlen);
-	else if(name_is(line, nlen, "Lambda-Runtime-Invoked-Function-Arn"))
+	else if(name_is(name, nlen, "Lambda-Runtime-Invoked-Function-Arn"))
 		(void)copy_value(rt->inv.function_arn, sizeof(rt->inv.function_arn), value, vlen);
-	else if(name_is(line, nlen, "Lambda-Runtime-Trace-Id"))
+	else if(name_is(name, nlen, "Lambda-Runtime-Trace-Id"))
 		(void)copy_value(rt->inv.trace_id, sizeof(rt->inv.trace_id), value, vlen);
-	else if(name_is(line, nlen, "Lambda-Runtime-Client-Context")) {
+	else if(name_is(name, nlen, "Lambda-Runtime-Client-Context")) {
 		imgp_free(rt->client_context);
 		rt->client_context = opaque_value(value, vlen);
 	}
-	else if(name_is(line, nlen, "Lambda-Runtime-Cognito-Identity")) {
+	else if(name_is(name, nlen, "Lambda-Runtime-Cognito-Identity")) {
 		imgp_free(rt->cognito_identity);
 		rt->cognito_identity = opaque_value(value, vlen);
 	}
-	return len;
 }
 
-/* parsers.h: a header block through on_header, line by line as curl
- * would hand it over, on a runtime that was never opened. */
+/* The invocation a /next response's headers describe (http.c has trimmed
+ * and lower-cased them). */
+static void read_invocation(struct imgp_runtime *rt,
+                            const struct imgp_http_response *resp)
+{
+	for(size_t i = 0; i < resp->nheaders; i++)
+		invocation_header(rt, resp->headers[i].name, strlen(resp->headers[i].name),
+		                  resp->headers[i].value, strlen(resp->headers[i].value));
+}
+
+/* parsers.h: a header block, line by line as a server would send it, on a
+ * runtime that was never opened. Lines without a colon (the status line,
+ * the blank line, junk) are skipped; a status line starts a new response. */
 enum imgp_status imgp_runtime_parse_head(const char *head, size_t len,
                                          struct imgp_invocation *inv,
                                          bool *has_opaque)
@@ -213,20 +189,26 @@ enum imgp_status imgp_runtime_parse_head(const char *head, size_t len,
 	size_t at = 0;
 
 	memset(&rt, 0, sizeof(rt));
-	imgp_dbuf_init(&rt.event, 1);
-	rt.parsing_next = true;
 	while(at < len) {
-		const char *nl = memchr(head + at, '\n', len - at);
-		size_t n = nl ? (size_t)(nl - (head + at)) + 1 : len - at;
-		/* curl's lines are not NUL ended: give on_header an exact copy */
-		char *line = imgp_malloc(n);
+		const char *line = head + at, *nl = memchr(line, '\n', len - at);
+		size_t n = nl ? (size_t)(nl - line) + 1 : len - at;
+		const char *colon = memchr(line, ':', n), *value, *end = line + n;
 
-		if(line) {
-			memcpy(line, head + at, n);
-			(void)on_header(line, 1, n, &rt);
-			imgp_free(line);
-		}
 		at += n;
+		if(n >= 5 && !memcmp(line, "HTTP/", 5)) {
+			invocation_reset(&rt);
+			continue;
+		}
+		if(!colon)
+			continue;
+		value = colon + 1;
+		while(value < end && (*value == ' ' || *value == '\t'))
+			value++;
+		while(end > value && (end[-1] == '\r' || end[-1] == '\n' ||
+		                      end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		invocation_header(&rt, line, (size_t)(colon - line), value,
+		                  (size_t)(end - value));
 	}
 	*inv = rt.inv;
 	inv->client_context = inv->cognito_identity = NULL;
@@ -234,104 +216,65 @@ enum imgp_status imgp_runtime_parse_head(const char *head, size_t len,
 	result = rt.inv.request_id[0] && !rt.bad_request_id ? IMGP_OK : IMGP_E_REQUEST;
 	imgp_free(rt.client_context);
 	imgp_free(rt.cognito_identity);
-	imgp_dbuf_release(&rt.event);
 	return result;
 }
 
-/* The event of a /next goes into rt->event, up to the payload limit; the
- * answer to a POST is only glanced at, for the log. */
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+/* The API's error answer, printable characters only, at most
+ * API_REPLY_MAX of them, for a log line. */
+static const char *api_reply_excerpt(const struct imgp_http_response *resp,
+                                     char out[API_REPLY_MAX + 1])
 {
-	struct imgp_runtime *rt = ud;
-	size_t len = size * nmemb, room;
-	enum imgp_status result;
+	size_t n = resp->body.len < API_REPLY_MAX ? resp->body.len : API_REPLY_MAX;
+	const char *body = imgp_dbuf_str(&resp->body);
 
-	if(!rt->parsing_next) {
-		room = API_REPLY_MAX - rt->api_reply_len;
-		if(len < room)
-			room = len;
-		memcpy(rt->api_reply + rt->api_reply_len, data, room);
-		rt->api_reply_len += room;
-		rt->api_reply[rt->api_reply_len] = '\0';
-		return len;
-	}
-	result = imgp_dbuf_add(&rt->event, data, len);
-	if(result) {
-		rt->event_status = result;
-		return 0;       /* anything but len aborts the transfer */
-	}
-	return len;
-}
-
-/*
- * One request on the shared handle, set up by the caller; its HTTP status
- * into *status. Fails only when no HTTP answer came back whole.
- */
-static enum imgp_status perform(struct imgp_runtime *rt, const char *what,
-                                long *status, char *err)
-{
-	CURLcode code;
-
-	*status = 0;
-	rt->errbuf[0] = '\0';
-	rt->api_reply_len = 0;
-	rt->api_reply[0] = '\0';
-	code = curl_easy_perform(rt->curl);
-	if(code == CURLE_WRITE_ERROR && rt->event_status == IMGP_E_TOO_LARGE)
-		return imgp_fail(err, IMGP_E_TOO_LARGE, "%s: the event is over Lambda's "
-		                 "%u byte payload limit", what, IMGP_RUNTIME_MAX_PAYLOAD);
-	if(code == CURLE_WRITE_ERROR && rt->event_status)
-		return imgp_fail(err, rt->event_status, "%s: out of memory", what);
-	if(code)
-		return imgp_fail(err, code == CURLE_OPERATION_TIMEDOUT ? IMGP_E_TIMEOUT
-		                                                       : IMGP_E_NETWORK,
-		                 "%s: %s", what,
-		                 rt->errbuf[0] ? rt->errbuf : curl_easy_strerror(code));
-	curl_easy_getinfo(rt->curl, CURLINFO_RESPONSE_CODE, status);
-	return IMGP_OK;
-}
-
-/* The API's error answer, printable characters only, for a log line. */
-static const char *api_reply_excerpt(struct imgp_runtime *rt)
-{
-	for(size_t i = 0; i < rt->api_reply_len; i++)
-		if((unsigned char)rt->api_reply[i] < 0x20 || (unsigned char)rt->api_reply[i] > 0x7e)
-			rt->api_reply[i] = '?';
-	return rt->api_reply;
+	for(size_t i = 0; i < n; i++)
+		out[i] = (unsigned char)body[i] < 0x20 || (unsigned char)body[i] > 0x7e
+			? '?' : body[i];
+	out[n] = '\0';
+	return out;
 }
 
 /*
  * One GET /next: the invocation into rt->inv and rt->event. IMGP_E_TOO_LARGE
  * with a request id set means an invocation came whose event is too big.
+ * No total timeout: Lambda freezes the sandbox inside this request. An
+ * event over the cap stops at its body, after every header, because an
+ * invocation handed out must be answered.
  */
 static enum imgp_status next_once(struct imgp_runtime *rt, char *err)
 {
+	struct imgp_http_request req = {
+		.method = "GET", .url = rt->next_url,
+		.max_body = IMGP_RUNTIME_MAX_PAYLOAD,
+	};
+	struct imgp_http_response resp;
 	enum imgp_status result;
-	long status;
+	char why[IMGP_ERRSIZE];
 
 	invocation_reset(rt);
-	curl_easy_setopt(rt->curl, CURLOPT_URL, rt->next_url);
-	curl_easy_setopt(rt->curl, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, NULL);
-	/*
-	 * No total timeout: Lambda freezes the sandbox inside this request. No
-	 * CURLOPT_MAXFILESIZE either: curl would stop at Content-Length, maybe
-	 * before the request id, and an invocation handed out must be answered;
-	 * on_body stops at the cap instead, after every header.
-	 */
-	curl_easy_setopt(rt->curl, CURLOPT_TIMEOUT_MS, 0L);
-	rt->parsing_next = true;
-	result = perform(rt, "GET next", &status, err);
-	rt->parsing_next = false;
-	if(result)
-		return result;
-	if(status != 200)
-		return imgp_fail(err, status >= 500 ? IMGP_E_SERVER : IMGP_E_REQUEST,
-		                 "GET next: HTTP %ld", status);
-	if(!rt->inv.request_id[0])
-		return imgp_fail(err, IMGP_E_SERVER, "GET next: %s Lambda-Runtime-Aws-Request-Id",
-		                 rt->bad_request_id ? "an unusable" : "no");
-	return IMGP_OK;
+	imgp_http_response_init(&resp);
+	result = imgp_http_send(rt->http, &req, &resp, why);
+	if(!result || result == IMGP_E_TOO_LARGE)
+		read_invocation(rt, &resp);
+	if(result == IMGP_E_TOO_LARGE)
+		imgp_fail(err, result, "GET next: the event is over Lambda's %u byte "
+		          "payload limit", IMGP_RUNTIME_MAX_PAYLOAD);
+	else if(result)
+		imgp_fail(err, result, "GET next: %s", why);
+	else if(resp.status != 200)
+		result = imgp_fail(err, resp.status >= 500 ? IMGP_E_SERVER : IMGP_E_REQUEST,
+		                   "GET next: HTTP %ld", resp.status);
+	else if(!rt->inv.request_id[0])
+		result = imgp_fail(err, IMGP_E_SERVER, "GET next: %s Lambda-Runtime-Aws-Request-Id",
+		                   rt->bad_request_id ? "an unusable" : "no");
+	else {
+		/* the event moves over; resp keeps nothing to free but headers */
+		imgp_dbuf_release(&rt->event);
+		rt->event = resp.body;
+		imgp_dbuf_init(&resp.body, 1);
+	}
+	imgp_http_response_release(&resp);
+	return result;
 }
 
 /* /next until it answers, or NEXT_ATTEMPTS failures in a row. */
@@ -410,6 +353,20 @@ static char *error_document(const char *type, const char *message, size_t *len)
 	return text;
 }
 
+/* The headers of a POST: its content type and, for an error, its type. */
+static enum imgp_status post_headers(void *ud, const struct imgp_http_request *req,
+                                     struct imgp_http_headers *out, char *err)
+{
+	const char *error_type = ud;
+
+	(void)req;
+	if(imgp_http_headers_add(out, "Content-Type", "application/json") ||
+	   (error_type && imgp_http_headers_add(out, "Lambda-Runtime-Function-Error-Type",
+	                                        error_type)))
+		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	return IMGP_OK;
+}
+
 /*
  * POST body to base + path. error_type, when not NULL, goes into
  * Lambda-Runtime-Function-Error-Type. IMGP_OK on a 2xx (Lambda says 202).
@@ -418,48 +375,31 @@ static enum imgp_status post(struct imgp_runtime *rt, const char *path,
                              const char *body, size_t len,
                              const char *error_type, char *err)
 {
-	/* "Expect:" off: a 100-continue round trip buys nothing on loopback */
-	static const char *const fixed[] = { "Content-Type: application/json", "Expect:" };
-	struct curl_slist *headers = NULL, *more;
-	char *url = NULL, *type_header = NULL, what[sizeof(rt->inv.request_id) + 40];
-	enum imgp_status result = IMGP_OK;
-	long status;
+	struct imgp_http_request req = {
+		.method = "POST", .body = body, .body_len = len,
+		.max_body = POST_REPLY_MAX, .budget_ms = POST_TIMEOUT_MS,
+		.prepare = post_headers, .ud = (void *)error_type,
+	};
+	struct imgp_http_response resp;
+	char what[sizeof(rt->inv.request_id) + 40], why[IMGP_ERRSIZE];
+	char excerpt[API_REPLY_MAX + 1];
+	enum imgp_status result;
+	char *url;
 
 	snprintf(what, sizeof(what), "POST %s", path);
 	url = imgp_asprintf("%s%s", rt->base, path);
-	if(error_type)
-		type_header = imgp_asprintf("Lambda-Runtime-Function-Error-Type: %s", error_type);
-	if(!url || (error_type && !type_header)) {
-		result = imgp_fail(err, IMGP_E_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	for(size_t i = 0; i < 3; i++) {
-		const char *line = i < 2 ? fixed[i] : type_header;
-		if(!line)
-			continue;
-		more = curl_slist_append(headers, line);
-		if(!more) {
-			result = imgp_fail(err, IMGP_E_NOMEM, "%s: out of memory", what);
-			goto out;
-		}
-		headers = more;
-	}
-	curl_easy_setopt(rt->curl, CURLOPT_URL, url);
-	curl_easy_setopt(rt->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(rt->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(rt->curl, CURLOPT_TIMEOUT_MS, POST_TIMEOUT_MS);
-	result = perform(rt, what, &status, err);
-	curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, NULL);
+	if(!url)
+		return imgp_fail(err, IMGP_E_NOMEM, "%s: out of memory", what);
+	req.url = url;
+	imgp_http_response_init(&resp);
+	result = imgp_http_send(rt->http, &req, &resp, why);
 	if(result)
-		goto out;
-	if(status < 200 || status > 299)
-		result = imgp_fail(err, status >= 500 ? IMGP_E_SERVER : IMGP_E_REQUEST,
-		                   "%s: HTTP %ld %s", what, status, api_reply_excerpt(rt));
-
-out:
-	curl_slist_free_all(headers);
-	imgp_free(type_header);
+		imgp_fail(err, result, "%s: %s", what, why);
+	else if(resp.status < 200 || resp.status > 299)
+		result = imgp_fail(err, resp.status >= 500 ? IMGP_E_SERVER : IMGP_E_REQUEST,
+		                   "%s: HTTP %ld %s", what, resp.status,
+		                   api_reply_excerpt(&resp, excerpt));
+	imgp_http_response_release(&resp);
 	imgp_free(url);
 	return result;
 }
@@ -582,57 +522,34 @@ static bool api_ok(const char *api)
 enum imgp_status imgp_runtime_open(const char *api, struct imgp_runtime **out,
                                    char *err)
 {
+	struct imgp_http_policy policy;
 	struct imgp_runtime *rt = NULL;
-	enum imgp_status result = IMGP_OK;
-	CURLcode code;
+	enum imgp_status result;
 
 	*out = NULL;
 	if(!api || !api_ok(api))
 		return imgp_fail(err, IMGP_E_CONFIG, "runtime API address \"%s\" is not "
 		                 "a host:port", api ? api : "");
-	code = curl_global_init(CURL_GLOBAL_DEFAULT);
-	if(code)
-		return imgp_fail(err, IMGP_E_INTERNAL, "curl_global_init: %s",
-		                 curl_easy_strerror(code));
+	/* one attempt (next_invocation retries /next its own way), no total
+	 * timeout and no stall timer (a /next waits as long as the sandbox is
+	 * idle), no proxy, and past any invocation's deadline */
+	imgp_http_policy_default(&policy);
+	policy.max_attempts = 1;
+	policy.budget_ms = 0;
+	policy.connect_timeout_ms = CONNECT_TIMEOUT_MS;
+	policy.low_speed_time_s = 0;
+	policy.no_proxy = true;
+	policy.outlives_deadline = true;
 	rt = imgp_calloc(1, sizeof(*rt));
-	if(!rt) {
-		curl_global_cleanup();
+	if(!rt)
 		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
-	}
-	imgp_dbuf_init(&rt->event, (size_t)IMGP_RUNTIME_MAX_PAYLOAD + 1);
+	imgp_dbuf_init(&rt->event, 1);
 	rt->base = imgp_asprintf("http://%s" API_VERSION, api);
 	rt->next_url = imgp_asprintf("http://%s" API_VERSION "/invocation/next", api);
-	rt->curl = curl_easy_init();
-	if(!rt->base || !rt->next_url || !rt->curl) {
+	if(!rt->base || !rt->next_url)
 		result = imgp_fail(err, IMGP_E_NOMEM, "out of memory");
-		goto out;
-	}
-	code = curl_easy_setopt(rt->curl, CURLOPT_ERRORBUFFER, rt->errbuf);
-	if(!code)
-		code = curl_easy_setopt(rt->curl, CURLOPT_PROTOCOLS_STR, "http");
-	if(!code)
-		code = curl_easy_setopt(rt->curl, CURLOPT_NOPROXY, "*");
-	if(!code)
-		code = curl_easy_setopt(rt->curl, CURLOPT_PROXY, "");
-	if(!code)
-		code = curl_easy_setopt(rt->curl, CURLOPT_NOSIGNAL, 1L);
-	if(!code)
-		code = curl_easy_setopt(rt->curl, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-	if(!code)
-		code = curl_easy_setopt(rt->curl, CURLOPT_USERAGENT, "imgpipe/" IMGP_VERSION);
-	if(!code)
-		code = curl_easy_setopt(rt->curl, CURLOPT_HEADERFUNCTION, on_header);
-	if(!code)
-		code = curl_easy_setopt(rt->curl, CURLOPT_HEADERDATA, rt);
-	if(!code)
-		code = curl_easy_setopt(rt->curl, CURLOPT_WRITEFUNCTION, on_body);
-	if(!code)
-		code = curl_easy_setopt(rt->curl, CURLOPT_WRITEDATA, rt);
-	if(code)
-		result = imgp_fail(err, IMGP_E_INTERNAL, "curl_easy_setopt: %s",
-		                   curl_easy_strerror(code));
-
-out:
+	else
+		result = imgp_http_open(&policy, &rt->http, err);
 	if(result) {
 		imgp_runtime_close(rt);
 		return result;
@@ -645,12 +562,10 @@ void imgp_runtime_close(struct imgp_runtime *rt)
 {
 	if(!rt)
 		return;
-	if(rt->curl)
-		curl_easy_cleanup(rt->curl);
+	imgp_http_close(rt->http);
 	invocation_reset(rt);
 	imgp_dbuf_release(&rt->event);
 	imgp_free(rt->base);
 	imgp_free(rt->next_url);
 	imgp_free(rt);
-	curl_global_cleanup();
 }

@@ -8,15 +8,15 @@
  *   POST /2018-06-01/runtime/invocation/{id}/error
  *   POST /2018-06-01/runtime/init/error
  *
- * It owns one curl handle (so one kept-alive connection) for every call,
+ * It owns one http.c handle (so one kept-alive connection) for every call,
  * the 6 MB cap on an event, the parsing of the invocation headers, the
  * export of _X_AMZN_TRACE_ID, and the retries of /next. It must never log
  * an event or a reply (they carry customer data), never put a total
  * timeout on /next (the sandbox is frozen between invocations), and never
  * go through a proxy.
  *
- * It lives in src/ rather than handlers/ because it is libcurl code (the
- * handlers never call libcurl) and so that tests can drive the loop in
+ * It lives in src/ rather than handlers/ because it is HTTP client code (the
+ * handlers never speak HTTP as clients) and so that tests can drive the loop in
  * process; nothing else in src/ may depend on it.
  */
 #ifndef IMGP_RUNTIME_H
