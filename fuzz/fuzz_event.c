@@ -35,7 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		res[i].message = i % 2 ? "a reason with \"quotes\" and \\ back" : NULL;
 		res[i].detail = i % 3 == 1 ? detail : NULL;
 	}
-	reply = imgp_event_reply(&ev, res, &status, err);
+	status = imgp_event_reply(&ev, res, &reply, err);
+	if(!status != !!reply)
+		abort();    /* a reply exactly when the status is OK */
 	imgp_free(reply);
 	free(res);
 	imgp_event_release(&ev);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "runtime.h"
 #include "upload.h"
 
 /* Events are at most 6 MB on Lambda; so here. */
@@ -66,7 +67,8 @@ int imgp_cmd_invoke(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = "-";
-	char err[IMGP_ERRSIZE], error_type[64] = "";
+	char err[IMGP_ERRSIZE];
+	enum imgp_status result;
 	struct imgp_upload up;
 	char *event, *reply;
 	size_t len = 0;
@@ -111,19 +113,15 @@ int imgp_cmd_invoke(int argc, char **argv)
 		return IMGP_EXIT_USAGE;
 	}
 	up.jc.force = force;
-	reply = imgp_upload_handle(&up, "invoke", 0, event, len, error_type, err);
-	if(reply)
-		printf("%s\n", reply);
-	else {
+	result = imgp_upload_handle(&up, "invoke", 0, event, len, &reply, err);
+	if(result) {
 		/* what Lambda would record: the runtime's /error body */
-		json_t *body = json_pack("{s:s, s:s}", "errorType", error_type, "errorMessage", err);
-		char *text = body ? json_dumps(body, 0) : NULL;
+		size_t doclen;
 
-		printf("%s\n", text ? text : "{}");
-		free(text);
-		json_decref(body);
+		reply = imgp_runtime_error_document(result, err, &doclen);
 		status = IMGP_EXIT_FAILED;
 	}
+	printf("%s\n", reply ? reply : "{}");
 	imgp_free(reply);
 	imgp_free(event);
 	imgp_upload_release(&up);

@@ -41,14 +41,14 @@ static void usage(FILE *to)
 }
 
 /* The runtime's handler: every invocation through the upload handler. */
-static char *handle(void *ctx, const struct imgp_invocation *inv, const char *event,
-                    size_t len, char *error_type, char *error_message)
+static enum imgp_status handle(void *ctx, const struct imgp_invocation *inv,
+                               const char *event, size_t len, char **reply, char *err)
 {
 	/* this invocation's trace id on every S3 request (the runtime also
 	 * exports it as _X_AMZN_TRACE_ID, the custom runtime's contract) */
 	imgp_store_set_trace(inv->trace_id);
 	return imgp_upload_handle(ctx, inv->request_id, inv->deadline_ms, event, len,
-	                          error_type, error_message);
+	                          reply, err);
 }
 
 int imgp_cmd_lambda(int argc, char **argv)
@@ -84,7 +84,7 @@ int imgp_cmd_lambda(int argc, char **argv)
 	result = imgp_upload_init(&up, stdout, err);
 	if(result) {
 		imgp_log_diag(IMGP_LOG_FATAL, "lambda: init: %s", err);
-		if(imgp_runtime_init_error(rt, imgp_status_str(result), err, post_err))
+		if(imgp_runtime_init_error(rt, result, err, post_err))
 			imgp_log_diag(IMGP_LOG_FATAL, "lambda: cannot report the init error: %s", post_err);
 		imgp_runtime_close(rt);
 		return IMGP_EXIT_USAGE;

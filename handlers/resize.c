@@ -251,38 +251,52 @@ static void print_summary(struct run *r)
  * (a folder made and writable, a bucket that exists), credentials when
  * S3 is used, and the template.
  */
-static enum imgp_status prepare(struct run *r, const char *output, bool s3_inputs, char *err)
+static enum imgp_status prepare(struct run *r, const char *output, char *err)
 {
+	const struct imgp_store_scheme *out_scheme = imgp_store_scheme_of(output);
 	struct imgp_store_error e;
-	char line[IMGP_ERRSIZE];
-	bool s3_out = !strncmp(output, "s3://", 5);
-	/* the bucket and prefix of s3://BUCKET/PREFIX/ (nothing to look at in a
-	 * folder's name, which may be shorter than "s3://") */
-	const char *b = s3_out ? output + 5 : output, *slash = s3_out ? strchr(b, '/') : NULL;
+	char line[IMGP_ERRSIZE], *bucket = NULL, *prefix = NULL;
 	enum imgp_status result = imgp_naming_check(r->jc.output_key, &r->jc.render, err);
 
-	if(!result && s3_out && (!slash || slash == b ||
-	                         (slash[1] && output[strlen(output) - 1] != '/')))
-		return imgp_fail(err, IMGP_E_USAGE, "-o %s: write s3://BUCKET/ or "
-		                 "s3://BUCKET/PREFIX/ (a prefix ends in /)", output);
-	/* -o's prefix, else IMGPIPE_DEST_PREFIX: where the trigger writes */
-	if(!result && s3_out && slash[1])
-		result = imgp_job_config_set(&r->jc.dest_prefix, slash + 1, err);
+	if(result)
+		return result;
+	if(out_scheme) {
+		if(r->scheme && r->scheme != out_scheme)
+			return imgp_fail(err, IMGP_E_USAGE, "-o %s: one store per run, and the inputs "
+			                 "are %s URLs", output, r->scheme->noun);
+		r->scheme = out_scheme;
+		result = imgp_store_url_split(output, &bucket, &prefix, line);
+		if(result == IMGP_E_USAGE || (!result && *prefix && prefix[strlen(prefix) - 1] != '/'))
+			result = imgp_fail(err, IMGP_E_USAGE, "-o %s: write %s://BUCKET/ or "
+			                   "%s://BUCKET/PREFIX/ (a prefix ends in /)", output,
+			                   out_scheme->scheme, out_scheme->scheme);
+		else if(result)
+			imgp_fail(err, result, "%s", line);
+		/* -o's prefix, else IMGPIPE_DEST_PREFIX: where the trigger writes */
+		if(!result && *prefix)
+			result = imgp_job_config_set(&r->jc.dest_prefix, prefix, err);
+	}
 	if(!result && *r->jc.dest_prefix)
-		result = imgp_naming_check_prefix(r->jc.dest_prefix, s3_out ? "-o" :
+		result = imgp_naming_check_prefix(r->jc.dest_prefix, out_scheme ? "-o" :
 		                                  "IMGPIPE_DEST_PREFIX", err);
 	if(!result)
 		result = imgp_store_open_folders(&r->files, err);
-	if(!result && (s3_inputs || s3_out))
-		result = imgp_store_open(r->jc.store ? r->jc.store : "s3", &r->s3, err);
+	/* IMGPIPE_STORE, when set, is where the URLs' buckets are (dir:PATH) */
+	if(!result && r->scheme)
+		result = imgp_store_open(r->jc.store ? r->jc.store : r->scheme->store, &r->remote, err);
+	if(!result) {
+		imgp_free(r->jc.dest_bucket);
+		r->jc.dest_bucket = out_scheme ? bucket : imgp_strdup(output);
+		bucket = NULL;
+		if(!r->jc.dest_bucket)
+			result = imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	}
+	imgp_free(bucket);
+	imgp_free(prefix);
 	if(result)
 		return result;
-	imgp_free(r->jc.dest_bucket);
-	if(!(r->jc.dest_bucket = s3_out ? imgp_strndup(b, (size_t)(slash - b))
-	                                : imgp_strdup(output)))
-		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
-	r->dst = s3_out ? r->s3 : r->files;
-	if(r->s3 && (result = imgp_store_warm(r->s3, err)))
+	r->dst = out_scheme ? r->remote : r->files;
+	if(r->remote && (result = imgp_store_warm(r->remote, err)))
 		return result;
 	if(imgp_store_check_bucket(r->dst, r->jc.dest_bucket, true, &e))
 		return imgp_fail(err, IMGP_E_USAGE, "-o %s: %s", output, imgp_store_error_str(&e, line));
@@ -306,7 +320,7 @@ int imgp_cmd_resize(int argc, char **argv)
 	struct run r;
 	char err[IMGP_ERRSIZE] = "", *end;
 	int opt, nworkers = 0, status = IMGP_EXIT_OK, cpus = imgp_cpu_count();
-	bool force = false, s3_inputs = false;
+	bool force = false;
 	enum imgp_status result;
 
 	memset(&r, 0, sizeof(r));
@@ -355,11 +369,20 @@ int imgp_cmd_resize(int argc, char **argv)
 		o.output_key = slash;
 		output = split_output;
 	}
-	for(int i = optind; i < argc; i++)
-		s3_inputs |= !strncmp(argv[i], "s3://", 5);
+	/* the URLs' store: one per run */
+	for(int i = optind; i < argc; i++) {
+		const struct imgp_store_scheme *s = imgp_store_scheme_of(argv[i]);
+
+		if(s && r.scheme && s != r.scheme) {
+			status = usage_error("%s and %s: one store per run", r.scheme->scheme,
+			                     s->scheme);
+			goto out;
+		}
+		r.scheme = s ? s : r.scheme;
+	}
 	result = imgp_job_config_load(&r.jc, &o, err);
 	r.jc.force = force;
-	if(result || prepare(&r, output, s3_inputs, err)) {
+	if(result || prepare(&r, output, err)) {
 		fprintf(stderr, "imgpipe: %s\n", err);
 		status = IMGP_EXIT_USAGE;
 		goto out;
@@ -379,13 +402,15 @@ int imgp_cmd_resize(int argc, char **argv)
 	for(int i = optind; i < argc && status == IMGP_EXIT_OK; i++) {
 		size_t before = r.n, skipped = imgp_resize_skips(&r), failed = atomic_load(&r.tally[T_FAILED]);
 
-		if(strncmp(argv[i], "s3://", 5) ? imgp_resize_plan_local(&r, argv[i], err) : imgp_resize_plan_s3(&r, argv[i], err))
+		bool url = imgp_store_scheme_of(argv[i]) != NULL;
+
+		if(url ? imgp_resize_plan_url(&r, argv[i], err) : imgp_resize_plan_local(&r, argv[i], err))
 			status = IMGP_EXIT_USAGE;
 		/* a folder or prefix with nothing in it says so, not "processed 0" */
 		else if(r.n == before && imgp_resize_skips(&r) == skipped &&
 		        atomic_load(&r.tally[T_FAILED]) == failed)
 			fprintf(stderr, "imgpipe: %s: nothing there to resize (%s)\n", argv[i],
-			        strncmp(argv[i], "s3://", 5) ? "an empty folder" : "no object under this prefix");
+			        url ? "no object under this prefix" : "an empty folder");
 	}
 	if(status || imgp_resize_separate_same_keys(&r, err) || imgp_resize_plan_groups(&r, err)) {
 		fprintf(stderr, "imgpipe: %s\n", err);
@@ -410,7 +435,7 @@ out:
 	imgp_free(r.in);
 	imgp_free(r.groups);
 	imgp_store_close(r.files);
-	imgp_store_close(r.s3);
+	imgp_store_close(r.remote);
 	imgp_job_config_release(&r.jc);
 	imgp_free(split_output);
 	return status;

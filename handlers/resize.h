@@ -25,7 +25,8 @@ enum tally { T_DONE, T_PROCESSED, T_CURRENT, T_NOTIMAGE, T_OURS, T_FAILED, T_COU
 
 struct run {
 	struct imgp_job_config jc;
-	struct imgp_store *files, *s3, *dst;
+	struct imgp_store *files, *remote, *dst;  /* remote: the URLs' store */
+	const struct imgp_store_scheme *scheme;   /* the URLs' scheme; NULL: none */
 	struct input *in;
 	size_t n, cap, *groups, ngroups;
 	atomic_size_t tally[T_COUNT];
@@ -41,9 +42,9 @@ void imgp_resize_print(struct run *r, const char *fmt, ...) __attribute__((forma
 void imgp_resize_skip(struct run *r, enum tally t, const char *shown, const char *why);
 size_t imgp_resize_skips(struct run *r);
 
-/* resize_plan.c: a local file or folder, an s3:// URL, into r's inputs. */
+/* resize_plan.c: a local file or folder, a store's URL (s3://), into r's inputs. */
 enum imgp_status imgp_resize_plan_local(struct run *r, const char *input, char *err);
-enum imgp_status imgp_resize_plan_s3(struct run *r, const char *input, char *err);
+enum imgp_status imgp_resize_plan_url(struct run *r, const char *input, char *err);
 /* resize_plan.c: one key in two folders keyed from their shared folder. */
 enum imgp_status imgp_resize_separate_same_keys(struct run *r, char *err);
 /* resize_plan.c: inputs sorted into groups that share names (a.jpg, a.png). */

@@ -47,7 +47,8 @@ static enum imgp_status add(struct run *r, struct imgp_store *store, const char 
 	in->ref.key = imgp_strdup(key);
 	in->ref.etag = etag && *etag ? imgp_strdup(etag) : NULL;
 	in->ref.version_id = version ? imgp_strdup(version) : NULL;
-	in->shown = store == r->s3 ? imgp_asprintf("s3://%s/%s", bucket, key) : join(bucket, key);
+	in->shown = store == r->remote ? imgp_asprintf("%s://%s/%s", r->scheme->scheme, bucket, key)
+	                               : join(bucket, key);
 	r->n++;
 	if(!in->ref.bucket || !in->ref.key || !in->shown || (etag && *etag && !in->ref.etag) ||
 	   (version && !in->ref.version_id))
@@ -192,29 +193,34 @@ out:
 	return result;
 }
 
-/* s3://bucket/prefix/ (or s3://bucket) is walked; s3://bucket/key is one object. */
-enum imgp_status imgp_resize_plan_s3(struct run *r, const char *input, char *err)
+/* s3://bucket/prefix/ (or s3://bucket) is walked; s3://bucket/key is one
+ * object; any scheme of store.c's table the same way. */
+enum imgp_status imgp_resize_plan_url(struct run *r, const char *input, char *err)
 {
-	const char *b = input + 5, *slash = strchr(b, '/'), *rest = slash ? slash + 1 : "";
-	char *bucket = imgp_strndup(b, slash ? (size_t)(slash - b) : strlen(b));
 	const char *exclude = NULL;
-	enum imgp_status result = IMGP_OK;
+	char *bucket, *rest;
+	enum imgp_status result = imgp_store_url_split(input, &bucket, &rest, err);
 
-	if(!bucket)
-		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
-	if(r->dst == r->s3 && !strcmp(bucket, r->jc.dest_bucket)) {
+	if(result == IMGP_E_USAGE) {
+		/* one bad input costs nothing else */
+		plan_failure(r, input, err);
+		return IMGP_OK;
+	}
+	if(result)
+		return result;
+	if(r->dst == r->remote && !strcmp(bucket, r->jc.dest_bucket)) {
 		exclude = r->jc.dest_prefix;
 		if(!*exclude || !strncmp(rest, exclude, strlen(exclude)))
-			result = imgp_fail(err, IMGP_E_USAGE, "-o s3://%s/%s is inside %s: the variants "
-			                   "would be read back as sources", bucket, exclude, input);
+			result = imgp_fail(err, IMGP_E_USAGE, "-o %s://%s/%s is inside %s: the variants "
+			                   "would be read back as sources", r->scheme->scheme, bucket,
+			                   exclude, input);
 	}
-	if(!result && !*bucket)
-		plan_failure(r, input, "no bucket in this S3 URL");
-	else if(!result && (!*rest || rest[strlen(rest) - 1] == '/'))
-		result = walk(r, r->s3, input, bucket, rest, exclude, err);
+	if(!result && (!*rest || rest[strlen(rest) - 1] == '/'))
+		result = walk(r, r->remote, input, bucket, rest, exclude, err);
 	else if(!result)
-		result = add(r, r->s3, bucket, rest, NULL, NULL, true, err);
+		result = add(r, r->remote, bucket, rest, NULL, NULL, true, err);
 	imgp_free(bucket);
+	imgp_free(rest);
 	return result;
 }
 

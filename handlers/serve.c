@@ -90,8 +90,10 @@ static const char usage_text[] =
 
 /* ---- options ------------------------------------------------------------ */
 
-/* The environment (config.c), flags over it; -1 after --help. */
-static int read_opts(struct imgp_serve_config *o, int argc, char **argv)
+/* The environment (config.c), flags over it. *help after --help (printed);
+ * IMGP_E_USAGE with the reason in err ("" when already printed). */
+static enum imgp_status read_opts(struct imgp_serve_config *o, int argc, char **argv,
+                                  bool *help, char *err)
 {
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
@@ -103,40 +105,38 @@ static int read_opts(struct imgp_serve_config *o, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char err[IMGP_ERRSIZE];
 	int opt, index;
 
-	if(imgp_serve_config_from_env(o, err)) {
-		fprintf(stderr, "imgpipe serve: %s\n", err);
-		return IMGP_EXIT_USAGE;
-	}
+	*help = false;
+	err[0] = '\0';
+	if(imgp_serve_config_from_env(o, err))
+		return IMGP_E_USAGE;
 	opterr = 0;
 	optind = 1;
 	while((opt = getopt_long(argc, argv, "+h", longopts, &index)) != -1) {
 		if(opt == 'h') {
 			fputs(usage_text, stdout);
-			return -1;
+			*help = true;
+			return IMGP_OK;
 		}
 		if(opt == '?' || opt == ':' || !strchr("lpctgb", opt)) {
 			imgp_unknown_option("serve", argv[optind - 1], longopts);
-			return IMGP_EXIT_USAGE;
+			err[0] = '\0';
+			return IMGP_E_USAGE;
 		}
-		if(imgp_serve_config_set(o, longopts[index].name, optarg, err)) {
-			fprintf(stderr, "imgpipe serve: %s\n", err);
-			return IMGP_EXIT_USAGE;
-		}
+		if(imgp_serve_config_set(o, longopts[index].name, optarg, err))
+			return IMGP_E_USAGE;
 	}
-	if(optind < argc) {
-		fprintf(stderr, "imgpipe serve: unexpected argument %s\nsee 'imgpipe serve --help'\n",
-		        argv[optind]);
-		return IMGP_EXIT_USAGE;
-	}
-	return IMGP_EXIT_OK;
+	if(optind < argc)
+		return imgp_fail(err, IMGP_E_USAGE, "unexpected argument %s\nsee 'imgpipe serve "
+		                 "--help'", argv[optind]);
+	return IMGP_OK;
 }
 
 /* ---- the server's life ------------------------------------------------------- */
 
-static int start_daemon(struct server *s)
+/* Listen (port 0: any free one, written back into s->o.port). */
+static enum imgp_status start_daemon(struct server *s, char *err)
 {
 	struct sockaddr_storage addr;
 	struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
@@ -155,12 +155,10 @@ static int start_daemon(struct server *s)
 		a6->sin6_port = htons((uint16_t)s->o.port);
 		flags |= MHD_USE_IPv6;
 	}
-	else {
-		imgp_log_diag(IMGP_LOG_FATAL, "serve: IMGPIPE_LISTEN=%.60s is not an IPv4 or IPv6 "
-		              "address (0.0.0.0 for every interface, 127.0.0.1 for this host)",
-		              s->o.listen);
-		return IMGP_EXIT_USAGE;
-	}
+	else
+		return imgp_fail(err, IMGP_E_CONFIG, "IMGPIPE_LISTEN=%.60s is not an IPv4 or IPv6 "
+		                 "address (0.0.0.0 for every interface, 127.0.0.1 for this host)",
+		                 s->o.listen);
 	s->daemon = MHD_start_daemon(flags, (uint16_t)s->o.port, NULL, NULL, imgp_serve_on_request, s,
 		MHD_OPTION_EXTERNAL_LOGGER, imgp_serve_on_mhd_log, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -168,15 +166,13 @@ static int start_daemon(struct server *s)
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
 		MHD_OPTION_END);
-	if(!s->daemon) {
-		imgp_log_diag(IMGP_LOG_FATAL, "serve: cannot listen on %s port %ld: %s", s->o.listen,
-		              s->o.port, strerror(errno));
-		return IMGP_EXIT_USAGE;
-	}
+	if(!s->daemon)
+		return imgp_fail(err, IMGP_E_CONFIG, "cannot listen on %s port %ld: %s",
+		                 s->o.listen, s->o.port, strerror(errno));
 	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	if(info)
 		s->o.port = info->port;
-	return IMGP_EXIT_OK;
+	return IMGP_OK;
 }
 
 /*
@@ -229,17 +225,18 @@ int imgp_cmd_serve(int argc, char **argv)
 	sigset_t set;
 	siginfo_t si;
 	int status;
-	bool running;
+	bool running, help;
 
 	if(!s) {
 		fprintf(stderr, "imgpipe serve: out of memory\n");
 		return IMGP_EXIT_USAGE;
 	}
-	status = read_opts(&s->o, argc, argv);
-	if(status) {
+	if(read_opts(&s->o, argc, argv, &help, err) || help) {
+		if(!help && err[0])
+			fprintf(stderr, "imgpipe serve: %s\n", err);
 		imgp_serve_config_release(&s->o);
 		imgp_free(s);
-		return status < 0 ? IMGP_EXIT_OK : status;
+		return help ? IMGP_EXIT_OK : IMGP_EXIT_USAGE;
 	}
 	imgp_log_from_env();
 	imgp_log_platform_gcp();
@@ -257,9 +254,10 @@ int imgp_cmd_serve(int argc, char **argv)
 		status = IMGP_EXIT_USAGE;
 		goto out;
 	}
-	status = start_daemon(s);
-	if(status) {
+	if(start_daemon(s, err)) {
+		imgp_log_diag(IMGP_LOG_FATAL, "serve: %s", err);
 		imgp_upload_release(&s->up);
+		status = IMGP_EXIT_USAGE;
 		goto out;
 	}
 	imgp_log_line(stdout, IMGP_LOG_INFO, NULL, "listening on %s%s%s:%ld; %ld event%s at once, "

@@ -97,8 +97,8 @@ static void *work_main(void *arg)
 	struct server *s = w->s;
 	bool free_it;
 
-	w->reply = imgp_upload_handle_event(&s->up, w->request_id, w->deadline_ms, &w->ev, true,
-	                                    &w->status, w->message);
+	w->status = imgp_upload_handle_event(&s->up, w->request_id, w->deadline_ms, &w->ev,
+	                                     true, &w->reply, w->message);
 	pthread_mutex_lock(&s->lock);
 	w->done = true;
 	s->busy--;

@@ -108,21 +108,21 @@ static json_t *http_extra(const struct imgp_event *ev, const struct imgp_job_res
 	return json_pack("{s:s, s:s}", "outcome", failed ? "failed" : "done", "request_id", id);
 }
 
-char *imgp_upload_handle_event(struct imgp_upload *u, const char *request_id,
-                               int64_t deadline_ms, const struct imgp_event *ev, bool http,
-                               enum imgp_status *status, char *error_message)
+enum imgp_status imgp_upload_handle_event(struct imgp_upload *u, const char *request_id,
+                                          int64_t deadline_ms, const struct imgp_event *ev,
+                                          bool http, char **reply, char *err)
 {
 	json_t *extra = NULL;
 	struct imgp_job_result *results = NULL;
 	struct imgp_ref_result *replies = NULL;
-	char *reply = NULL;
+	enum imgp_status status = IMGP_OK;
 	struct batch b;
 
-	*status = IMGP_OK;
+	*reply = NULL;
 	results = imgp_calloc(ev->nrefs ? ev->nrefs : 1, sizeof(*results));
 	replies = imgp_calloc(ev->nrefs ? ev->nrefs : 1, sizeof(*replies));
 	if(!results || !replies) {
-		*status = imgp_fail(error_message, IMGP_E_NOMEM, "out of memory");
+		status = imgp_fail(err, IMGP_E_NOMEM, "out of memory");
 		goto out;
 	}
 	b = (struct batch){ u, ev, results, request_id, deadline_ms };
@@ -131,36 +131,32 @@ char *imgp_upload_handle_event(struct imgp_upload *u, const char *request_id,
 		replies[i] = (struct imgp_ref_result){ results[i].status, results[i].message,
 		                                       results[i].detail };
 	if(http && !(extra = http_extra(ev, results, request_id)))
-		*status = imgp_fail(error_message, IMGP_E_NOMEM, "out of memory");
+		status = imgp_fail(err, IMGP_E_NOMEM, "out of memory");
 	else
-		reply = imgp_event_reply_extra(ev, replies, extra, status, error_message);
+		status = imgp_event_reply_extra(ev, replies, extra, reply, err);
 	json_decref(extra);
 out:
 	for(size_t i = 0; results && i < ev->nrefs; i++)
 		imgp_job_result_release(&results[i]);
 	imgp_free(results);
 	imgp_free(replies);
-	return reply;
+	return status;
 }
 
-char *imgp_upload_handle(struct imgp_upload *u, const char *request_id,
-                         int64_t deadline_ms, const char *event, size_t len,
-                         char *error_type, char *error_message)
+enum imgp_status imgp_upload_handle(struct imgp_upload *u, const char *request_id,
+                                    int64_t deadline_ms, const char *event, size_t len,
+                                    char **reply, char *err)
 {
 	struct imgp_event ev;
 	enum imgp_status status;
-	char *reply;
 
-	status = imgp_event_parse(event, len, &ev, error_message);
+	*reply = NULL;
+	status = imgp_event_parse(event, len, &ev, err);
 	if(status) {
-		snprintf(error_type, 64, "%s", imgp_status_str(status));
-		imgp_log_line(u->log, IMGP_LOG_ERROR, request_id, "%s", error_message);
-		return NULL;
+		imgp_log_line(u->log, IMGP_LOG_ERROR, request_id, "%s", err);
+		return status;
 	}
-	reply = imgp_upload_handle_event(u, request_id, deadline_ms, &ev, false, &status,
-	                                 error_message);
-	if(!reply)
-		snprintf(error_type, 64, "%s", imgp_status_str(status));
+	status = imgp_upload_handle_event(u, request_id, deadline_ms, &ev, false, reply, err);
 	imgp_event_release(&ev);
-	return reply;
+	return status;
 }

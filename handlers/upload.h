@@ -26,21 +26,19 @@ enum imgp_status imgp_upload_init(struct imgp_upload *u, FILE *log, char *err);
 void imgp_upload_release(struct imgp_upload *u);
 
 /*
- * Handle one event. Returns the reply (imgp_free it), or NULL when the
- * invocation must fail as a whole: then error_type (64 bytes) and
- * error_message (IMGP_ERRSIZE) say why. deadline_ms: epoch ms, 0 for none.
+ * Handle one event: IMGP_OK with the reply in *reply (imgp_free it), or
+ * the status (temporary or not: imgp_status_temporary) and reason (err)
+ * for which the invocation must fail as a whole, *reply NULL.
+ * deadline_ms: epoch ms, 0 for none.
  */
-char *imgp_upload_handle(struct imgp_upload *u, const char *request_id,
-                         int64_t deadline_ms, const char *event, size_t len,
-                         char *error_type, char *error_message);
+enum imgp_status imgp_upload_handle(struct imgp_upload *u, const char *request_id,
+                                    int64_t deadline_ms, const char *event, size_t len,
+                                    char **reply /* OUT */, char *err);
 
-/*
- * The same for an event already parsed (imgpipe serve reads CloudEvents'
- * headers too). Returns the reply, or NULL with *status (temporary or
- * not: imgp_status_temporary) and error_message saying why.
- */
-char *imgp_upload_handle_event(struct imgp_upload *u, const char *request_id,
-                               int64_t deadline_ms, const struct imgp_event *ev, bool http,
-                               enum imgp_status *status /* OUT */, char *error_message);
+/* The same for an event already parsed (imgpipe serve reads CloudEvents'
+ * headers too); http adds serve's "outcome" and "request_id". */
+enum imgp_status imgp_upload_handle_event(struct imgp_upload *u, const char *request_id,
+                                          int64_t deadline_ms, const struct imgp_event *ev,
+                                          bool http, char **reply /* OUT */, char *err);
 
 #endif

@@ -192,20 +192,24 @@ WRITE_PROBE(IMGP_FMT_WEBP)
 WRITE_PROBE(IMGP_FMT_PNG)
 WRITE_PROBE(IMGP_FMT_AVIF)
 
-bool imgp_render_can_write(enum imgp_format format, const char **why)
+const char *imgp_caps_write_failure(enum imgp_format format)
 {
 	static void (*const probes[])(void) = {
 		NULL, write_IMGP_FMT_JPEG, write_IMGP_FMT_WEBP, write_IMGP_FMT_PNG, write_IMGP_FMT_AVIF,
 	};
+	const char *why;
 
 	/* auto and best need JPEG and WebP; best adds PNG and AVIF where written */
 	if(format == IMGP_FMT_AUTO || format == IMGP_FMT_BEST)
-		return imgp_render_can_write(IMGP_FMT_JPEG, why) &&
-		       imgp_render_can_write(IMGP_FMT_WEBP, why);
+		return *(why = imgp_caps_write_failure(IMGP_FMT_JPEG))
+			? why : imgp_caps_write_failure(IMGP_FMT_WEBP);
 	pthread_once(&out_caps[format].once, probes[format]);
-	if(why)
-		*why = out_caps[format].why;
-	return out_caps[format].ok;
+	return out_caps[format].ok ? "" : out_caps[format].why[0] ? out_caps[format].why : "failed without a reason";
+}
+
+bool imgp_render_can_write(enum imgp_format format)
+{
+	return !*imgp_caps_write_failure(format);
 }
 
 /* Decode bytes whole; false with the reason in c. */
@@ -273,7 +277,7 @@ READ_PROBE(IMGP_IN_TIFF)
 READ_PROBE(IMGP_IN_HEIC)
 READ_PROBE(IMGP_IN_AVIF)
 
-bool imgp_render_can_read(enum imgp_in in, const char **why)
+bool imgp_render_can_read(enum imgp_in in)
 {
 	static void (*const probes[IMGP_IN_COUNT])(void) = {
 		read_IMGP_IN_JPEG, read_IMGP_IN_PNG, read_IMGP_IN_WEBP, read_IMGP_IN_GIF,
@@ -281,8 +285,6 @@ bool imgp_render_can_read(enum imgp_in in, const char **why)
 	};
 
 	pthread_once(&in_caps[in].once, probes[in]);
-	if(why)
-		*why = in_caps[in].why;
 	return in_caps[in].ok;
 }
 
@@ -300,11 +302,11 @@ const char *imgp_render_capabilities(void)
 	pthread_mutex_lock(&lock);
 	n = (size_t)snprintf(text, sizeof(text), "reads");
 	for(int i = 0; i < IMGP_IN_COUNT; i++)
-		if(imgp_render_can_read((enum imgp_in)i, NULL))
+		if(imgp_render_can_read((enum imgp_in)i))
 			n += (size_t)snprintf(text + n, sizeof(text) - n, " %s", in_names[i]);
 	n += (size_t)snprintf(text + n, sizeof(text) - n, "; writes");
 	for(int f = IMGP_FMT_JPEG; f <= IMGP_FMT_AVIF; f++)
-		if(imgp_render_can_write((enum imgp_format)f, NULL))
+		if(imgp_render_can_write((enum imgp_format)f))
 			n += (size_t)snprintf(text + n, sizeof(text) - n, " %s",
 			                      imgp_format_name((enum imgp_format)f));
 	pthread_mutex_unlock(&lock);

@@ -139,23 +139,24 @@ enum imgp_status imgp_event_parse_cloudevent(const struct imgp_cloudevent *ce,
 
 /*
  * The reply for the trigger, given one result per ref (same order as
- * ev->refs; may be NULL when there are none). Returns a JSON document
- * (imgp_free it), or NULL when the invocation as a whole must fail so the
- * trigger retries it: then *fail_status and err say why (the runtime posts
- * that to /error). S3, SNS, EventBridge and direct events fail as a whole
+ * ev->refs; may be NULL when there are none): IMGP_OK with a JSON document
+ * in *reply (imgp_free it), or the status and reason (in err) for which
+ * the invocation as a whole must fail so the trigger retries it (the
+ * runtime posts that to /error), *reply NULL. S3, SNS, EventBridge and direct events fail as a whole
  * when any ref failed for a temporary reason, else reply {"results": [...]}.
  * SQS and Batch never fail as a whole (but for IMGP_E_NOMEM): their
  * replies name the items to retry.
  */
-char *imgp_event_reply(const struct imgp_event *ev,
-                       const struct imgp_ref_result *results,
-                       enum imgp_status *fail_status /* OUT */, char *err);
+enum imgp_status imgp_event_reply(const struct imgp_event *ev,
+                                  const struct imgp_ref_result *results,
+                                  char **reply /* OUT */, char *err);
 
 /* The same, with extra's members (an object; NULL: none) at the reply's
  * top level: imgpipe serve's "outcome" and "request_id". */
-char *imgp_event_reply_extra(const struct imgp_event *ev,
-                             const struct imgp_ref_result *results, json_t *extra,
-                             enum imgp_status *fail_status /* OUT */, char *err);
+enum imgp_status imgp_event_reply_extra(const struct imgp_event *ev,
+                                        const struct imgp_ref_result *results,
+                                        json_t *extra, char **reply /* OUT */,
+                                        char *err);
 
 /* Undo S3 notification key encoding ("+" is a space, %xx a byte) into a
  * new string; NULL on a malformed escape or allocation failure. */

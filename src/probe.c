@@ -305,7 +305,7 @@ size_t imgp_render_candidates(const struct imgp_variant *v, const struct imgp_pr
 	out[n++] = IMGP_FMT_WEBP;
 	if(!probe || probe->alpha)
 		out[n++] = IMGP_FMT_PNG;
-	if(imgp_render_can_write(IMGP_FMT_AVIF, NULL))
+	if(imgp_render_can_write(IMGP_FMT_AVIF))
 		out[n++] = IMGP_FMT_AVIF;
 	return n;
 }

@@ -535,7 +535,7 @@ enum imgp_status imgp_render_some(const struct imgp_config *cfg, const bool *wan
 	 * sample holding the lock alone, which must not happen inside it */
 	for(size_t i = 0; i < cfg->nvariants; i++)
 		if(cfg->variants[i].format == IMGP_FMT_BEST)
-			imgp_render_can_write(IMGP_FMT_AVIF, NULL);
+			imgp_render_can_write(IMGP_FMT_AVIF);
 	imgp_vips_lock(false);
 	result = render_once(cfg, want, buf, len, res, err);
 	imgp_vips_unlock();
@@ -565,9 +565,9 @@ enum imgp_status imgp_render_check(const struct imgp_config *cfg, char *err)
 {
 	for(size_t i = 0; i < cfg->nvariants; i++) {
 		const struct imgp_variant *v = &cfg->variants[i];
-		const char *why = NULL;
+		const char *why = imgp_caps_write_failure(v->format);
 
-		if(!imgp_render_can_write(v->format, &why))
+		if(*why)
 			return imgp_fail(err, IMGP_E_CONFIG,
 				"variant \"%s\": format=%s is not available in this build (%s, %s): %s",
 				v->name, imgp_format_name(v->format), imgp_render_version(),

@@ -72,11 +72,11 @@ enum imgp_in {
 
 /*
  * Can this build really write format (auto: JPEG and WebP) / read in? Found
- * out once by doing it, through the savers as variants use them (caps.c);
- * when not, *why (may be NULL) says libvips' reason.
+ * out once by doing it, through the savers as variants use them (caps.c).
+ * imgp_render_check says why not.
  */
-bool imgp_render_can_write(enum imgp_format format, const char **why);
-bool imgp_render_can_read(enum imgp_in in, const char **why);
+bool imgp_render_can_write(enum imgp_format format);
+bool imgp_render_can_read(enum imgp_in in);
 const char *imgp_render_in_name(enum imgp_in in);     /* "heic" */
 /* "reads jpeg png webp gif tiff heic avif; writes jpeg webp png avif" */
 const char *imgp_render_capabilities(void);

@@ -29,6 +29,9 @@ void imgp_render_heif(const void *buf, size_t len);
  * with liborc); at init, which also links the guard into the program. */
 void imgp_orc_guard(void);
 
+/* caps.c: libvips' reason format cannot be written ("" when it can). */
+const char *imgp_caps_write_failure(enum imgp_format format);
+
 /* libvips' reason for the failed call into err, as "what: reason". */
 enum imgp_status imgp_vips_fail(char *err, enum imgp_status status, const char *what);
 

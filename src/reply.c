@@ -231,28 +231,23 @@ static json_t *reply_batch(const struct imgp_event *ev, const struct imgp_ref_re
 	return doc;
 }
 
-char *imgp_event_reply(const struct imgp_event *ev,
-                       const struct imgp_ref_result *results,
-                       enum imgp_status *fail_status, char *err)
+enum imgp_status imgp_event_reply(const struct imgp_event *ev,
+                                  const struct imgp_ref_result *results,
+                                  char **reply, char *err)
 {
-	return imgp_event_reply_extra(ev, results, NULL, fail_status, err);
+	return imgp_event_reply_extra(ev, results, NULL, reply, err);
 }
 
-char *imgp_event_reply_extra(const struct imgp_event *ev,
-                             const struct imgp_ref_result *results, json_t *extra,
-                             enum imgp_status *fail_status, char *err)
+enum imgp_status imgp_event_reply_extra(const struct imgp_event *ev,
+                                        const struct imgp_ref_result *results,
+                                        json_t *extra, char **reply, char *err)
 {
-	enum imgp_status dummy;
+	enum imgp_status status = IMGP_OK, *fail_status = &status;
 	json_t *doc;
-	char *out;
 
-	if(!fail_status)
-		fail_status = &dummy;
-	*fail_status = IMGP_OK;
-	if(ev->nrefs && !results) {
-		*fail_status = imgp_fail(err, IMGP_E_INTERNAL, "no results for the event's refs");
-		return NULL;
-	}
+	*reply = NULL;
+	if(ev->nrefs && !results)
+		return imgp_fail(err, IMGP_E_INTERNAL, "no results for the event's refs");
 	switch(ev->trigger) {
 	case IMGP_TRIGGER_SQS:
 		doc = reply_sqs(ev, results, fail_status, err);
@@ -268,9 +263,12 @@ char *imgp_event_reply_extra(const struct imgp_event *ev,
 		json_decref(doc);
 		doc = NULL;
 	}
-	if(!doc)
-		return *fail_status ? NULL : reply_nomem(fail_status, err);
-	if(!(out = dump(doc)))
-		return reply_nomem(fail_status, err);
-	return out;
+	if(!doc) {
+		if(!status)
+			reply_nomem(fail_status, err);
+		return status;
+	}
+	if(!(*reply = dump(doc)))
+		reply_nomem(fail_status, err);
+	return status;
 }

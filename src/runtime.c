@@ -42,9 +42,6 @@ struct imgp_runtime {
 	bool bad_request_id;            /* the header came but was unusable */
 	char *client_context;
 	char *cognito_identity;
-	/* the handler's error, zeroed before each call */
-	char error_type[IMGP_RUNTIME_ERROR_TYPE_SIZE];
-	char error_message[IMGP_ERRSIZE];
 };
 
 /* The one place this file writes to the log; never given customer data. */
@@ -297,19 +294,6 @@ static enum imgp_status next_invocation(struct imgp_runtime *rt, char *err)
 	}
 }
 
-/* An error type is sent as a header: keep it to a token. */
-static void clean_error_type(const char *in, char out[IMGP_RUNTIME_ERROR_TYPE_SIZE])
-{
-	size_t i;
-
-	for(i = 0; in && in[i] && i < IMGP_RUNTIME_ERROR_TYPE_SIZE - 1; i++)
-		out[i] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		                "0123456789-._", in[i]) ? in[i] : '_';
-	out[i] = '\0';
-	if(!i)
-		snprintf(out, IMGP_RUNTIME_ERROR_TYPE_SIZE, "%s", imgp_status_str(IMGP_E_INTERNAL));
-}
-
 /* A copy of s with every byte above ASCII replaced, for text that is not
  * valid UTF-8 (JSON strings must be). */
 static char *ascii_copy(const char *s)
@@ -322,12 +306,10 @@ static char *ascii_copy(const char *s)
 	return copy;
 }
 
-/*
- * The error document Lambda expects, {"errorMessage", "errorType",
- * "stackTrace": []}, imgp_malloc'd, its length in *len.
- */
-static char *error_document(const char *type, const char *message, size_t *len)
+char *imgp_runtime_error_document(enum imgp_status status, const char *message,
+                                  size_t *len)
 {
+	const char *type = imgp_status_str(status);
 	json_t *doc = json_pack("{s:s, s:s, s:[]}", "errorMessage", message,
 	                        "errorType", type, "stackTrace");
 	char *text = NULL, *clean = NULL;
@@ -406,28 +388,26 @@ static enum imgp_status post(struct imgp_runtime *rt, const char *path,
 
 /* An error document to path (an invocation's /error or /init/error). */
 static enum imgp_status post_error(struct imgp_runtime *rt, const char *path,
-                                   const char *error_type, const char *message,
+                                   enum imgp_status status, const char *message,
                                    char *err)
 {
-	char type[IMGP_RUNTIME_ERROR_TYPE_SIZE];
 	enum imgp_status result;
 	size_t len = 0;
 	char *doc;
 
-	clean_error_type(error_type, type);
-	doc = error_document(type, message ? message : "", &len);
+	doc = imgp_runtime_error_document(status, message ? message : "", &len);
 	if(!doc)
 		return imgp_fail(err, IMGP_E_NOMEM, "POST %s: out of memory", path);
-	result = post(rt, path, doc, len, type, err);
+	result = post(rt, path, doc, len, imgp_status_str(status), err);
 	imgp_free(doc);
 	return result;
 }
 
 enum imgp_status imgp_runtime_init_error(struct imgp_runtime *rt,
-                                         const char *error_type,
+                                         enum imgp_status status,
                                          const char *message, char *err)
 {
-	return post_error(rt, "/init/error", error_type, message, err);
+	return post_error(rt, "/init/error", status, message, err);
 }
 
 /* _X_AMZN_TRACE_ID is per invocation: set it, or take the last one away. */
@@ -445,32 +425,33 @@ static void serve(struct imgp_runtime *rt, enum imgp_status next_result,
                   imgp_runtime_handler fn, void *ctx)
 {
 	char path[sizeof(rt->inv.request_id) + 32], err[IMGP_ERRSIZE];
-	enum imgp_status result;
+	char message[IMGP_ERRSIZE] = "";
+	enum imgp_status status = next_result, result;
 	char *reply = NULL;
 	size_t len = 0;
 
 	rt->inv.client_context = rt->client_context;
 	rt->inv.cognito_identity = rt->cognito_identity;
 	export_trace(&rt->inv);
-	memset(rt->error_type, 0, sizeof(rt->error_type));
-	memset(rt->error_message, 0, sizeof(rt->error_message));
-	if(next_result == IMGP_E_TOO_LARGE) {
-		snprintf(rt->error_type, sizeof(rt->error_type), "%s",
-		         imgp_status_str(IMGP_E_TOO_LARGE));
-		snprintf(rt->error_message, sizeof(rt->error_message),
+	if(status == IMGP_E_TOO_LARGE)
+		snprintf(message, sizeof(message),
 		         "the event is over Lambda's %u byte payload limit",
 		         IMGP_RUNTIME_MAX_PAYLOAD);
+	else {
+		status = fn(ctx, &rt->inv, imgp_dbuf_str(&rt->event), rt->event.len,
+		            &reply, message);
+		if(status) {
+			imgp_free(reply);
+			reply = NULL;
+		}
+		else if(!reply)
+			status = imgp_fail(message, IMGP_E_INTERNAL,
+			                   "the handler returned neither a reply nor an error");
 	}
-	else
-		reply = fn(ctx, &rt->inv, imgp_dbuf_str(&rt->event), rt->event.len,
-		           rt->error_type, rt->error_message);
-
 	if(reply && (len = strlen(reply)) > IMGP_RUNTIME_MAX_PAYLOAD) {
-		snprintf(rt->error_type, sizeof(rt->error_type), "%s",
-		         imgp_status_str(IMGP_E_TOO_LARGE));
-		snprintf(rt->error_message, sizeof(rt->error_message),
-		         "the reply of %zu bytes is over Lambda's %u byte payload limit",
-		         len, IMGP_RUNTIME_MAX_PAYLOAD);
+		status = imgp_fail(message, IMGP_E_TOO_LARGE, "the reply of %zu bytes is "
+		                   "over Lambda's %u byte payload limit",
+		                   len, IMGP_RUNTIME_MAX_PAYLOAD);
 		imgp_free(reply);
 		reply = NULL;
 	}
@@ -480,13 +461,9 @@ static void serve(struct imgp_runtime *rt, enum imgp_status next_result,
 		imgp_free(reply);
 	}
 	else {
-		rt->error_type[sizeof(rt->error_type) - 1] = '\0';
-		rt->error_message[sizeof(rt->error_message) - 1] = '\0';
-		if(!rt->error_type[0] && !rt->error_message[0])
-			snprintf(rt->error_message, sizeof(rt->error_message),
-			         "the handler returned neither a reply nor an error");
+		message[sizeof(message) - 1] = '\0';
 		snprintf(path, sizeof(path), "/invocation/%s/error", rt->inv.request_id);
-		result = post_error(rt, path, rt->error_type, rt->error_message, err);
+		result = post_error(rt, path, status, message, err);
 	}
 	if(result)
 		rt_log("invocation %s: %s", rt->inv.request_id, err);

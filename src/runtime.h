@@ -26,7 +26,6 @@
 
 /* Lambda's synchronous payload limit, for events and replies alike. */
 #define IMGP_RUNTIME_MAX_PAYLOAD (6u * 1024 * 1024)
-#define IMGP_RUNTIME_ERROR_TYPE_SIZE 64
 
 /*
  * One invocation, as the headers of /next described it. Valid for the
@@ -42,16 +41,16 @@ struct imgp_invocation {
 };
 
 /*
- * Called once per invocation with the event (NUL ended; len bytes). Returns
- * the reply, an imgp_malloc'd JSON document that the runtime posts to
- * /response and frees; or NULL after writing an error type (at most
- * IMGP_RUNTIME_ERROR_TYPE_SIZE bytes with the NUL, e.g. imgp_status_str())
- * into error_type and a reason (IMGP_ERRSIZE) into error_message, which
- * the runtime posts to /error. Both buffers arrive zeroed.
+ * Called once per invocation with the event (NUL ended; len bytes).
+ * Returns IMGP_OK with the reply in *reply, an imgp_malloc'd JSON document
+ * that the runtime posts to /response and frees; or a status and its
+ * reason in err (IMGP_ERRSIZE, arrives empty), which the runtime posts to
+ * /error with imgp_status_str(status) as the error type.
  */
-typedef char *(*imgp_runtime_handler)(void *ctx, const struct imgp_invocation *inv,
-                                      const char *event, size_t len,
-                                      char *error_type, char *error_message);
+typedef enum imgp_status (*imgp_runtime_handler)(void *ctx,
+                                                 const struct imgp_invocation *inv,
+                                                 const char *event, size_t len,
+                                                 char **reply /* OUT */, char *err);
 
 struct imgp_runtime;
 
@@ -71,8 +70,17 @@ enum imgp_status imgp_runtime_open(const char *api,
  * accepted the report.
  */
 enum imgp_status imgp_runtime_init_error(struct imgp_runtime *rt,
-                                         const char *error_type,
+                                         enum imgp_status status,
                                          const char *message, char *err);
+
+/*
+ * The error document Lambda records, {"errorMessage", "errorType",
+ * "stackTrace": []} with imgp_status_str(status) as the type (a message
+ * that is not UTF-8 has its other bytes as "?"): imgp_malloc'd, its length
+ * in *len; NULL when out of memory.
+ */
+char *imgp_runtime_error_document(enum imgp_status status, const char *message,
+                                  size_t *len /* OUT */);
 
 /*
  * Serve invocations until max have been served (0: forever) or /next

@@ -156,6 +156,47 @@ enum imgp_status imgp_store_open_opts(const char *spec,
 	                 "store \"%.200s\" is not one of s3, dir:PATH", spec);
 }
 
+/* Every URL scheme the CLI knows: one line per backend that has one. */
+static const struct imgp_store_scheme schemes[] = {
+	{ "s3", "s3", "S3" },
+};
+
+const struct imgp_store_scheme *imgp_store_scheme_of(const char *url)
+{
+	for(size_t i = 0; url && i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		size_t n = strlen(schemes[i].scheme);
+
+		if(!strncmp(url, schemes[i].scheme, n) && !strncmp(url + n, "://", 3))
+			return &schemes[i];
+	}
+	return NULL;
+}
+
+enum imgp_status imgp_store_url_split(const char *url, char **bucket, char **rest,
+                                      char *err)
+{
+	const struct imgp_store_scheme *s = imgp_store_scheme_of(url);
+	const char *b, *slash;
+
+	*bucket = *rest = NULL;
+	if(!s)
+		return imgp_fail(err, IMGP_E_USAGE, "%.200s is not a URL of a store "
+		                 "(s3://BUCKET/KEY)", url ? url : "");
+	b = url + strlen(s->scheme) + 3;
+	slash = strchr(b, '/');
+	if(slash == b || !*b)
+		return imgp_fail(err, IMGP_E_USAGE, "no bucket in this %s URL", s->noun);
+	*bucket = imgp_strndup(b, slash ? (size_t)(slash - b) : strlen(b));
+	*rest = imgp_strdup(slash ? slash + 1 : "");
+	if(!*bucket || !*rest) {
+		imgp_free(*bucket);
+		imgp_free(*rest);
+		*bucket = *rest = NULL;
+		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
+	}
+	return IMGP_OK;
+}
+
 enum imgp_status imgp_store_open(const char *spec, struct imgp_store **out,
                                  char *err)
 {

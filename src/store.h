@@ -169,6 +169,29 @@ void imgp_store_trace(char out[IMGP_TRACE_MAX]);
 const char *imgp_store_kind(const struct imgp_store *st);
 
 /*
+ * The URL schemes the CLI takes for buckets ("s3://BUCKET/KEY"), one table
+ * in store.c beside the backends: a backend that adds a scheme there is
+ * one the CLI reads and writes, with no front end touched.
+ */
+struct imgp_store_scheme {
+	const char *scheme;          /* "s3" */
+	const char *store;           /* the spec imgp_store_open takes: "s3" */
+	const char *noun;            /* "S3": for messages */
+};
+
+/* The scheme url starts with ("s3://..."), or NULL when none of the table's. */
+const struct imgp_store_scheme *imgp_store_scheme_of(const char *url);
+
+/*
+ * Split "SCHEME://BUCKET/KEY" at its first "/" after the bucket: the
+ * bucket and the rest (a key, a prefix ending in "/", or ""), both
+ * imgp_malloc'd. IMGP_E_USAGE when url has no scheme of the table or no
+ * bucket (the reason does not repeat url). (There is no percent-decoding: keys are written as they are.)
+ */
+enum imgp_status imgp_store_url_split(const char *url, char **bucket /* OUT */,
+                                      char **rest /* OUT */, char *err);
+
+/*
  * The object's bytes and attributes into out (released by the caller). An
  * object over max_bytes is refused with IMGP_E_TOO_LARGE before its body
  * is read.

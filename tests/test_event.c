@@ -82,9 +82,11 @@ static json_t *reply_json(const struct imgp_event *ev, const struct imgp_ref_res
 {
 	enum imgp_status status = IMGP_E_INTERNAL;
 	char err[IMGP_ERRSIZE] = "";
-	char *text = imgp_event_reply(ev, res, &status, err);
+	char *text = NULL;
 	json_error_t jerr;
 	json_t *doc;
+
+	status = imgp_event_reply(ev, res, &text, err);
 
 	cr_assert(text, "no reply: %s: %s", imgp_status_str(status), err);
 	cr_assert_eq(status, IMGP_OK);
@@ -703,11 +705,12 @@ Test(event, reply_fails_whole_on_temporary)
 		{ IMGP_E_SERVER, "500 InternalError", NULL },
 	};
 	enum imgp_status status = IMGP_OK;
-	char err[IMGP_ERRSIZE] = "";
+	char err[IMGP_ERRSIZE] = "", *out;
 	const char *files[] = { "s3-put-multi.json", "direct-list.json" };
 
 	parse_sample("s3-put-multi.json", &ev);
-	cr_assert_null(imgp_event_reply(&ev, res, &status, err));
+	status = imgp_event_reply(&ev, res, &out, err);
+	cr_assert_null(out);
 	cr_assert_eq(status, IMGP_E_THROTTLED);
 	cr_assert_str_eq(err, "2 of 3 objects failed for a temporary reason: "
 	                 "photos/portrait.jpg: 503 SlowDown from S3");
@@ -716,7 +719,8 @@ Test(event, reply_fails_whole_on_temporary)
 	for(size_t f = 1; f < N(files); f++) {
 		parse_sample(files[f], &ev);
 		res[1].message = NULL;
-		cr_assert_null(imgp_event_reply(&ev, res, &status, err));
+		status = imgp_event_reply(&ev, res, &out, err);
+		cr_assert_null(out);
 		cr_assert_eq(status, IMGP_E_THROTTLED);
 		cr_assert_str_eq(err, "1 of 2 objects failed for a temporary reason: "
 		                 "photos/portrait.jpg: Throttled");
@@ -730,7 +734,7 @@ Test(event, reply_per_trigger_without_items)
 	struct imgp_ref_result ok = { IMGP_OK, NULL, NULL };
 	struct imgp_ref_result tmp = { IMGP_E_DEADLINE, "deadline", NULL };
 	enum imgp_status status;
-	char err[IMGP_ERRSIZE];
+	char err[IMGP_ERRSIZE], *out;
 
 	for(size_t f = 0; f < N(files); f++) {
 		struct imgp_event ev;
@@ -740,7 +744,8 @@ Test(event, reply_per_trigger_without_items)
 		doc = reply_json(&ev, &ok);
 		cr_assert_eq(json_array_size(json_object_get(doc, "results")), 1, "%s", files[f]);
 		json_decref(doc);
-		cr_assert_null(imgp_event_reply(&ev, &tmp, &status, err), "%s", files[f]);
+		status = imgp_event_reply(&ev, &tmp, &out, err);
+		cr_assert_null(out, "%s", files[f]);
 		cr_assert_eq(status, IMGP_E_DEADLINE);
 		imgp_event_release(&ev);
 	}
@@ -978,12 +983,12 @@ static void parse_and_reply(const char *data, size_t len)
 		return;
 	}
 	res = calloc(ev.nrefs + 1, sizeof(*res));
-	out = imgp_event_reply(&ev, res, &status, err);
+	status = imgp_event_reply(&ev, res, &out, err);
 	cr_assert(out || status);
 	imgp_free(out);
 	for(size_t i = 0; i < ev.nrefs; i++)
 		res[i].status = i % 2 ? IMGP_E_SERVER : IMGP_E_CORRUPT;
-	out = imgp_event_reply(&ev, res, &status, err);
+	status = imgp_event_reply(&ev, res, &out, err);
 	cr_assert(out || status);
 	imgp_free(out);
 	free(res);
@@ -1055,7 +1060,8 @@ Test(event, every_allocation_failure)
 				imgp_alloc_fail_after(-1);
 				continue;
 			}
-			out = ev.nrefs <= 4 ? imgp_event_reply(&ev, res, &status, err) : NULL;
+			out = NULL;
+			status = ev.nrefs <= 4 ? imgp_event_reply(&ev, res, &out, err) : IMGP_OK;
 			done = out || (ev.nrefs > 4) || got;
 			imgp_alloc_fail_after(-1);
 			if(!out && !got && ev.nrefs <= 4)

@@ -419,7 +419,7 @@ Test(render, a_faint_alpha_of_sixteen_bit_grey_survives_every_format)
 	u16->Type = VIPS_INTERPRETATION_GREY16;
 	cr_assert_eq(vips_pngsave_buffer(u16, &png, &len, NULL), 0);
 	imgp_config_init(&cfg);
-	cr_assert_eq(imgp_config_parse_spec(&cfg, imgp_render_can_write(IMGP_FMT_AVIF, NULL) ?
+	cr_assert_eq(imgp_config_parse_spec(&cfg, imgp_render_can_write(IMGP_FMT_AVIF) ?
 	             "w=100x,format=webp;p=100x,format=png;a=100x,format=avif" :
 	             "w=100x,format=webp;p=100x,format=png", err), IMGP_OK, "%s", err);
 	cr_assert_eq(imgp_render(&cfg, png, len, &res, err), IMGP_OK, "%s", err);

@@ -201,9 +201,9 @@ struct seen {
 	int calls;
 };
 
-static char *recording_handler(void *ctx, const struct imgp_invocation *inv,
-                               const char *event, size_t len,
-                               char *error_type, char *error_message)
+static enum imgp_status recording_handler(void *ctx, const struct imgp_invocation *inv,
+                                          const char *event, size_t len,
+                                          char **reply, char *err)
 {
 	/* ctx is an array; its first element counts the calls */
 	struct seen *seen = (struct seen *)ctx + ((struct seen *)ctx)->calls++;
@@ -214,7 +214,8 @@ static char *recording_handler(void *ctx, const struct imgp_invocation *inv,
 	seen->inv = *inv;
 	seen->remaining_ms = imgp_invocation_remaining_ms(inv);
 	snprintf(seen->event, sizeof(seen->event), "%.*s", (int)len, event);
-	return imgp_asprintf("{\"seen\":%zu}", len);
+	*reply = imgp_asprintf("{\"seen\":%zu}", len);
+	return IMGP_OK;
 }
 
 static struct imgp_runtime *open_runtime(void)
@@ -276,31 +277,38 @@ Test(runtime, trace_id_and_deadline)
 	cr_assert_eq(imgp_invocation_remaining_ms(&none), INT64_MAX);
 }
 
-/* What handlers write as errors, and what must reach /error. */
+/* What handlers return as errors, and what must reach /error. */
 static const struct {
-	const char *type, *message;     /* what the handler writes */
+	enum imgp_status status;        /* what the handler returns ... */
+	const char *message;            /* ... and says */
+	bool reply;                     /* it also wrote a reply */
 	const char *want_type;          /* header and errorType */
 	const char *want_message;
 } error_cases[] = {
-	{ "NotAnImage", "bytes are not an image", "NotAnImage", "bytes are not an image" },
+	{ IMGP_E_NOT_IMAGE, "bytes are not an image", false, "NotAnImage",
+	  "bytes are not an image" },
 	/* not UTF-8: still a valid JSON document */
-	{ "CorruptImage", "bad byte \xff here", "CorruptImage", "bad byte ? here" },
-	/* a header cannot be smuggled through the type */
-	{ "Bad\r\nX-Evil: 1", "x", "Bad__X-Evil__1", "x" },
+	{ IMGP_E_CORRUPT, "bad byte \xff here", false, "CorruptImage", "bad byte ? here" },
+	/* a reply beside a failure is not posted (nor leaked) */
+	{ IMGP_E_SERVER, "s3 said 503", true, "ServerError", "s3 said 503" },
+	/* a status outside the table still gives a token */
+	{ (enum imgp_status)999, "x", false, "Unknown", "x" },
 	/* a handler that says nothing */
-	{ "", "", "InternalError", "the handler returned neither a reply nor an error" },
+	{ IMGP_OK, "", false, "InternalError",
+	  "the handler returned neither a reply nor an error" },
 };
 
-static char *failing_handler(void *ctx, const struct imgp_invocation *inv,
-                             const char *event, size_t len,
-                             char *error_type, char *error_message)
+static enum imgp_status failing_handler(void *ctx, const struct imgp_invocation *inv,
+                                        const char *event, size_t len,
+                                        char **reply, char *err)
 {
 	int *calls = ctx;
 	int i = (*calls)++;
 
-	strcpy(error_type, error_cases[i].type);
-	strcpy(error_message, error_cases[i].message);
-	return NULL;
+	if(error_cases[i].reply)
+		*reply = imgp_strdup("{\"results\":[]}");
+	strcpy(err, error_cases[i].message);
+	return error_cases[i].status;
 }
 
 Test(runtime, handler_errors)
@@ -329,22 +337,25 @@ Test(runtime, handler_errors)
 	}
 }
 
-static char *echo_size_handler(void *ctx, const struct imgp_invocation *inv,
-                               const char *event, size_t len,
-                               char *error_type, char *error_message)
+static enum imgp_status echo_size_handler(void *ctx, const struct imgp_invocation *inv,
+                                          const char *event, size_t len,
+                                          char **reply, char *err)
 {
 	int *calls = ctx;
-	char *reply;
+	char *big;
 
 	(*calls)++;
-	if(strcmp(event, "\"big reply\""))
-		return imgp_asprintf("{\"len\":%zu}", len);
+	if(strcmp(event, "\"big reply\"")) {
+		*reply = imgp_asprintf("{\"len\":%zu}", len);
+		return IMGP_OK;
+	}
 	/* a JSON string one byte over the limit */
-	reply = imgp_malloc(IMGP_RUNTIME_MAX_PAYLOAD + 2);
-	memset(reply, 'a', IMGP_RUNTIME_MAX_PAYLOAD + 1);
-	reply[0] = reply[IMGP_RUNTIME_MAX_PAYLOAD] = '"';
-	reply[IMGP_RUNTIME_MAX_PAYLOAD + 1] = '\0';
-	return reply;
+	big = imgp_malloc(IMGP_RUNTIME_MAX_PAYLOAD + 2);
+	memset(big, 'a', IMGP_RUNTIME_MAX_PAYLOAD + 1);
+	big[0] = big[IMGP_RUNTIME_MAX_PAYLOAD] = '"';
+	big[IMGP_RUNTIME_MAX_PAYLOAD + 1] = '\0';
+	*reply = big;
+	return IMGP_OK;
 }
 
 /* Lambda's 6 MB: an event over it is an error without a handler call, a

@@ -378,6 +378,47 @@ Test(store_dir, spec_errors)
 	cr_expect_null(s);
 }
 
+/* The URL schemes the CLI knows come from store.c's one table. */
+Test(store_dir, url_schemes)
+{
+	static const struct {
+		const char *url;
+		enum imgp_status status;
+		const char *bucket, *rest, *says;
+	} cases[] = {
+		{ "s3://b/photos/cat.jpg", IMGP_OK, "b", "photos/cat.jpg", NULL },
+		{ "s3://b/photos/", IMGP_OK, "b", "photos/", NULL },
+		{ "s3://b/", IMGP_OK, "b", "", NULL },
+		{ "s3://b", IMGP_OK, "b", "", NULL },
+		{ "s3://b//x", IMGP_OK, "b", "/x", NULL },
+		{ "s3://", IMGP_E_USAGE, NULL, NULL, "no bucket in this S3 URL" },
+		{ "s3:///k", IMGP_E_USAGE, NULL, NULL, "no bucket in this S3 URL" },
+		{ "s3:/b/k", IMGP_E_USAGE, NULL, NULL, "is not a URL of a store" },
+		{ "S3://b/k", IMGP_E_USAGE, NULL, NULL, "is not a URL of a store" },
+		{ "ftp://b/k", IMGP_E_USAGE, NULL, NULL, "is not a URL of a store" },
+		{ "s3", IMGP_E_USAGE, NULL, NULL, "is not a URL of a store" },
+	};
+
+	for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[IMGP_ERRSIZE] = "", *bucket = (char *)1, *rest = (char *)1;
+		enum imgp_status got = imgp_store_url_split(cases[i].url, &bucket, &rest, err);
+
+		cr_expect_eq(got, cases[i].status, "%s: %s", cases[i].url, err);
+		cr_expect_eq(imgp_store_scheme_of(cases[i].url) != NULL,
+		             !strncmp(cases[i].url, "s3://", 5), "%s", cases[i].url);
+		if(cases[i].status) {
+			cr_expect_null(bucket, "%s", cases[i].url);
+			cr_expect(strstr(err, cases[i].says), "%s: %s", cases[i].url, err);
+			continue;
+		}
+		cr_expect_str_eq(bucket, cases[i].bucket, "%s", cases[i].url);
+		cr_expect_str_eq(rest, cases[i].rest, "%s", cases[i].url);
+		cr_expect_str_eq(imgp_store_scheme_of(cases[i].url)->store, "s3");
+		imgp_free(bucket);
+		imgp_free(rest);
+	}
+}
+
 Test(store_dir, spec_from_environment)
 {
 	struct imgp_job_config jc;

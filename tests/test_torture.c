@@ -152,7 +152,7 @@ static bool run_once(long n, int *failures)
 	cr_assert_eq(ev.nrefs, 1);
 	imgp_job_run(&jc, store, store, &ev.refs[0], 0, &res);
 	reply_in = (struct imgp_ref_result){ res.status, res.message, res.detail };
-	reply = imgp_event_reply(&ev, &reply_in, &fail_status, err);
+	fail_status = imgp_event_reply(&ev, &reply_in, &reply, err);
 	reached = imgp_alloc_count() > (unsigned long)n;
 	imgp_alloc_fail_after(-1);
 
