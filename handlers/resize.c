@@ -266,7 +266,10 @@ static enum imgp_status prepare(struct run *r, const char *output, char *err)
 			                 "are %s URLs", output, r->scheme->noun);
 		r->scheme = out_scheme;
 		result = imgp_store_url_split(output, &bucket, &prefix, line);
-		if(result == IMGP_E_USAGE || (!result && *prefix && prefix[strlen(prefix) - 1] != '/'))
+		/* s3://BUCKET/ or s3://BUCKET/PREFIX/: a folder, as -o DIR is */
+		if(result == IMGP_E_USAGE || (!result && (!strchr(output + strlen(out_scheme->scheme)
+		                                                  + 3, '/') ||
+		                                          (*prefix && prefix[strlen(prefix) - 1] != '/'))))
 			result = imgp_fail(err, IMGP_E_USAGE, "-o %s: write %s://BUCKET/ or "
 			                   "%s://BUCKET/PREFIX/ (a prefix ends in /)", output,
 			                   out_scheme->scheme, out_scheme->scheme);

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "lib/events.h"
 #include "lib/fixture.h"
 #include "lib/rtemu.h"
 #include "lib/matrix.h"
@@ -190,27 +191,20 @@ static char *s3_event(const char *key)
 {
 	struct imgp_object o;
 	struct imgp_store_error e;
-	char etag[64];
+	char etag[64], *enc, *text;
 	const char *t;
-	json_t *doc;
-	char *text;
 
 	if(imgp_store_head(fx.st, SRC, key, &o, &e))
 		fatal("head %s: %s", key, e.msg);
 	t = o.etag && *o.etag == '"' ? o.etag + 1 : o.etag ? o.etag : "";
 	snprintf(etag, sizeof(etag), "%.*s", (int)strcspn(t, "\""), t);
-	doc = json_pack("{s:[{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}, "
-	                "s:{s:s, s:I, s:s, s:s}}}]}",
-		"Records", "eventVersion", "2.1", "eventSource", "aws:s3",
-		"awsRegion", "us-east-1", "eventTime", "2024-05-14T09:21:07.521Z",
-		"eventName", "ObjectCreated:Put",
-		"s3", "s3SchemaVersion", "1.0", "configurationId", "imgpipe-on-upload",
-		"bucket", "name", SRC, "arn", "arn:aws:s3:::" SRC,
-		"object", "key", key, "size", (json_int_t)o.len, "eTag", etag,
-		"sequencer", "0062E99A88DC407460");
+	enc = tu_s3_key_encode(key);
+	text = enc ? tu_s3_event(&(struct tu_object){ SRC, enc, etag, (long long)o.len }, 1)
+	           : NULL;
 	imgp_object_release(&o);
-	text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
+	free(enc);
+	if(!text)
+		fatal("the S3 event of %s cannot be made", key);
 	return text;
 }
 

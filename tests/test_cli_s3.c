@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lib/s3test.h"
+#include "lib/events.h"
 #include "lib/testutil.h"
 
 static struct s3srv srv;
@@ -137,15 +138,15 @@ Test(cli_s3, backfill_a_prefix_into_another_bucket)
  * S3 would send it, into path. */
 static void write_event(const char *path, json_t *head)
 {
-	char *etag = json_dumps(json_object_get(head, "ETag"), JSON_ENCODE_ANY);
-	FILE *f = fopen(path, "w");
+	const char *etag = json_string_value(json_object_get(head, "ETag"));
+	char bare[64], *text;
 
-	cr_assert(f && etag);
-	fprintf(f, "{\"Records\": [{\"eventSource\": \"aws:s3\", \"eventName\": \"ObjectCreated:Put\","
-	        " \"s3\": {\"bucket\": {\"name\": \"uploads\"}, \"object\": {\"key\": \"a/b/x.jpg\","
-	        " \"eTag\": %s}}}]}", etag);
-	fclose(f);
-	free(etag);
+	cr_assert_not_null(etag);
+	snprintf(bare, sizeof(bare), "%.*s", (int)strcspn(etag + (*etag == '"'), "\""),
+	         etag + (*etag == '"'));
+	text = tu_s3_event(&(struct tu_object){ "uploads", "a/b/x.jpg", bare, -1 }, 1);
+	cr_assert(text && tu_write(path, text, strlen(text)));
+	free(text);
 }
 
 /* Found by a tester: for s3://b/a/b/ the CLI wrote v/b/x.jpg where the
@@ -242,9 +243,15 @@ Test(cli_s3, one_object_to_a_local_folder_and_files_to_s3)
 	cr_assert_eq(imgpipe(&err, missing), 1);
 	cr_assert(strstr(err, "s3://uploads/nope.jpg: "), "%s", err);
 	free(err);
-	cr_assert_eq(imgpipe(&err, badout), 2);
-	cr_assert(strstr(err, "a prefix ends in /"), "%s", err);
-	free(err);
+	/* -o is a folder: a prefix ends in /, and a bucket alone too */
+	for(size_t i = 0; i < 3; i++) {
+		static const char *const outs[] = { "s3://web/noslash", "s3://web", "s3://" };
+
+		badout[2] = outs[i];
+		cr_assert_eq(imgpipe(&err, badout), 2, "-o %s", outs[i]);
+		cr_assert(strstr(err, "a prefix ends in /"), "-o %s: %s", outs[i], err);
+		free(err);
+	}
 	/* a destination bucket that is not there is said before any work */
 	cr_assert_eq(imgpipe(&err, nobucket), 2);
 	cr_assert(strstr(err, "-o s3://no-such-bucket/: ") && strstr(err, "no such bucket"), "%s", err);

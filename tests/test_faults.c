@@ -15,6 +15,7 @@
 
 #include "store.h"
 #include "lib/rtemu.h"
+#include "lib/events.h"
 #include "lib/fixture.h"
 #include "lib/s3test.h"
 #include "lib/testutil.h"
@@ -60,32 +61,25 @@ static void start_lambda(void)
 
 static char *s3_body(const char *key)
 {
-	json_t *doc = json_pack("{s:[{s:s, s:s, s:{s:{s:s}, s:{s:s}}}]}", "Records",
-	                        "eventSource", "aws:s3", "eventName", "ObjectCreated:Put",
-	                        "s3", "bucket", "name", SRC, "object", "key", key);
-	char *text = json_dumps(doc, JSON_COMPACT);
-
-	json_decref(doc);
-	return text;
+	return tu_s3_event(&(struct tu_object){ SRC, key, NULL, -1 }, 1);
 }
 
 /* An SQS batch: message "m0", "m1", ... carrying an S3 notification of keys[i]. */
 static char *sqs_body(const char *const *keys, size_t n)
 {
-	json_t *list = json_array(), *doc;
-	char *text;
+	char *bodies[8], ids[8][32], *text;
+	const char *idp[8];
 
+	cr_assert_leq(n, 8);
 	for(size_t i = 0; i < n; i++) {
-		char *body = s3_body(keys[i]), id[32];
-
-		snprintf(id, sizeof(id), "m%zu", i);
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "messageId", id,
-		                                      "eventSource", "aws:sqs", "body", body));
-		free(body);
+		bodies[i] = s3_body(keys[i]);
+		cr_assert_not_null(bodies[i]);
+		snprintf(ids[i], sizeof(ids[i]), "m%zu", i);
+		idp[i] = ids[i];
 	}
-	doc = json_pack("{s:o}", "Records", list);
-	text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
+	text = tu_sqs_event(idp, (const char *const *)bodies, n);
+	for(size_t i = 0; i < n; i++)
+		free(bodies[i]);
 	return text;
 }
 

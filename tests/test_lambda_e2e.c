@@ -24,6 +24,7 @@
 #include "job.h"
 #include "store.h"
 #include "lib/rtemu.h"
+#include "lib/events.h"
 #include "lib/fixture.h"
 #include "lib/manifestcheck.h"
 #include "lib/s3test.h"
@@ -149,29 +150,6 @@ static void failures_of(json_t *reply, char *out, size_t size)
 
 /* ---- events, as S3 and SQS send them ------------------------------------ */
 
-/*
- * An object key as S3 puts it into a notification: form-URL-encoded, a
- * space is '+', letters, digits, "-_.*" and '/' stay, every other byte is
- * %XX (so '+' is %2B, '(' %28, UTF-8 bytes one %XX each).
- */
-static char *s3_key_encode(const char *key)
-{
-	char *out = malloc(strlen(key) * 3 + 1), *p = out;
-
-	cr_assert_not_null(out);
-	for(const unsigned char *c = (const unsigned char *)key; *c; c++) {
-		if((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		   strchr("-_.*/", *c))
-			*p++ = (char)*c;
-		else if(*c == ' ')
-			*p++ = '+';
-		else
-			p += sprintf(p, "%%%02X", *c);
-	}
-	*p = '\0';
-	return out;
-}
-
 /* An object's ETag without quotes, and size, as an event would carry them. */
 static void object_info(const char *bucket, const char *key, char etag[64], long long *size)
 {
@@ -190,23 +168,12 @@ static void object_info(const char *bucket, const char *key, char etag[64], long
  * object that exists (its ETag and size are read from the store). */
 static json_t *s3_record(const char *bucket, const char *key)
 {
-	char etag[64], *enc = s3_key_encode(key);
+	char etag[64], *enc = tu_s3_key_encode(key);
 	long long size;
 	json_t *rec;
 
 	object_info(bucket, key, etag, &size);
-	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, "
-	                "s:{s:s, s:s, s:{s:s, s:{s:s}, s:s+}, s:{s:s, s:I, s:s, s:s}}}",
-		"eventVersion", "2.1", "eventSource", "aws:s3", "awsRegion", "us-east-1",
-		"eventTime", "2024-05-14T09:21:07.521Z", "eventName", "ObjectCreated:Put",
-		"userIdentity", "principalId", "AWS:AIDAJDPLRKLG7UEXAMPLE",
-		"requestParameters", "sourceIPAddress", "127.0.0.1",
-		"responseElements", "x-amz-request-id", "C3D13FE58DE4C810",
-		"s3", "s3SchemaVersion", "1.0", "configurationId", "imgpipe-on-upload",
-		"bucket", "name", bucket, "ownerIdentity", "principalId", "A3NL1KOZZKExample",
-		"arn", "arn:aws:s3:::", bucket,
-		"object", "key", enc, "size", (json_int_t)size, "eTag", etag,
-		"sequencer", "0062E99A88DC407460");
+	rec = tu_s3_record(&(struct tu_object){ bucket, enc, etag, size });
 	cr_assert_not_null(rec);
 	free(enc);
 	return rec;
@@ -215,14 +182,12 @@ static json_t *s3_record(const char *bucket, const char *key)
 /* {"Records": [records...]} as text; steals the records. */
 static char *s3_event(json_t *const *records, size_t n)
 {
-	json_t *list = json_array(), *doc;
+	json_t *list = json_array();
 	char *text;
 
 	for(size_t i = 0; i < n; i++)
 		json_array_append_new(list, records[i]);
-	doc = json_pack("{s:o}", "Records", list);
-	text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
+	text = tu_records_text(list);
 	cr_assert_not_null(text);
 	return text;
 }
@@ -238,24 +203,8 @@ static char *s3_event1(const char *bucket, const char *key)
  * notification text bodies[i]. */
 static char *sqs_event(const char *const *ids, char *const *bodies, size_t n)
 {
-	json_t *list = json_array(), *doc;
-	char *text;
+	char *text = tu_sqs_event(ids, (const char *const *)bodies, n);
 
-	for(size_t i = 0; i < n; i++)
-		json_array_append_new(list, json_pack(
-			"{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:{}, s:s, s:s, s:s, s:s}",
-			"messageId", ids[i], "receiptHandle", "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
-			"body", bodies[i],
-			"attributes", "ApproximateReceiveCount", "1", "SentTimestamp", "1715678467533",
-			"SenderId", "AIDAIENQZJOLO23YVJ4VO",
-			"ApproximateFirstReceiveTimestamp", "1715678467540",
-			"messageAttributes", "md5OfBody", "e4e68fb7bd0e697a0ae8f1bb342846b3",
-			"eventSource", "aws:sqs",
-			"eventSourceARN", "arn:aws:sqs:us-east-1:123456789012:imgpipe-uploads",
-			"awsRegion", "us-east-1"));
-	doc = json_pack("{s:o}", "Records", list);
-	text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
 	cr_assert_not_null(text);
 	return text;
 }
@@ -555,7 +504,7 @@ Test(lambda_e2e, encoded_key_round_trips)
 	static const char key[] = "photos/My Trip (2024)+best \xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac.jpg";
 	static const char thumb[] = "thumb/photos/My Trip (2024)+best \xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac.jpg";
 	struct rtemu_result r;
-	char etag[64], *event, *enc = s3_key_encode(key);
+	char etag[64], *event, *enc = tu_s3_key_encode(key);
 	long long size;
 	json_t *reply, *res;
 

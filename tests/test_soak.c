@@ -34,6 +34,7 @@
 
 #include "store.h"
 #include "lib/rtemu.h"
+#include "lib/events.h"
 #include "lib/fixture.h"
 #include "lib/testutil.h"
 
@@ -95,12 +96,8 @@ static void put_testdata(const char *key, const char *rel)
  * invocation does the whole work again (no idempotent skip). */
 static char *s3_event(const char *key)
 {
-	json_t *doc = json_pack("{s:[{s:s, s:s, s:{s:{s:s}, s:{s:s}}}]}", "Records",
-	                        "eventSource", "aws:s3", "eventName", "ObjectCreated:Put",
-	                        "s3", "bucket", "name", SRC, "object", "key", key);
-	char *text = json_dumps(doc, JSON_COMPACT);
+	char *text = tu_s3_event(&(struct tu_object){ SRC, key, NULL, -1 }, 1);
 
-	json_decref(doc);
 	cr_assert_not_null(text);
 	return text;
 }
@@ -108,20 +105,14 @@ static char *s3_event(const char *key)
 static char *sqs_event(void)
 {
 	const char *keys[] = { "p/orient-6.jpg", "bad/corrupt.jpg", "gone/never.jpg" };
-	json_t *list = json_array(), *doc;
-	char *text;
+	const char *ids[] = { "msg-0", "msg-1", "msg-2" };
+	char *bodies[3], *text;
 
-	for(size_t i = 0; i < 3; i++) {
-		char *body = s3_event(keys[i]), id[32];
-
-		snprintf(id, sizeof(id), "msg-%zu", i);
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "messageId", id,
-		                                      "eventSource", "aws:sqs", "body", body));
-		free(body);
-	}
-	doc = json_pack("{s:o}", "Records", list);
-	text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
+	for(size_t i = 0; i < 3; i++)
+		bodies[i] = s3_event(keys[i]);
+	text = tu_sqs_event(ids, (const char *const *)bodies, 3);
+	for(size_t i = 0; i < 3; i++)
+		free(bodies[i]);
 	return text;
 }
 

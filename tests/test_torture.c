@@ -19,6 +19,7 @@
 
 #include "event.h"
 #include "job.h"
+#include "lib/events.h"
 #include "lib/testutil.h"
 
 /* LeakSanitizer's interface, present only in a sanitizer build. */
@@ -26,9 +27,7 @@ int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
 
 /* an S3 notification with the source's ETag, so that the idempotency check
  * (a HEAD of the last variant) is on the path too */
-#define EVENT_FMT "{\"Records\":[{\"eventSource\":\"aws:s3\",\"eventName\":\"ObjectCreated:Put\"," \
-                  "\"s3\":{\"bucket\":{\"name\":\"uploads\"},\"object\":{\"key\":" \
-                  "\"photos/my+cat+%%28%%C3%%BC%%29.jpg\",\"size\":%zu,\"eTag\":\"%s\"}}}]}"
+#define KEY_IN_EVENT "photos/my+cat+%28%C3%BC%29.jpg"
 #define KEY "photos/my cat (\xC3\xBC).jpg"
 #define MAX_N 100000
 
@@ -62,8 +61,8 @@ static void setup(void)
 	/* as S3 events carry it: without the quotes */
 	snprintf(bare, sizeof(bare), "%.*s", (int)strcspn(etag, "\""), etag);
 	cr_assert(bare[0], "the store gave no ETag");
-	if(asprintf(&event, EVENT_FMT, len, bare) < 0)
-		abort();
+	event = tu_s3_event(&(struct tu_object){ "uploads", KEY_IN_EVENT, bare, (long long)len }, 1);
+	cr_assert_not_null(event);
 	imgp_object_release(&head);
 	free(data);
 	free(path);

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "events.h"
 #include "rtemu.h"
 #include "store.h"
 
@@ -243,50 +244,34 @@ char *st_pubsub_push(struct fx *f, const char *bucket, const char *key,
 	return out;
 }
 
-/* S3's form encoding of a key: letters, digits and - _ . * / kept, space +,
- * every other byte %XX. */
-static char *s3_key_encode(const char *key)
-{
-	char *out = malloc(strlen(key) * 3 + 1), *p = out;
-
-	for(const unsigned char *c = (const unsigned char *)key; out && *c; c++) {
-		if((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		   strchr("-_.*/", *c))
-			*p++ = (char)*c;
-		else if(*c == ' ')
-			*p++ = '+';
-		else
-			p += sprintf(p, "%%%02X", *c);
-	}
-	if(out)
-		*p = '\0';
-	return out;
-}
-
-/* One S3-format record as source (aws:s3, minio:s3, ceph:s3) writes it. */
+/* One S3-format record as source (aws:s3, minio:s3, ceph:s3) writes it:
+ * the fixture's record with what that store does differently. */
 static json_t *record(struct fx *f, const char *source, const char *bucket, const char *key,
                       bool encode)
 {
-	char etag[64], *enc = encode ? s3_key_encode(key) : strdup(key), sz[32];
+	char etag[64], *enc = encode ? tu_s3_key_encode(key) : strdup(key), sz[32];
 	long long size = 0;
 	json_t *rec, *object;
 
 	if(!object_info(f, bucket, key, etag, &size))
 		etag[0] = '\0';
-	snprintf(sz, sizeof(sz), "%lld", size);
-	/* Ceph writes the size as a string */
-	object = !strcmp(source, "ceph:s3")
-		? json_pack("{s:s, s:s, s:s, s:s, s:s}", "key", enc, "size", sz, "eTag", etag,
-		            "versionId", "", "sequencer", "F7E6D75DC742D108")
-		: json_pack("{s:s, s:I, s:s, s:s}", "key", enc, "size", (json_int_t)size, "eTag", etag,
-		            "sequencer", "17E11E32397D42C4");
-	rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}, s:{s:s, s:s, s:{s:s, s:s}, s:o}}",
-		"eventVersion", "2.0", "eventSource", source, "awsRegion", "us-east-1",
-		"eventTime", "2026-11-30T09:00:00.000Z", "eventName", "s3:ObjectCreated:Put",
-		"userIdentity", "principalId", "imgpipe-test",
-		"s3", "s3SchemaVersion", "1.0", "configurationId", "Config",
-		"bucket", "name", bucket, "arn", "arn:aws:s3:::x", "object", object);
+	rec = tu_s3_record(&(struct tu_object){ bucket, enc, etag, size });
 	free(enc);
+	if(!rec)
+		return NULL;
+	object = json_object_get(json_object_get(rec, "s3"), "object");
+	json_object_set_new(rec, "eventSource", json_string(source));
+	if(strcmp(source, "aws:s3")) {
+		/* MinIO and Ceph say "s3:ObjectCreated:Put", version 2.0 */
+		json_object_set_new(rec, "eventVersion", json_string("2.0"));
+		json_object_set_new(rec, "eventName", json_string("s3:ObjectCreated:Put"));
+	}
+	if(!strcmp(source, "ceph:s3")) {
+		/* Ceph writes the size as a string, and an empty versionId */
+		snprintf(sz, sizeof(sz), "%lld", size);
+		json_object_set_new(object, "size", json_string(sz));
+		json_object_set_new(object, "versionId", json_string(""));
+	}
 	return rec;
 }
 
