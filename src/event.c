@@ -57,11 +57,13 @@
 static const struct imgp_dialect *const dialects[] = {
 	&imgp_dialect_aws,
 	&imgp_dialect_google,
+	&imgp_dialect_azure,
 };
 #define NDIALECTS (sizeof(dialects) / sizeof(dialects[0]))
 
 static const char *const trigger_names[] = {
-	"s3", "sqs", "sns", "eventbridge", "batch", "direct", "cloudevents", "pubsub"
+	"s3", "sqs", "sns", "eventbridge", "batch", "direct", "cloudevents", "pubsub",
+	"eventgrid"
 };
 
 const char *imgp_trigger_name(enum imgp_trigger trigger)
@@ -310,6 +312,7 @@ void imgp_event_release(struct imgp_event *ev)
 	imgp_free(ev->batch_schema);
 	imgp_free(ev->batch_invocation_id);
 	imgp_free(ev->event_id);
+	imgp_free(ev->validation_code);
 	memset(ev, 0, sizeof(*ev));
 }
 
@@ -575,6 +578,34 @@ static enum imgp_status cloudevent_structured(struct parser *p, json_t *root, ch
 	return result;
 }
 
+/* A CloudEvents batch (application/cloudevents-batch+json, as Event Grid
+ * sends several at once): every element a structured CloudEvent, all of
+ * them one item. */
+static enum imgp_status cloudevent_batch(struct parser *p, json_t *root, char *err)
+{
+	enum imgp_status result;
+	char where[48];
+	size_t at;
+
+	for(size_t i = 0; i < json_array_size(root); i++) {
+		if(!json_is_object(json_array_get(root, i)))
+			return imgp_fail(err, IMGP_E_USAGE, "element %zu of the CloudEvents batch "
+			                 "is not a CloudEvent", i);
+		result = cloudevent_structured(p, json_array_get(root, i), err);
+		if(result) {
+			/* which one, in front of what it said */
+			snprintf(where, sizeof(where), "CloudEvent %zu: ", i);
+			at = strlen(err);
+			if(at + strlen(where) < IMGP_ERRSIZE) {
+				memmove(err + strlen(where), err, at + 1);
+				memcpy(err, where, strlen(where));
+			}
+			return result;
+		}
+	}
+	return IMGP_OK;
+}
+
 static enum imgp_status unrecognised(json_t *root, char *err)
 {
 	char what[200], accepted[400];
@@ -589,15 +620,17 @@ static enum imgp_status dispatch(struct parser *p, json_t *root, char *err)
 {
 	enum imgp_status result;
 
-	if(json_is_array(root))
-		return direct(p, root, err);
-	if(!json_is_object(root))
+	if(json_is_array(root) && json_object_get(json_array_get(root, 0), "specversion"))
+		return cloudevent_batch(p, root, err);
+	if(!json_is_object(root) && !json_is_array(root))
 		return unrecognised(root, err);
 	if(json_object_get(root, "specversion"))
 		return cloudevent_structured(p, root, err);
 	for(size_t i = 0; i < NDIALECTS; i++)
 		if((result = dialects[i]->document(p, root, err)) != IMGP_E_NOT_FOUND)
 			return result;
+	if(json_is_array(root))
+		return direct(p, root, err);
 	if(json_object_get(root, "refs") || json_object_get(root, "bucket") ||
 	   json_object_get(root, "key"))
 		return direct(p, root, err);

@@ -35,6 +35,7 @@ enum imgp_trigger {
 	IMGP_TRIGGER_DIRECT,        /* {"bucket","key"} or a list of them */
 	IMGP_TRIGGER_CLOUDEVENT,    /* a CloudEvent (Eventarc, Knative, ...) */
 	IMGP_TRIGGER_PUBSUB,        /* a Pub/Sub push of a GCS notification */
+	IMGP_TRIGGER_EVENTGRID,     /* Event Grid events (Azure), its own schema */
 };
 
 enum imgp_action {
@@ -85,6 +86,9 @@ struct imgp_event {
 	/* the event's own id where it has one (CloudEvents id, Pub/Sub
 	 * messageId), for logs; NULL else */
 	char *event_id;
+	/* Event Grid's subscription validation handshake: the code the reply
+	 * answers as {"validationResponse": code}; NULL else */
+	char *validation_code;
 };
 
 /* The outcome of one ref, as the job reports it. */

@@ -2,7 +2,7 @@
  * event_impl.h: what event.c shares with the event dialects, one file per
  * cloud: event_aws.c (S3, SQS, SNS, EventBridge, Batch, MinIO and Ceph's
  * S3 records), event_google.c (Cloud Storage, Pub/Sub, Google's
- * CloudEvent types). A new cloud's events are one more file with one
+ * CloudEvent types), event_azure.c (Event Grid's Blob Storage events). A new cloud's events are one more file with one
  * struct imgp_dialect, and one line in event.c's table of dialects; no
  * front end changes.
  *
@@ -43,8 +43,9 @@ struct ref_in {
  */
 struct imgp_dialect {
 	const char *name;
-	/* a top-level document (an object: arrays and {"bucket", "key"} are
-	 * event.c's own, CloudEvents in structured mode too) */
+	/* a top-level document: an object or an array (a list of
+	 * {"bucket", "key"} and CloudEvents, structured or batched, are
+	 * event.c's own) */
 	enum imgp_status (*document)(struct parser *p, json_t *root, char *err);
 	/* the data of a CloudEvent whose specversion, type and id event.c has
 	 * checked (data NULL when there was none) */
@@ -55,7 +56,7 @@ struct imgp_dialect {
 	const char *cloudevent_reads;  /* the CloudEvent types it reads */
 };
 
-extern const struct imgp_dialect imgp_dialect_aws, imgp_dialect_google;
+extern const struct imgp_dialect imgp_dialect_aws, imgp_dialect_google, imgp_dialect_azure;
 
 /* "accepted: ..." of every dialect, into buf (errors about the shape). */
 void imgp_ev_accepted(char *buf, size_t size);

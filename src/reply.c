@@ -108,6 +108,9 @@ static json_t *reply_results(const struct imgp_event *ev,
 	doc = json_object();
 	list = json_array();
 	ok = doc && set(doc, "results", json_incref(list));
+	/* Event Grid's handshake: the code back, beside whatever else came */
+	if(ok && ev->validation_code)
+		ok = set(doc, "validationResponse", jstr(ev->validation_code, SIZE_MAX));
 	for(size_t i = 0; ok && i < ev->nrefs; i++) {
 		const struct imgp_ref_result *r = &results[i];
 

@@ -15,16 +15,15 @@
 #include "parsers.h"
 #include "store_impl.h"
 
-static bool is(const xmlNode *n, const char *name)
+bool imgp_xml_is(const xmlNode *n, const char *name)
 {
 	return n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name);
 }
 
-/* The text of a child element, copied into buf (size n); false if absent. */
-static bool child_text(const xmlNode *parent, const char *name, char *buf, size_t n)
+bool imgp_xml_child_text(const xmlNode *parent, const char *name, char *buf, size_t n)
 {
 	for(const xmlNode *c = parent->children; c; c = c->next) {
-		if(is(c, name)) {
+		if(imgp_xml_is(c, name)) {
 			xmlChar *text = xmlNodeGetContent(c);
 
 			snprintf(buf, n, "%s", text ? (const char *)text : "");
@@ -35,7 +34,7 @@ static bool child_text(const xmlNode *parent, const char *name, char *buf, size_
 	return false;
 }
 
-static xmlDoc *xml_parse(const struct imgp_dbuf *body)
+xmlDoc *imgp_xml_parse(const struct imgp_dbuf *body)
 {
 	if(!body->len || body->len > INT32_MAX)
 		return NULL;
@@ -72,8 +71,7 @@ static enum imgp_status code_status(const char *code, long http)
 	return IMGP_E_REQUEST;
 }
 
-/* S3's messages are sentences; ours are lowercase with no full stop. */
-static void our_style(char *msg)
+void imgp_xml_our_style(char *msg)
 {
 	size_t n = strlen(msg);
 
@@ -87,16 +85,16 @@ static void our_style(char *msg)
 enum imgp_status imgp_s3xml_error(const struct imgp_http_response *r,
                                  const char *what, struct imgp_store_error *e)
 {
-	xmlDoc *doc = xml_parse(&r->body);
+	xmlDoc *doc = imgp_xml_parse(&r->body);
 	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
 	const char *rid = imgp_http_response_header(r, "x-amz-request-id");
 	char message[300] = "";
 
-	if(root && is(root, "Error")) {
-		child_text(root, "Code", e->code, sizeof(e->code));
-		child_text(root, "Message", message, sizeof(message));
+	if(root && imgp_xml_is(root, "Error")) {
+		imgp_xml_child_text(root, "Code", e->code, sizeof(e->code));
+		imgp_xml_child_text(root, "Message", message, sizeof(message));
 		if(!rid)
-			child_text(root, "RequestId", e->request_id, sizeof(e->request_id));
+			imgp_xml_child_text(root, "RequestId", e->request_id, sizeof(e->request_id));
 	}
 	if(doc)
 		xmlFreeDoc(doc);
@@ -107,7 +105,7 @@ enum imgp_status imgp_s3xml_error(const struct imgp_http_response *r,
 		snprintf(e->code, sizeof(e->code), "%s", r->status == 404 ? "NotFound"
 		         : r->status == 403 ? "Forbidden" : "BadRequest");
 	e->http_status = r->status;
-	our_style(message);
+	imgp_xml_our_style(message);
 	if(!*message)
 		return imgp_store_fail(e, code_status(e->code, r->status), "%s: HTTP %ld",
 		                       what, r->status);
@@ -141,30 +139,30 @@ enum imgp_status imgp_s3xml_list_page(const struct imgp_dbuf *body, imgp_store_l
                                   void *ud, char **token, bool *stop,
                                   struct imgp_store_error *e, const char *what)
 {
-	xmlDoc *doc = xml_parse(body);
+	xmlDoc *doc = imgp_xml_parse(body);
 	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
 	char truncated[8] = "", encoding[8] = "", size[32], etag[128], modified[64];
 	enum imgp_status result = IMGP_OK;
 
 	*token = NULL;
-	if(!root || !is(root, "ListBucketResult")) {
+	if(!root || !imgp_xml_is(root, "ListBucketResult")) {
 		result = imgp_store_fail(e, IMGP_E_SERVER, "%s: the listing is not S3 XML", what);
 		goto out;
 	}
-	child_text(root, "IsTruncated", truncated, sizeof(truncated));
-	child_text(root, "EncodingType", encoding, sizeof(encoding));
+	imgp_xml_child_text(root, "IsTruncated", truncated, sizeof(truncated));
+	imgp_xml_child_text(root, "EncodingType", encoding, sizeof(encoding));
 	for(xmlNode *c = root->children; c && !*stop; c = c->next) {
 		struct imgp_list_entry entry;
 		char k[1100 * 3];
 
-		if(!is(c, "Contents") || !child_text(c, "Key", k, sizeof(k)))
+		if(!imgp_xml_is(c, "Contents") || !imgp_xml_child_text(c, "Key", k, sizeof(k)))
 			continue;
 		if(!strcmp(encoding, "url"))
 			url_decode(k);
 		size[0] = etag[0] = modified[0] = '\0';
-		child_text(c, "Size", size, sizeof(size));
-		child_text(c, "ETag", etag, sizeof(etag));
-		child_text(c, "LastModified", modified, sizeof(modified));
+		imgp_xml_child_text(c, "Size", size, sizeof(size));
+		imgp_xml_child_text(c, "ETag", etag, sizeof(etag));
+		imgp_xml_child_text(c, "LastModified", modified, sizeof(modified));
 		entry = (struct imgp_list_entry){ k, strtoull(size, NULL, 10), etag, NULL, modified };
 		if(!cb(ud, &entry))
 			*stop = true;
@@ -172,7 +170,7 @@ enum imgp_status imgp_s3xml_list_page(const struct imgp_dbuf *body, imgp_store_l
 	if(!*stop && !strcmp(truncated, "true")) {
 		char next[4096] = "";
 
-		if(!child_text(root, "NextContinuationToken", next, sizeof(next)) || !*next) {
+		if(!imgp_xml_child_text(root, "NextContinuationToken", next, sizeof(next)) || !*next) {
 			result = imgp_store_fail(e, IMGP_E_SERVER,
 			                         "%s: truncated listing without a continuation token",
 			                         what);

@@ -5,9 +5,21 @@
 #ifndef IMGP_S3XML_H
 #define IMGP_S3XML_H
 
+#include <libxml/tree.h>
+
 #include "dbuf.h"
 #include "http.h"
 #include "store.h"
+
+/* What S3's and Azure's XML readers (blobxml.c) share. */
+/* Is n the element name? */
+bool imgp_xml_is(const xmlNode *n, const char *name);
+/* The text of a child element, copied into buf (size n); false if absent. */
+bool imgp_xml_child_text(const xmlNode *parent, const char *name, char *buf, size_t n);
+/* An untrusted document (no network, no entities); NULL if it is not XML. */
+xmlDoc *imgp_xml_parse(const struct imgp_dbuf *body);
+/* A service's message (a sentence) in our style: lowercase, no full stop. */
+void imgp_xml_our_style(char *msg);
 
 /* Fill e from a non-2xx answer; returns its status. what names the call. */
 enum imgp_status imgp_s3xml_error(const struct imgp_http_response *r, const char *what,

@@ -21,7 +21,7 @@ static const struct imgp_setting table[] = {
 	{ "IMGPIPE_SOURCE_PREFIX", "imgpipe", "the trigger's prefix, for the loop guard" },
 	{ "IMGPIPE_ON_DELETE", "imgpipe", "delete: removal events delete the variants" },
 	{ "IMGPIPE_DEADLINE_RESERVE_MS", "imgpipe", "no source started with less time left" },
-	{ "IMGPIPE_STORE", "imgpipe", "dir:PATH for the local-folder store; else S3" },
+	{ "IMGPIPE_STORE", "imgpipe", "azure, or dir:PATH for the local-folder store; else S3" },
 	{ "IMGPIPE_VARIANTS", "imgpipe", "the variant spec" },
 	{ "IMGPIPE_CONFIG", "imgpipe", "a JSON config file" },
 	{ "IMGPIPE_MAX_PIXELS", "imgpipe", "refuse sources over this many pixels" },
@@ -65,6 +65,15 @@ static const struct imgp_setting table[] = {
 	{ "AWS_EC2_METADATA_SERVICE_ENDPOINT", "aws", "IMDS' address" },
 	/* Google */
 	{ "GCE_METADATA_HOST", "google", "the metadata server's address" },
+	/* Azure, as its SDKs and platforms set them */
+	{ "AZURE_STORAGE_CONNECTION_STRING", "azure", "the storage account, endpoint and key or SAS" },
+	{ "AZURE_STORAGE_ACCOUNT", "azure", "the storage account" },
+	{ "AZURE_STORAGE_KEY", "azure", "the account's key (Shared Key)" },
+	{ "AZURE_STORAGE_SAS_TOKEN", "azure", "a SAS token for the account" },
+	{ "IDENTITY_ENDPOINT", "azure", "the managed identity's token endpoint" },
+	{ "IDENTITY_HEADER", "azure", "the managed identity endpoint's secret" },
+	{ "AZURE_CLIENT_ID", "azure", "a user-assigned identity's client id" },
+	{ "IMGPIPE_AZURE_IMDS_ENDPOINT", "azure", "the instance metadata service's address" },
 	/* the system */
 	{ "HOME", "system", "where ~/.aws is" },
 	{ "SSL_CERT_FILE", "system", "the CA bundle libcurl uses" },

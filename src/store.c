@@ -147,18 +147,21 @@ enum imgp_status imgp_store_open_opts(const char *spec,
 	opts_defaults(&o);
 	if(!spec || !*spec || !strcmp(spec, "s3"))
 		return imgp_store_s3_open(&o, out, err);
+	if(!strcmp(spec, "azure"))
+		return imgp_store_azure_open(&o, out, err);
 	if(!strncmp(spec, "dir:", 4)) {
 		if(!spec[4])
 			return imgp_fail(err, IMGP_E_CONFIG, "store \"dir:\" needs a folder: dir:PATH");
 		return imgp_store_dir_open(spec + 4, &o, out, err);
 	}
 	return imgp_fail(err, IMGP_E_CONFIG,
-	                 "store \"%.200s\" is not one of s3, dir:PATH", spec);
+	                 "store \"%.200s\" is not one of s3, azure, dir:PATH", spec);
 }
 
 /* Every URL scheme the CLI knows: one line per backend that has one. */
 static const struct imgp_store_scheme schemes[] = {
 	{ "s3", "s3", "S3" },
+	{ "az", "azure", "Azure Blob" },
 };
 
 const struct imgp_store_scheme *imgp_store_scheme_of(const char *url)

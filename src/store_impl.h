@@ -47,6 +47,8 @@ enum imgp_status imgp_store_dir_open(const char *root,
                                      struct imgp_store **out, char *err);
 enum imgp_status imgp_store_s3_open(const struct imgp_store_opts *opts,
                                     struct imgp_store **out, char *err);
+enum imgp_status imgp_store_azure_open(const struct imgp_store_opts *opts,
+                                       struct imgp_store **out, char *err);
 
 /* Set e's status and reason (code and request id untouched); returns status. */
 enum imgp_status imgp_store_fail(struct imgp_store_error *e,

@@ -180,6 +180,19 @@ static struct sample_case samples[] = {
 	{ "direct-refs.json", IMGP_TRIGGER_DIRECT, 1, 2, "", "", false, false, "", "",
 	  { { "photos/logo.png", "", "", 0, C, 0 },
 	    { "photos/my cat (copy).jpg", "", "", 0, C, 0 } } },
+	/* Azure: Event Grid's schema (the name literal in the subject, the ETag
+	 * without its quotes), and CloudEvents, one and a batch */
+	{ "eventgrid-blob-created.json", IMGP_TRIGGER_EVENTGRID, 1, 1, "", "", false, false, "",
+	  "", { { "photos/my cat (copy).jpg", "", "0x8D4BCC2E4835CD0", 52311, C, 0 } } },
+	{ "eventgrid-blob-deleted.json", IMGP_TRIGGER_EVENTGRID, 1, 1, "", "", false, false, "",
+	  "", { { "photos/portrait.jpg", "", "", 0, R, 0 } } },
+	{ "eventgrid-validation.json", IMGP_TRIGGER_EVENTGRID, 1, 0, "", "", false, false, "",
+	  "", { { "", "", "", 0, 0, 0 } } },
+	{ "cloudevents-blob-created.json", IMGP_TRIGGER_CLOUDEVENT, 1, 1, "", "", false, false,
+	  "", "", { { "photos/landscape.jpg", "", "0x8D76C39E4407333", 1843201, C, 0 } } },
+	{ "cloudevents-blob-batch.json", IMGP_TRIGGER_CLOUDEVENT, 1, 2, "", "", false, false,
+	  "", "", { { "photos/landscape.jpg", "", "0x8D76C39E4407333", 1843201, C, 0 },
+	            { "photos/portrait.jpg", "", "", 0, R, 0 } } },
 };
 
 ParameterizedTestParameters(event, sample)
@@ -259,7 +272,8 @@ static struct bad_sample bad_samples[] = {
 	{ "not-json.txt", "the event is not valid JSON (line 1, column 6): invalid token" },
 	{ "unknown-shape.json", "unrecognised event: an object with keys \"foo\", \"bar\", "
 	  "\"apiVersion\", \"password\"; accepted: S3, SQS, SNS, EventBridge and S3 Batch "
-	  "Operations events, or {\"bucket\": ..., \"key\": ...}; over HTTP also CloudEvents "
+	  "Operations events, Event Grid's Blob Storage events, or {\"bucket\": ..., \"key\": ...}; "
+	  "over HTTP also CloudEvents "
 	  "and Pub/Sub pushes of Cloud Storage notifications" },
 	{ "wrong-types.json", "record 0: the bucket name is missing or not a string" },
 };
@@ -341,7 +355,7 @@ struct inline_case {
 	int nrefs;
 	char key0[48];
 	int action0;
-	char message[240];           /* a prefix of the error */
+	char message[280];           /* a prefix of the error */
 };
 
 #define S3REC(name, key) "{'eventSource':'aws:s3','eventName':'" name "','s3':{'bucket':{'name':'b'},'object':{'key':'" key "'}}}"
@@ -450,7 +464,8 @@ static struct inline_case inlines[] = {
 	BAD("[[1]]", "element 0 is a list, not {"),
 	/* unknown shapes name what came, never its values */
 	BAD("{'foo':'secret','bar':2}", "unrecognised event: an object with keys \"foo\", \"bar\"; "
-	    "accepted: S3, SQS, SNS, EventBridge and S3 Batch Operations events, or {\"bucket\": ..., \"key\": ...}; "
+	    "accepted: S3, SQS, SNS, EventBridge and S3 Batch Operations events, Event Grid's Blob "
+	    "Storage events, or {\"bucket\": ..., \"key\": ...}; "
 	    "over HTTP also CloudEvents and Pub/Sub pushes of Cloud Storage notifications"),
 	BAD("{'a':1,'b':2,'c':3,'d':4,'e':5,'f':6,'g':7,'h':8}",
 	    "unrecognised event: an object with keys \"a\", \"b\", \"c\", \"d\", \"e\", \"f\" and 2 more; accepted"),
@@ -466,6 +481,43 @@ static struct inline_case inlines[] = {
 	BAD("{'bucket':'b','key':'k'", "the event is not valid JSON"),
 	BAD("{'bucket':'b','bucket':'c','key':'k'}", "the event is not valid JSON"),
 	BAD("{'bucket':'b','key':'k\\u0000'}", "the event is not valid JSON"),
+	/* Event Grid: the subject names the blob, else data.url (percent-encoded, '+' kept) */
+	OK_("[{'eventType':'Microsoft.Storage.BlobCreated','subject':'/x','data':"
+	    "{'url':'https://a.blob.core.windows.net/b/dir/a%20b+c%C3%A9.jpg'}}]",
+	    IMGP_TRIGGER_EVENTGRID, 1, "dir/a b+c\xc3\xa9.jpg", C),
+	OK_("{'eventType':'Microsoft.Storage.BlobCreated','subject':"
+	    "'/blobServices/default/containers/b/blobs/a%20b.jpg','data':{}}",
+	    IMGP_TRIGGER_EVENTGRID, 1, "a%20b.jpg", C),
+	OK_("[{'eventType':'Microsoft.Storage.BlobCreated','subject':"
+	    "'/blobServices/default/containers/b/blobs/d/x.jpg','data':{'api':'CreateFile'}}]",
+	    IMGP_TRIGGER_EVENTGRID, 1, "d/x.jpg", I),
+	OK_("[{'eventType':'Microsoft.Storage.BlobTierChanged','subject':"
+	    "'/blobServices/default/containers/b/blobs/x.jpg','data':{}}]",
+	    IMGP_TRIGGER_EVENTGRID, 1, "x.jpg", I),
+	BAD("[{'eventType':'Microsoft.Storage.BlobCreated','subject':"
+	    "'/blobServices/default/containers/b/blobs/','data':{}}]",
+	    "Event Grid event 0: the subject names no blob"),
+	BAD("[{'eventType':'Microsoft.Storage.BlobCreated','subject':'x','data':"
+	    "{'url':'https://a.blob.core.windows.net/b'}}]", "Event Grid event 0: data.url names no blob"),
+	BAD("[{'eventType':'Microsoft.Storage.BlobCreated','subject':'x','data':"
+	    "{'url':'https://a.blob.core.windows.net/b/k%zz'}}]", "Event Grid event 0: data.url names no blob"),
+	BAD("[{'eventType':'Microsoft.Storage.BlobCreated','subject':"
+	    "'/blobServices/default/containers/b/blobs/k','data':5}]",
+	    "Event Grid event 0: the data is a number"),
+	BAD("[{'eventType':'Microsoft.Resources.ResourceWriteSuccess','subject':'/x','data':{}}]",
+	    "Event Grid event 0 has the type \"Microsoft.Resources.ResourceWrit...\"; imgpipe reads"),
+	BAD("[{'eventType':'Microsoft.EventGrid.SubscriptionValidationEvent','subject':'','data':{}}]",
+	    "Event Grid event 0: a subscription validation event without a usable"),
+	BAD("[{'eventType':'Microsoft.Storage.BlobCreated','subject':"
+	    "'/blobServices/default/containers/b/blobs/k','data':{}},5]",
+	    "Event Grid event 1 is not an Event Grid event"),
+	BAD("[{'specversion':'1.0','type':'Microsoft.Storage.BlobCreated','id':'1','subject':"
+	    "'/blobServices/default/containers/b/blobs/k','data':{}},5]",
+	    "element 1 of the CloudEvents batch is not a CloudEvent"),
+	BAD("[{'specversion':'1.0','type':'Microsoft.Storage.BlobCreated','id':'1','subject':"
+	    "'/blobServices/default/containers/b/blobs/k','data':{}},{'specversion':'1.0','id':'2',"
+	    "'type':'Microsoft.Storage.BlobCreated','data':{}}]",
+	    "CloudEvent 1: the CloudEvent: neither a blob subject"),
 };
 
 ParameterizedTestParameters(event, inline_event)
@@ -1077,6 +1129,31 @@ Test(event, every_allocation_failure)
 	free(names);
 }
 
+/* Event Grid's handshake: the code answered, no object touched; the reply
+ * says {"validationResponse": code} whatever else it holds. */
+Test(event, eventgrid_validation)
+{
+	struct imgp_event ev;
+	char err[IMGP_ERRSIZE] = "", *out = NULL;
+	json_t *doc;
+
+	parse_sample("eventgrid-validation.json", &ev);
+	cr_assert_str_eq(ev.validation_code, "512d38b6-c7b8-40c8-89fe-f46f9e9622b6");
+	cr_assert_eq(ev.nrefs, 0);
+	cr_assert_str_eq(ev.event_id, "2d1781af-3a4c-4d7c-bd0c-e34b19da4e66");
+	cr_assert_eq(imgp_event_reply(&ev, NULL, &out, err), IMGP_OK, "%s", err);
+	doc = json_loads(out, 0, NULL);
+	cr_assert_str_eq(json_string_value(json_object_get(doc, "validationResponse")),
+	                 "512d38b6-c7b8-40c8-89fe-f46f9e9622b6", "%s", out);
+	json_decref(doc);
+	imgp_free(out);
+	imgp_event_release(&ev);
+	/* an ordinary delivery has none */
+	parse_sample("eventgrid-blob-created.json", &ev);
+	cr_assert_null(ev.validation_code);
+	imgp_event_release(&ev);
+}
+
 Test(event, trigger_names)
 {
 	cr_assert_str_eq(imgp_trigger_name(IMGP_TRIGGER_S3), "s3");
@@ -1085,5 +1162,6 @@ Test(event, trigger_names)
 	cr_assert_str_eq(imgp_trigger_name(IMGP_TRIGGER_EVENTBRIDGE), "eventbridge");
 	cr_assert_str_eq(imgp_trigger_name(IMGP_TRIGGER_BATCH), "batch");
 	cr_assert_str_eq(imgp_trigger_name(IMGP_TRIGGER_DIRECT), "direct");
+	cr_assert_str_eq(imgp_trigger_name(IMGP_TRIGGER_EVENTGRID), "eventgrid");
 	cr_assert_str_eq(imgp_trigger_name((enum imgp_trigger)99), "unknown");
 }

@@ -374,7 +374,7 @@ Test(store_dir, spec_errors)
 	cr_expect(strstr(err, "not a folder"), "%s", err);
 	cr_expect_eq(imgp_store_open("dir:", &s, err), IMGP_E_CONFIG);
 	cr_expect_eq(imgp_store_open("ftp://x", &s, err), IMGP_E_CONFIG);
-	cr_expect(strstr(err, "is not one of s3, dir:PATH"), "%s", err);
+	cr_expect(strstr(err, "is not one of s3, azure, dir:PATH"), "%s", err);
 	cr_expect_null(s);
 }
 
@@ -397,6 +397,9 @@ Test(store_dir, url_schemes)
 		{ "S3://b/k", IMGP_E_USAGE, NULL, NULL, "is not a URL of a store" },
 		{ "ftp://b/k", IMGP_E_USAGE, NULL, NULL, "is not a URL of a store" },
 		{ "s3", IMGP_E_USAGE, NULL, NULL, "is not a URL of a store" },
+		/* the table's second line: Azure Blob containers */
+		{ "az://uploads/photos/", IMGP_OK, "uploads", "photos/", NULL },
+		{ "az:///k", IMGP_E_USAGE, NULL, NULL, "no bucket in this Azure Blob URL" },
 	};
 
 	for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -405,7 +408,8 @@ Test(store_dir, url_schemes)
 
 		cr_expect_eq(got, cases[i].status, "%s: %s", cases[i].url, err);
 		cr_expect_eq(imgp_store_scheme_of(cases[i].url) != NULL,
-		             !strncmp(cases[i].url, "s3://", 5), "%s", cases[i].url);
+		             !strncmp(cases[i].url, "s3://", 5) || !strncmp(cases[i].url, "az://", 5),
+		             "%s", cases[i].url);
 		if(cases[i].status) {
 			cr_expect_null(bucket, "%s", cases[i].url);
 			cr_expect(strstr(err, cases[i].says), "%s: %s", cases[i].url, err);
@@ -413,7 +417,8 @@ Test(store_dir, url_schemes)
 		}
 		cr_expect_str_eq(bucket, cases[i].bucket, "%s", cases[i].url);
 		cr_expect_str_eq(rest, cases[i].rest, "%s", cases[i].url);
-		cr_expect_str_eq(imgp_store_scheme_of(cases[i].url)->store, "s3");
+		cr_expect_str_eq(imgp_store_scheme_of(cases[i].url)->store,
+		                 cases[i].url[0] == 'a' ? "azure" : "s3");
 		imgp_free(bucket);
 		imgp_free(rest);
 	}
