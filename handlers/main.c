@@ -113,14 +113,17 @@ static bool lambda_start(int argc, char **argv)
 }
 
 /*
- * How Cloud Run and Knative start the same image, whose entrypoint is
- * `imgpipe lambda`: with $PORT set and no Runtime API, `imgpipe serve`.
+ * How Cloud Run, Knative and Azure Functions (a custom handler) start the
+ * same image, whose entrypoint is `imgpipe lambda`: with $PORT or
+ * $FUNCTIONS_CUSTOMHANDLER_PORT set and no Runtime API, `imgpipe serve`.
  */
 static bool serve_start(int argc, char **argv)
 {
 	const char *api = imgp_env("AWS_LAMBDA_RUNTIME_API");
 	const char *port = imgp_env("PORT");
 
+	if(!port)
+		port = imgp_env("FUNCTIONS_CUSTOMHANDLER_PORT");
 	return (argc < 2 || (argc == 2 && !strcmp(argv[1], "lambda"))) &&
 	       !(api && *api) && port && *port;
 }

@@ -206,13 +206,53 @@ static bool same_secret(const char *a, const char *b)
 	return !d;
 }
 
+/* The bearer token, or the same token as the URL's ?token= (Event Grid
+ * sends no header of ours: its subscription's URL carries it). */
 static bool authorized(const struct server *s, struct MHD_Connection *c)
 {
 	const char *auth = header(c, "Authorization");
+	const char *query = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
 
 	if(!s->o.token)
 		return true;
-	return auth && !strncasecmp(auth, "Bearer ", 7) && same_secret(auth + 7, s->o.token);
+	return (auth && !strncasecmp(auth, "Bearer ", 7) && same_secret(auth + 7, s->o.token)) ||
+	       (query && same_secret(query, s->o.token));
+}
+
+/*
+ * CloudEvents' webhook abuse protection, as Event Grid asks it before
+ * delivering in CloudEvents schema: OPTIONS with WebHook-Request-Origin,
+ * answered with that origin allowed, at any rate.
+ */
+static enum MHD_Result answer_handshake(struct server *s, struct MHD_Connection *c)
+{
+	const char *origin = header(c, "WebHook-Request-Origin");
+	struct MHD_Response *r;
+	enum MHD_Result ok;
+
+	(void)s;
+	r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if(!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Allow", "POST, OPTIONS");
+	MHD_add_response_header(r, "WebHook-Allowed-Origin", origin);
+	MHD_add_response_header(r, "WebHook-Allowed-Rate", "*");
+	ok = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+/* A printable origin of at most 255 characters (it goes back in a header). */
+static bool origin_ok(const char *origin)
+{
+	size_t n = origin ? strlen(origin) : 0;
+
+	if(!n || n > 255)
+		return false;
+	for(size_t i = 0; i < n; i++)
+		if(origin[i] < 0x21 || origin[i] > 0x7e)
+			return false;
+	return true;
 }
 
 /* The event in the body: a CloudEvent in binary mode when ce-specversion
@@ -277,9 +317,19 @@ enum MHD_Result imgp_serve_on_request(void *cls, struct MHD_Connection *c, const
 			return s->draining
 				? answer_error(s, c, 503, IMGP_E_SERVER, NULL, "shutting down")
 				: answer(s, c, 200, "{\"status\":\"ok\"}", false);
-		if(strcmp(url, "/"))
+		/* an Azure Functions custom handler is POSTed /FUNCTION_NAME */
+		if(strcmp(url, "/") && !(s->o.functions && url[0] == '/' && url[1] &&
+		                         !strchr(url + 1, '/')))
 			return answer_error(s, c, 404, IMGP_E_NOT_FOUND, NULL, "no such path: events "
 			                    "are POSTed to /, and GET /healthz says whether it is up");
+		if(!strcmp(method, "OPTIONS") && origin_ok(header(c, "WebHook-Request-Origin"))) {
+			if(!authorized(s, c))
+				return answer_error(s, c, 401, IMGP_E_ACCESS, NULL, "this server wants "
+				                    "IMGPIPE_SERVE_TOKEN's token");
+			imgp_log_line(s->up.log, IMGP_LOG_INFO, NULL, "webhook handshake: allowed "
+			              "deliveries from %.255s", header(c, "WebHook-Request-Origin"));
+			return answer_handshake(s, c);
+		}
 		if(strcmp(method, "POST")) {
 			struct MHD_Response *resp;
 			enum MHD_Result ok;
@@ -300,7 +350,8 @@ enum MHD_Result imgp_serve_on_request(void *cls, struct MHD_Connection *c, const
 			imgp_log_line(s->up.log, IMGP_LOG_WARN, NULL,
 			              "refused a request without the bearer token (401)");
 			return answer_error(s, c, 401, IMGP_E_ACCESS, NULL, "this server wants "
-			                    "'Authorization: Bearer' with IMGPIPE_SERVE_TOKEN's token");
+			                    "'Authorization: Bearer' with IMGPIPE_SERVE_TOKEN's token, "
+			                    "or the same token as the URL's ?token=");
 		}
 		if(s->draining)
 			return answer_error(s, c, 503, IMGP_E_SERVER, NULL,

@@ -256,6 +256,9 @@ static const struct serve_knob {
 	long min, max;
 } serve_knobs[] = {
 	{ "PORT", "port", offsetof(struct imgp_serve_config, port), 0, 65535 },
+	/* Azure Functions' custom handler port wins over PORT */
+	{ "FUNCTIONS_CUSTOMHANDLER_PORT", "port", offsetof(struct imgp_serve_config, port), 0,
+	  65535 },
 	{ "IMGPIPE_SERVE_CONCURRENCY", "concurrency",
 	  offsetof(struct imgp_serve_config, concurrency), 1, 1024 },
 	{ "IMGPIPE_SERVE_TIMEOUT", "timeout", offsetof(struct imgp_serve_config, timeout_s), 1, 3600 },
@@ -285,13 +288,14 @@ enum imgp_status imgp_serve_config_from_env(struct imgp_serve_config *sc, char *
 
 	*sc = (struct imgp_serve_config){ "127.0.0.1", IMGP_SERVE_DEFAULT_PORT, imgp_cpu_count(),
 	                                  IMGP_SERVE_DEFAULT_TIMEOUT_S, IMGP_SERVE_DEFAULT_GRACE_S,
-	                                  IMGP_SERVE_DEFAULT_MAX_BODY, NULL };
+	                                  IMGP_SERVE_DEFAULT_MAX_BODY, NULL, false };
 	if((v = imgp_env("IMGPIPE_LISTEN")))
 		snprintf(sc->listen, sizeof(sc->listen), "%s", v);
 	for(size_t i = 0; i < sizeof(serve_knobs) / sizeof(serve_knobs[0]); i++)
 		if((v = imgp_env(serve_knobs[i].env)) &&
 		   serve_knob_set(sc, &serve_knobs[i], v, false, err))
 			return IMGP_E_USAGE;
+	sc->functions = imgp_env("FUNCTIONS_CUSTOMHANDLER_PORT") != NULL;
 	if((v = imgp_env("IMGPIPE_SERVE_TOKEN")) && !(sc->token = imgp_strdup(v)))
 		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
 	return IMGP_OK;

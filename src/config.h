@@ -210,6 +210,8 @@ struct imgp_serve_config {
 	long grace_s;
 	long max_body;
 	char *token;                /* IMGPIPE_SERVE_TOKEN; NULL: no check; never a flag */
+	bool functions;             /* an Azure Functions custom handler
+	                             * (FUNCTIONS_CUSTOMHANDLER_PORT): POST /NAME too */
 };
 
 enum imgp_status imgp_serve_config_from_env(struct imgp_serve_config *sc, char *err);

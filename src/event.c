@@ -616,7 +616,7 @@ static enum imgp_status unrecognised(json_t *root, char *err)
 }
 
 /* Which shape a top-level document is, and read it. */
-static enum imgp_status dispatch(struct parser *p, json_t *root, char *err)
+enum imgp_status imgp_ev_dispatch(struct parser *p, json_t *root, char *err)
 {
 	enum imgp_status result;
 
@@ -658,7 +658,7 @@ enum imgp_status imgp_event_parse(const char *json, size_t len,
 			"the event is not valid JSON (line %d, column %d): %s",
 			jerr.line, jerr.column, jerr.text);
 	}
-	result = dispatch(&p, root, err);
+	result = imgp_ev_dispatch(&p, root, err);
 	json_decref(root);
 	if(result)
 		imgp_event_release(ev);

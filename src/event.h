@@ -89,6 +89,10 @@ struct imgp_event {
 	/* Event Grid's subscription validation handshake: the code the reply
 	 * answers as {"validationResponse": code}; NULL else */
 	char *validation_code;
+	/* it came in an Azure Functions custom handler's request
+	 * ({"Data", "Metadata"}): the reply goes back as the ReturnValue of
+	 * {"Outputs", "Logs", "ReturnValue"} */
+	bool functions;
 };
 
 /* The outcome of one ref, as the job reports it. */

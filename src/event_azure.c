@@ -3,7 +3,8 @@
  * (Microsoft.Storage.BlobCreated and BlobDeleted) in Event Grid's own
  * schema (an array of events, or one event as a Functions eventGridTrigger
  * hands it over) and in CloudEvents 1.0 (the same types and data), and
- * Event Grid's subscription validation handshake. Pure, as event.c.
+ * Event Grid's subscription validation handshake; and the request of an
+ * Azure Functions custom handler around any of them. Pure, as event.c.
  *
  * A blob's container is the ref's bucket and its name the key, both from
  * the subject "/blobServices/default/containers/C/blobs/NAME" where the
@@ -257,8 +258,59 @@ static enum imgp_status eventgrid(struct parser *p, json_t *root, char *err)
 	return IMGP_OK;
 }
 
+/*
+ * An Azure Functions custom handler's request, {"Data": {BINDING: value},
+ * "Metadata": {...}}: the trigger binding's value is the event. An
+ * eventGridTrigger's is the Event Grid event (an object, or its JSON as
+ * text); a queueTrigger's is the queue message's text (Event Grid writing
+ * to a Storage queue), JSON, JSON inside a JSON string, or base64 of
+ * either when the host does not decode it.
+ */
+static enum imgp_status functions_request(struct parser *p, json_t *root, char *err)
+{
+	json_t *data = json_object_get(root, "Data"), *v = NULL, *owned = NULL, *value;
+	enum imgp_status result;
+	const char *name;
+
+	if(json_object_size(data) != 1)
+		return imgp_fail(err, IMGP_E_USAGE, "an Azure Functions request whose Data holds "
+		                 "%zu bindings: imgpipe's functions have one trigger binding and "
+		                 "no other input", json_object_size(data));
+	json_object_foreach(data, name, value)
+		v = value;
+	p->ev->functions = true;
+	for(int depth = 0; json_is_string(v) && depth < 3; depth++) {
+		json_t *parsed = json_loadb(json_string_value(v), json_string_length(v),
+		                            JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+
+		if(!parsed) {
+			result = imgp_ev_b64_json(v, &parsed);
+			if(result == IMGP_E_NOMEM) {
+				json_decref(owned);
+				return imgp_ev_nomem(p, err);
+			}
+			if(result || !parsed) {
+				json_decref(owned);
+				return imgp_fail(err, IMGP_E_USAGE, "the Functions binding's value is "
+				                 "text that is neither JSON nor base64 of JSON");
+			}
+		}
+		json_decref(owned);
+		owned = v = parsed;
+	}
+	if(!json_is_object(v) && !json_is_array(v))
+		result = imgp_fail(err, IMGP_E_USAGE, "the Functions binding's value is not an "
+		                   "event");
+	else
+		result = imgp_ev_dispatch(p, v, err);
+	json_decref(owned);
+	return result;
+}
+
 static enum imgp_status azure_document(struct parser *p, json_t *root, char *err)
 {
+	if(json_is_object(json_object_get(root, "Data")) && json_object_get(root, "Metadata"))
+		return functions_request(p, root, err);
 	if(is_eventgrid_event(root) ||
 	   (json_is_array(root) && is_eventgrid_event(json_array_get(root, 0))))
 		return eventgrid(p, root, err);

@@ -58,6 +58,10 @@ struct imgp_dialect {
 
 extern const struct imgp_dialect imgp_dialect_aws, imgp_dialect_google, imgp_dialect_azure;
 
+/* Read a document as the top level would (a dialect that unwraps an
+ * envelope hands its content back). */
+enum imgp_status imgp_ev_dispatch(struct parser *p, json_t *root, char *err);
+
 /* "accepted: ..." of every dialect, into buf (errors about the shape). */
 void imgp_ev_accepted(char *buf, size_t size);
 

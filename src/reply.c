@@ -234,6 +234,34 @@ static json_t *reply_batch(const struct imgp_event *ev, const struct imgp_ref_re
 	return doc;
 }
 
+/* An Azure Functions custom handler's answer: the reply as its
+ * ReturnValue, a line per object for the host's log; takes doc. */
+static json_t *functions_response(const struct imgp_event *ev,
+                                  const struct imgp_ref_result *results, json_t *doc)
+{
+	json_t *logs = json_array(), *out;
+	bool ok = logs != NULL;
+
+	for(size_t i = 0; ok && i < ev->nrefs; i++) {
+		char *line = imgp_asprintf("%.200s/%.600s: %s%s%.300s", ev->refs[i].bucket,
+		                           ev->refs[i].key, imgp_status_str(results[i].status),
+		                           results[i].message ? ": " : "",
+		                           results[i].message ? results[i].message : "");
+
+		json_t *v = line ? jstr(line, SIZE_MAX) : NULL;
+
+		ok = v && !json_array_append_new(logs, v);
+		imgp_free(line);
+	}
+	out = ok ? json_pack("{s:{}, s:o, s:o}", "Outputs", "Logs", logs, "ReturnValue", doc)
+	         : NULL;
+	if(!out) {
+		json_decref(logs);
+		json_decref(doc);
+	}
+	return out;
+}
+
 enum imgp_status imgp_event_reply(const struct imgp_event *ev,
                                   const struct imgp_ref_result *results,
                                   char **reply, char *err)
@@ -263,6 +291,10 @@ enum imgp_status imgp_event_reply_extra(const struct imgp_event *ev,
 		break;
 	}
 	if(doc && extra && json_object_update(doc, extra)) {
+		json_decref(doc);
+		doc = NULL;
+	}
+	if(doc && ev->functions && !(doc = functions_response(ev, results, doc))) {
 		json_decref(doc);
 		doc = NULL;
 	}

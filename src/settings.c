@@ -74,6 +74,7 @@ static const struct imgp_setting table[] = {
 	{ "IDENTITY_HEADER", "azure", "the managed identity endpoint's secret" },
 	{ "AZURE_CLIENT_ID", "azure", "a user-assigned identity's client id" },
 	{ "IMGPIPE_AZURE_IMDS_ENDPOINT", "azure", "the instance metadata service's address" },
+	{ "FUNCTIONS_CUSTOMHANDLER_PORT", "azure", "the port of an Azure Functions custom handler" },
 	/* the system */
 	{ "HOME", "system", "where ~/.aws is" },
 	{ "SSL_CERT_FILE", "system", "the CA bundle libcurl uses" },

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "placeholder.h"
 #include "lib/testutil.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -1152,6 +1153,87 @@ Test(event, eventgrid_validation)
 	parse_sample("eventgrid-blob-created.json", &ev);
 	cr_assert_null(ev.validation_code);
 	imgp_event_release(&ev);
+}
+
+/* An Azure Functions custom handler's request: the binding's value is
+ * the event, as an object (eventGridTrigger), as JSON text, as JSON text
+ * in a JSON string or as base64 (queueTrigger); the reply comes back as
+ * {"Outputs", "Logs", "ReturnValue"}. */
+Test(event, functions_requests)
+{
+	size_t len;
+	char *eg = read_sample("eventgrid-blob-created.json", &len);
+	json_error_t jerr;
+	json_t *arr = json_loadb(eg, len, 0, &jerr), *one = json_array_get(arr, 0);
+	char *one_text = json_dumps(one, JSON_COMPACT), *b64 = NULL;
+	json_t *requests[4];
+	size_t n = strlen(one_text);
+
+	cr_assert(one_text);
+	b64 = malloc(4 * ((n + 2) / 3) + 1);
+	cr_assert(b64);
+	imgp_base64((const unsigned char *)one_text, n, b64);
+	requests[0] = json_pack("{s:{s:O}, s:{s:s}}", "Data", "event", one,
+	                        "Metadata", "sys", "x");
+	requests[1] = json_pack("{s:{s:s}, s:{}}", "Data", "msg", one_text, "Metadata");
+	{
+		/* the text of a JSON string holding the event's JSON */
+		json_t *quoted = json_string(one_text);
+		char *q = json_dumps(quoted, JSON_ENCODE_ANY);
+
+		requests[2] = json_pack("{s:{s:s}, s:{}}", "Data", "msg", q, "Metadata");
+		free(q);
+		json_decref(quoted);
+	}
+	requests[3] = json_pack("{s:{s:s}, s:{}}", "Data", "msg", b64, "Metadata");
+	for(size_t i = 0; i < 4; i++) {
+		char *text = json_dumps(requests[i], JSON_COMPACT), err[IMGP_ERRSIZE] = "";
+		char *out = NULL;
+		struct imgp_ref_result res = { IMGP_OK, "3 variants", NULL };
+		struct imgp_event ev;
+		json_t *doc;
+
+		cr_assert_eq(imgp_event_parse(text, strlen(text), &ev, err), IMGP_OK, "%zu: %s", i, err);
+		cr_assert(ev.functions, "%zu", i);
+		cr_assert_eq(ev.trigger, IMGP_TRIGGER_EVENTGRID, "%zu", i);
+		cr_assert_eq(ev.nrefs, 1, "%zu", i);
+		cr_assert_str_eq(ev.refs[0].key, "photos/my cat (copy).jpg");
+		cr_assert_eq(imgp_event_reply(&ev, &res, &out, err), IMGP_OK, "%s", err);
+		doc = json_loads(out, 0, NULL);
+		cr_assert(json_is_object(json_object_get(doc, "Outputs")), "%s", out);
+		cr_assert_str_eq(json_string_value(json_array_get(json_object_get(doc, "Logs"), 0)),
+		                 "imgpipe-uploads/photos/my cat (copy).jpg: OK: 3 variants", "%s", out);
+		cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(
+		                 json_object_get(doc, "ReturnValue"), "results"), 0), "status")), "OK",
+		                 "%s", out);
+		json_decref(doc);
+		imgp_free(out);
+		imgp_event_release(&ev);
+		free(text);
+		json_decref(requests[i]);
+	}
+	/* two bindings, or text that is no event, are refused by name */
+	{
+		static const char *const bad[][2] = {
+			{ "{\"Data\":{\"a\":{},\"b\":{}},\"Metadata\":{}}", "holds 2 bindings" },
+			{ "{\"Data\":{\"msg\":\"not an event!\"},\"Metadata\":{}}",
+			  "neither JSON nor base64" },
+			{ "{\"Data\":{\"msg\":\"5\"},\"Metadata\":{}}", "is not an event" },
+		};
+
+		for(size_t i = 0; i < 3; i++) {
+			struct imgp_event ev;
+			char err[IMGP_ERRSIZE] = "";
+
+			cr_assert_eq(imgp_event_parse(bad[i][0], strlen(bad[i][0]), &ev, err),
+			             IMGP_E_USAGE, "%s", bad[i][0]);
+			cr_assert(strstr(err, bad[i][1]), "%s: %s", bad[i][0], err);
+		}
+	}
+	free(b64);
+	free(one_text);
+	free(eg);
+	json_decref(arr);
 }
 
 Test(event, trigger_names)

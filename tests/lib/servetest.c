@@ -81,8 +81,14 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
 	struct st_reply *r = ud;
 
+	size_t have = strlen(r->head);
+
 	if(size * n > 12 && !strncasecmp(p, "Retry-After:", 12))
 		r->retry_after = strtol(p + 12, NULL, 10);
+	if(have + size * n < sizeof(r->head)) {
+		memcpy(r->head + have, p, size * n);
+		r->head[have + size * n] = '\0';
+	}
 	return size * n;
 }
 

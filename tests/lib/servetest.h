@@ -20,6 +20,7 @@
 struct st_reply {
 	long status;
 	char *body;                 /* malloc'd, "" when empty */
+	char head[2048];            /* the answer's header lines, as they came (cut) */
 	long retry_after;
 	char error[256];
 	double ms;
