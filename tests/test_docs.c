@@ -152,8 +152,8 @@ static void links_resolve(const char *rel, const char *dir)
 Test(docs, every_relative_link_leads_somewhere)
 {
 	static const char *const pages[] = { "architecture", "benchmarks", "cli", "configuration",
-		"container-image", "deploy-aws", "deploy-google-cloud", "deploy-knative-minio-ceph",
-		"install", "manifest", "serve", "upload-handler", "variants" };
+		"container-image", "deploy-aws", "deploy-azure", "deploy-google-cloud",
+		"deploy-knative-minio-ceph", "install", "manifest", "serve", "upload-handler", "variants" };
 
 	links_resolve("README.md", "");
 	for(size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
@@ -167,8 +167,8 @@ Test(docs, every_relative_link_leads_somewhere)
 /*
  * Every command of the docs' sh blocks that can run offline does run. A
  * block runs when each of its lines is imgpipe (or build/imgpipe),
- * export, mkdir or cp; lines naming s3:// are left out (they need a
- * bucket). It runs under bash -e in a scratch folder holding what the
+ * export, mkdir or cp; lines naming s3:// or az:// are left out (they
+ * need a bucket). It runs under bash -e in a scratch folder holding what the
  * examples name (photos/, a.jpg, b.png, the sample events, build/), with
  * /tmp/store moved into it.
  */
@@ -179,7 +179,7 @@ static bool runnable_line(const char *line)
 
 	while(*line == ' ')
 		line++;
-	if(!*line || strstr(line, "s3://"))
+	if(!*line || strstr(line, "s3://") || strstr(line, "az://"))
 		return true;
 	for(size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
 		if(!strncmp(line, starts[i], strlen(starts[i])))
@@ -219,7 +219,7 @@ static int run_blocks(const char *rel, const char *scratch, int *ran)
 				if(!nl)
 					break;
 				*nl = '\0';
-				if(!strstr(line, "s3://")) {
+				if(!strstr(line, "s3://") && !strstr(line, "az://")) {
 					/* /tmp/store is the scratch folder's own */
 					for(char *c = line; *c; c++) {
 						char *t = strstr(c, "/tmp/store");
@@ -259,7 +259,8 @@ static int run_blocks(const char *rel, const char *scratch, int *ran)
 Test(docs, the_commands_of_the_docs_run, .timeout = 120)
 {
 	static const char *const pages[] = { "README.md", "docs/cli.md", "docs/upload-handler.md",
-	                                     "docs/variants.md", "docs/manifest.md" };
+	                                     "docs/variants.md", "docs/manifest.md",
+	                                     "docs/deploy-azure.md" };
 	char *scratch = tu_tempdir(), *bin = strdup(tu_bin()), *cmd;
 	const char *argv[] = { "/bin/bash", "-c", NULL, NULL };
 	char *out = NULL, *err = NULL;
