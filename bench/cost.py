@@ -91,3 +91,103 @@ def table(tool, p, arch='x86_64'):
 def cheapest(rows):
     usable = [r for r in rows if r['usable']]
     return min(usable, key=lambda r: r['usd_per_million']['total']) if usable else None
+
+
+# --- the same image on other clouds ------------------------------------------------
+#
+# One function per platform, each at its cheapest configuration that fits
+# (peak RSS x rss_margin), one image per invocation, the same durations:
+#
+# - Cloud Run functions (request-based billing): 1 vCPU and the smallest of
+#   0.5, 1, 2, 4 GiB that fits; vCPU-seconds and GiB-seconds of the request
+#   rounded up to cloudrun_billing_ms, a request price, Cloud Storage's
+#   class B (GET) and class A (PUT) operations; a cold start bills its
+#   startup the same way.
+# - Azure Functions, Consumption: about one vCPU an instance; memory is what
+#   the function used rounded up to 128 MB (at most 1,536), duration at
+#   least azfunc_min_ms; an execution price; Blob Storage's read and write
+#   operations. A cold start is not execution time.
+# - Azure Functions, Flex Consumption (on demand): instances of 512 MB
+#   (0.25 vCPU), 2,048 MB (1 vCPU) or 4,096 MB (2 vCPU), billed on the
+#   instance's memory for at least azflex_min_ms, then in 100 ms steps.
+
+def _d(tool, vcpu, p):
+    c = vcpu
+    best = math.inf
+    for t, r in tool['runs'].items():
+        best = min(best, max(r['wall_ms'], r['cpu_ms'] / min(c, int(t))))
+    return best + p['io_ms']
+
+
+def _ceil(ms, step):
+    return math.ceil(ms / step) * step
+
+
+def cloud_run(tool, p):
+    need = tool['peak_rss_mb'] * p['rss_margin']
+    gib = next((g for g in (0.5, 1, 2, 4) if g * 1024 >= need), None)
+    if gib is None:
+        return None
+    d = _d(tool, 1, p)
+    billed_s = _ceil(d, p['cloudrun_billing_ms']) / 1000
+    rate = p['cloudrun_vcpu_second'] + gib * p['cloudrun_gib_second']
+    compute = billed_s * rate
+    init = 0.0
+    if tool.get('cold_ms'):
+        init = p['cold_start_rate'] * _ceil(tool['cold_ms'], p['cloudrun_billing_ms']) / 1000 * rate
+    storage = p['gcs_class_b'] + tool['puts'] * p['gcs_class_a']
+    return _row('Cloud Run functions', f'1 vCPU, {gib:g} GiB', d, compute, p['cloudrun_request'],
+                storage, init)
+
+
+def azure_consumption(tool, p):
+    mem = math.ceil(tool['peak_rss_mb'] * p['rss_margin'] / 128) * 128
+    if mem > 1536:
+        return None
+    d = _d(tool, 1, p)
+    billed_s = max(_ceil(d, 1), p['azfunc_min_ms']) / 1000
+    compute = mem / 1024 * billed_s * p['azfunc_gb_second']
+    storage = p['azblob_read'] + tool['puts'] * p['azblob_write']
+    return _row('Azure Functions, Consumption', f'{mem} MB used, ~1 vCPU', d, compute,
+                p['azfunc_execution'], storage, 0.0)
+
+
+def azure_flex(tool, p):
+    rows = []
+    for mem, vcpu in ((512, 0.25), (2048, 1), (4096, 2)):
+        if tool['peak_rss_mb'] * p['rss_margin'] > mem:
+            continue
+        d = _d(tool, vcpu, p)
+        billed_s = max(_ceil(d, 100), p['azflex_min_ms']) / 1000
+        compute = mem / 1024 * billed_s * p['azflex_gb_second']
+        storage = p['azblob_read'] + tool['puts'] * p['azblob_write']
+        rows.append(_row('Azure Functions, Flex Consumption', f'{mem} MB ({vcpu:g} vCPU)', d,
+                         compute, p['azflex_execution'], storage, 0.0))
+    return min(rows, key=lambda r: r['usd_per_million']['total']) if rows else None
+
+
+def _row(platform, config, d, compute, request, storage, init):
+    return {
+        'platform': platform, 'config': config, 'duration_ms': d,
+        'usd_per_million': {
+            'compute': compute * 1e6, 'requests': request * 1e6, 'storage': storage * 1e6,
+            'init': init * 1e6, 'total': (compute + request + storage + init) * 1e6,
+        },
+    }
+
+
+def clouds(tool, p):
+    """The cheapest fitting row of each platform (None where nothing fits)."""
+    lam = cheapest(table(tool, p))
+    rows = []
+    if lam:
+        u = lam['usd_per_million']
+        rows.append({'platform': 'AWS Lambda (x86_64)', 'config': f"{lam['memory_mb']} MB",
+                     'duration_ms': lam['duration_ms'],
+                     'usd_per_million': {'compute': u['compute'], 'requests': u['requests'],
+                                         'storage': u['s3'], 'init': u['init'],
+                                         'total': u['total']}})
+    else:
+        rows.append(None)
+    rows += [cloud_run(tool, p), azure_consumption(tool, p), azure_flex(tool, p)]
+    return rows

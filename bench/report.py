@@ -463,6 +463,33 @@ def write(data, prices_path, overrides, outdir):
         L.append(f'| {mem} MB | ' + ' | '.join(cells) + ' |')
     L.append('')
 
+    # the same image on the other clouds
+    L.append('## The same image on four clouds')
+    L.append('')
+    L.append('Each platform at its cheapest configuration that fits (peak RSS × margin), one image per '
+             'invocation, the durations measured here; the model and its assumptions are in '
+             '[bench/cost.py](../cost.py) (`clouds`), the prices (each with its source and date) in '
+             '[bench/prices.json](../prices.json). Storage is each cloud\'s own: one read of the '
+             f'source and {len(data["sets"][s])} writes.')
+    L.append('')
+    L.append('| platform | tool | configuration | duration | $ compute | $ requests | $ storage | $ INIT | **$ per million** | vs sharp |')
+    L.append('|---|---|---|---|---|---|---|---|---|---|')
+    cloud_rows = {t: cost.clouds(tool_model(data, s, f, t), p) for t in ('imgpipe', 'sharp') if t in tools}
+    for i in range(4):
+        for t, rows in cloud_rows.items():
+            r = rows[i]
+            other = cloud_rows.get('sharp', [None] * 4)[i]
+            if not r:
+                L.append(f'| {("AWS Lambda (x86_64)", "Cloud Run functions", "Azure Functions, Consumption", "Azure Functions, Flex Consumption")[i]} | {NAMES[t]} | none fits | | | | | | | |')
+                continue
+            u = r['usd_per_million']
+            ratio = (f"{u['total'] / other['usd_per_million']['total']:.2f}"
+                     if t != 'sharp' and other else '')
+            L.append(f"| {r['platform']} | {NAMES[t]} | {r['config']} | {r['duration_ms']:.0f} ms | "
+                     f"{fmt_usd(u['compute'])} | {fmt_usd(u['requests'])} | {fmt_usd(u['storage'])} | "
+                     f"{fmt_usd(u['init'])} | **{fmt_usd(u['total'])}** | {ratio} |")
+    L.append('')
+
     L.extend(front_section(data))
     if data.get('errors'):
         L.append('## Errors')
