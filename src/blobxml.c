@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parsers.h"
 #include "s3xml.h"
 #include "store_impl.h"
 
@@ -186,5 +187,43 @@ enum imgp_status imgp_blobxml_list_page(const struct imgp_dbuf *body, imgp_store
 out:
 	if(doc)
 		xmlFreeDoc(doc);
+	return result;
+}
+
+/* parsers.h: the readers above on a body alone, for tests and the fuzzer. */
+enum imgp_status imgp_blob_parse_error(const void *body, size_t len, long http,
+                                       struct imgp_store_error *e)
+{
+	struct imgp_http_response r;
+	enum imgp_status result;
+
+	imgp_store_error_clear(e);
+	imgp_http_response_init(&r);
+	r.status = http;
+	imgp_dbuf_init(&r.body, len + 1);
+	if(imgp_dbuf_add(&r.body, body, len))
+		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	else
+		result = imgp_blobxml_error(&r, "parse", e);
+	imgp_http_response_release(&r);
+	return result;
+}
+
+enum imgp_status imgp_blob_parse_list(const void *body, size_t len,
+                                      imgp_store_list_cb cb, void *ud, char **marker,
+                                      struct imgp_store_error *e)
+{
+	struct imgp_dbuf b;
+	enum imgp_status result;
+	bool stop = false;
+
+	*marker = NULL;
+	imgp_store_error_clear(e);
+	imgp_dbuf_init(&b, len + 1);
+	if(imgp_dbuf_add(&b, body, len))
+		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	else
+		result = imgp_blobxml_list_page(&b, cb, ud, marker, &stop, e, "parse");
+	imgp_dbuf_release(&b);
 	return result;
 }

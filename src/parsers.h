@@ -27,6 +27,15 @@ enum imgp_status imgp_s3_parse_list(const void *body, size_t len,
                                     char **token /* OUT */,
                                     struct imgp_store_error *e /* OUT */);
 
+/* blobxml.c: the same for Azure Blob Storage's error documents and List
+ * Blobs pages (*marker the next page's marker, or NULL). */
+enum imgp_status imgp_blob_parse_error(const void *body, size_t len, long http,
+                                       struct imgp_store_error *e /* OUT */);
+enum imgp_status imgp_blob_parse_list(const void *body, size_t len,
+                                      imgp_store_list_cb cb, void *ud,
+                                      char **marker /* OUT */,
+                                      struct imgp_store_error *e /* OUT */);
+
 /*
  * runtime.c: the header block of a /next answer (status line, header lines
  * ending in LF or CR LF) through the runtime's own header callback. inv

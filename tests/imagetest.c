@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "lib/aztest.h"
 #include "lib/events.h"
 #include "lib/fixture.h"
 #include "lib/rtemu.h"
@@ -682,6 +683,110 @@ static void check_serve(void)
 	stop_function();
 }
 
+/*
+ * The same image on Azure: Blob Storage (Azurite on the host's loopback,
+ * its Shared Key checked), started as the Functions host starts a custom
+ * handler (FUNCTIONS_CUSTOMHANDLER_PORT set, no Runtime API: the
+ * entrypoint runs `imgpipe serve`). An Event Grid delivery to POST /, and
+ * an eventGridTrigger request to POST /ImgpipeEventGrid; the variants read
+ * back with Microsoft's @azure/storage-blob.
+ */
+static void check_serve_azure(void)
+{
+	static const char *const containers[] = { SRC, DST, NULL };
+	static char port_env[48], conn[600], conn_env[700];
+	const char *env[MAX_ENV + 16];
+	struct s3srv az;
+	struct st_reply r;
+	json_t *ev, *props;
+	char *body, *path = tu_data("samples/landscape.jpg");
+	int n = 0, port = tu_free_port(), status;
+	double t0;
+	bool up = false;
+
+	if(!check(s3srv_start_script(&az, "azurite.js", containers), "Azurite started")) {
+		free(path);
+		return;
+	}
+	{
+		const char *put1[] = { "put", SRC, "azure/event grid.jpg", path, "image/jpeg", NULL };
+		const char *put2[] = { "put", SRC, "azure/function.jpg", path, "image/jpeg", NULL };
+		char *out = NULL;
+
+		check(!az_blob(az.port, &out, NULL, put1) && !az_blob(az.port, NULL, NULL, put2),
+		      "two uploads put with @azure/storage-blob");
+		free(out);
+	}
+	az_conn(az.port, conn, sizeof(conn));
+	snprintf(conn_env, sizeof(conn_env), "AZURE_STORAGE_CONNECTION_STRING=%s", conn);
+	snprintf(port_env, sizeof(port_env), "FUNCTIONS_CUSTOMHANDLER_PORT=%d", port);
+	env[n++] = port_env;
+	env[n++] = "IMGPIPE_LISTEN=127.0.0.1";
+	env[n++] = "IMGPIPE_STORE=azure";
+	env[n++] = conn_env;
+	env[n++] = "IMGPIPE_VARIANTS=" VARIANTS;
+	env[n++] = "IMGPIPE_DEST_BUCKET=" DST;
+	env[n++] = "IMGPIPE_SOURCE_BUCKET=" SRC;
+	env[n] = NULL;
+	say("Azure: FUNCTIONS_CUSTOMHANDLER_PORT=%d, Blob Storage on Azurite", port);
+	launch(env, n, "azure-");
+	t0 = rtemu_now_ms();
+	while(!up && rtemu_now_ms() - t0 < 60000) {
+		up = st_request(port, "GET", "/healthz", NULL, NULL, 0, 2000, &r) == 200;
+		st_reply_release(&r);
+		if(!up)
+			usleep(50 * 1000);
+	}
+	if(check(up, "the custom handler answers GET /healthz 200, %.0f ms after the start",
+	         rtemu_now_ms() - t0)) {
+		json_t *arr, *req;
+
+		ev = az_event(az.port, "Microsoft.Storage.BlobCreated", SRC, "azure/event grid.jpg");
+		arr = json_pack("[O]", ev);
+		body = json_dumps(arr, JSON_COMPACT);
+		st_post(port, NULL, body, &r);
+		check(r.status == 200 && strstr(r.body, "\"outcome\":\"done\""),
+		      "an Event Grid delivery: HTTP %ld, done (%.0f ms)", r.status, r.ms);
+		st_reply_release(&r);
+		free(body);
+		json_decref(arr);
+		json_decref(ev);
+		props = az_props(az.port, DST, "thumb/azure/event grid.jpg");
+		check(props && !strcmp(json_string_value(json_object_get(props, "contentType")),
+		                       "image/jpeg") &&
+		      json_object_get(json_object_get(props, "metadata"), "imgpipe_source"),
+		      "its thumb in Blob Storage, stamped");
+		json_decref(props);
+
+		ev = az_event(az.port, "Microsoft.Storage.BlobCreated", SRC, "azure/function.jpg");
+		req = json_pack("{s:{s:O}, s:{}}", "Data", "event", ev, "Metadata");
+		body = json_dumps(req, JSON_COMPACT);
+		st_request(port, "POST", "/ImgpipeEventGrid", NULL, body, strlen(body), 60000, &r);
+		check(r.status == 200 && strstr(r.body, "\"ReturnValue\"") &&
+		      strstr(r.body, "azure/function.jpg: OK"),
+		      "a Functions eventGridTrigger request: HTTP %ld, OK (%.0f ms)", r.status, r.ms);
+		st_reply_release(&r);
+		free(body);
+		json_decref(req);
+		json_decref(ev);
+		props = az_props(az.port, DST, "thumb/azure/function.jpg");
+		check(props != NULL, "its thumb in Blob Storage");
+		json_decref(props);
+	}
+	if(opt.host)
+		kill(fx.child, SIGTERM);
+	else {
+		const char *stop[] = { "stop", "-t", "10", container, NULL };
+
+		ctr(stop, NULL);
+	}
+	status = fx_wait(&fx, 20000);
+	check(status == 0, "the custom handler exits 0 on SIGTERM (%d)", status);
+	stop_function();
+	s3srv_stop(&az);
+	free(path);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: imgpipe-image-test [--image IMAGE | --host | --bundle DIR] [--warm N] "
@@ -815,6 +920,8 @@ int main(int argc, char **argv)
 	stop_function();
 	if(!failed)
 		check_serve();
+	if(!failed)
+		check_serve_azure();
 	if(failed) {
 		char *e = fx_read_stderr(&fx);
 		printf("the function's stderr:\n%s\n", e);

@@ -17,13 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/aztest.h"
 #include "lib/fixture.h"
 #include "lib/servetest.h"
 #include "lib/testutil.h"
 
 #define SRC "uploads"
 #define DST "variants"
-#define KEY "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+#define KEY AZ_KEY
 #define VARIANTS "thumb=160x160,fit=cover;web=640x640,format=webp"
 #define TOKEN "eg-s3cret-token"
 /* a key with a space, a '+', a '%' and non-ASCII: none of it may be lost */
@@ -39,23 +40,17 @@ static void azurite(void)
 	static const char *const containers[] = { SRC, DST, NULL };
 
 	cr_assert(s3srv_start_script(&fx.srv, "azurite.js", containers), "Azurite did not start");
-	snprintf(conn, sizeof(conn), "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-	         "AccountKey=" KEY ";BlobEndpoint=http://127.0.0.1:%d/devstoreaccount1;",
-	         fx.srv.port);
+	az_conn(fx.srv.port, conn, sizeof(conn));
 }
 
-/* The reference client: node azblob.js PORT args...; its stdout in *out. */
+/* The reference client (aztest.h) on this test's Azurite. */
 static int azb(char **out, const char *a0, const char *a1, const char *a2, const char *a3,
                const char *a4)
 {
-	char script[4200], port[16];
-	const char *argv[] = { "/usr/bin/env", "node", script, port, a0, a1, a2, a3, a4, NULL };
+	const char *args[] = { a0, a1, a2, a3, a4, NULL };
 	char *err = NULL;
-	int rc;
+	int rc = az_blob(fx.srv.port, out, &err, args);
 
-	snprintf(script, sizeof(script), "%s/tests/lib/azblob.js", tu_srcdir());
-	snprintf(port, sizeof(port), "%d", fx.srv.port);
-	rc = tu_run(argv, out, &err);
 	if(rc)
 		cr_log_warn("azblob.js %s: %s", a0, err ? err : "");
 	free(err);
@@ -86,16 +81,7 @@ static json_t *list(const char *container)
 
 static json_t *props(const char *container, const char *key)
 {
-	char *out = NULL;
-	json_t *doc;
-
-	if(azb(&out, "props", container, key, NULL, NULL)) {
-		free(out);
-		return NULL;
-	}
-	doc = json_loads(out, 0, NULL);
-	free(out);
-	return doc;
+	return az_props(fx.srv.port, container, key);
 }
 
 static bool listed(json_t *l, const char *name)
@@ -126,51 +112,12 @@ static char *fingerprint(json_t *l)
 	return s;
 }
 
-/* Percent-encoding of a URL path (what Azure puts in data.url). */
-static char *url_path(const char *key)
-{
-	char *out = malloc(strlen(key) * 3 + 1), *p = out;
-
-	for(const unsigned char *c = (const unsigned char *)key; *c; c++)
-		if((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		   strchr("-_.~/", *c))
-			*p++ = (char)*c;
-		else
-			p += sprintf(p, "%%%02X", *c);
-	*p = '\0';
-	return out;
-}
-
-/* One Event Grid event (eventgrid-blob-created.json's) of SRC/key: its
- * type, and the ETag and size the blob has now (none for a delete). */
+/* One Event Grid event of SRC/key (aztest.h). */
 static json_t *eg_event(const char *type, const char *key)
 {
-	char path[4200], subject[1200], url[1400], *enc = url_path(key);
-	json_t *doc, *ev, *data, *p = strstr(type, "Created") ? props(SRC, key) : NULL;
+	json_t *ev = az_event(fx.srv.port, type, SRC, key);
 
-	snprintf(path, sizeof(path), "%s/testdata/events/eventgrid-blob-created.json", tu_srcdir());
-	doc = json_load_file(path, 0, NULL);
-	cr_assert(doc, "%s", path);
-	ev = json_incref(json_array_get(doc, 0));
-	json_decref(doc);
-	data = json_object_get(ev, "data");
-	snprintf(subject, sizeof(subject), "/blobServices/default/containers/" SRC "/blobs/%s", key);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/devstoreaccount1/" SRC "/%s", fx.srv.port,
-	         enc);
-	json_object_set_new(ev, "subject", json_string(subject));
-	json_object_set_new(ev, "eventType", json_string(type));
-	json_object_set_new(data, "url", json_string(url));
-	if(p) {
-		json_object_set(data, "eTag", json_object_get(p, "etag"));
-		json_object_set(data, "contentLength", json_object_get(p, "contentLength"));
-	}
-	else {
-		json_object_del(data, "eTag");
-		json_object_del(data, "contentLength");
-		json_object_set_new(data, "api", json_string("DeleteBlob"));
-	}
-	json_decref(p);
-	free(enc);
+	cr_assert(ev, "no event of %s", key);
 	return ev;
 }
 
@@ -536,9 +483,7 @@ Test(azure, storage_503_retried_then_handed_back)
 	event = eg_delivery("Microsoft.Storage.BlobCreated", "busy.jpg");
 	/* the first two connections get 503: retried, then done */
 	cr_assert(proxy_start(&fx.proxy, fx.srv.port, FAULT_SLOWDOWN, 2));
-	snprintf(proxied, sizeof(proxied), "DefaultEndpointsProtocol=http;AccountName="
-	         "devstoreaccount1;AccountKey=" KEY ";BlobEndpoint=http://127.0.0.1:%d/"
-	         "devstoreaccount1;", fx.proxy.port);
+	az_conn(fx.proxy.port, proxied, sizeof(proxied));
 	reply = invoke(event, proxied, NULL, &rc);
 	cr_assert_eq(rc, 0);
 	cr_assert_str_eq(result_str(reply, "status"), "OK", "%s", json_dumps(reply, 0));
@@ -550,9 +495,7 @@ Test(azure, storage_503_retried_then_handed_back)
 
 	/* always 503: the invocation fails as a whole, for a temporary reason */
 	cr_assert(proxy_start(&fx.proxy, fx.srv.port, FAULT_SLOWDOWN, 1000000));
-	snprintf(proxied, sizeof(proxied), "DefaultEndpointsProtocol=http;AccountName="
-	         "devstoreaccount1;AccountKey=" KEY ";BlobEndpoint=http://127.0.0.1:%d/"
-	         "devstoreaccount1;", fx.proxy.port);
+	az_conn(fx.proxy.port, proxied, sizeof(proxied));
 	{
 		static const char *const args[] = { "serve", NULL };
 		static const char *const json_h[] = { "Content-Type: application/json", NULL };

@@ -41,8 +41,16 @@ async function main() {
                       String(port), '--location', dir, '--disableTelemetry',
                       '--skipApiVersionCheck', '--silent'],
                       { stdio: ['ignore', 'ignore', 'inherit'] });
-  const stop = () => { child.kill('SIGKILL'); process.exit(0); };
-  child.on('exit', (code) => { process.stderr.write(`azurite exited: ${code}\n`); process.exit(1); });
+  const died = (code) => { process.stderr.write(`azurite exited: ${code}\n`); process.exit(1); };
+  /* Azurite dies before this does, so that its folder can go at once
+   * (a SIGTERM would let it save its database into a removed folder) */
+  const stop = () => {
+    child.off('exit', died);
+    child.on('exit', () => process.exit(0));
+    child.kill('SIGKILL');
+  };
+  child.on('exit', died);
+  process.on('SIGTERM', stop);
   process.stdin.on('end', stop);
   process.stdin.on('error', stop);
   process.stdin.resume();
