@@ -13,7 +13,9 @@
  * with AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN, else that account
  * with a managed identity (IDENTITY_ENDPOINT and IDENTITY_HEADER, as
  * Functions, App Service and Container Apps set them; else the instance
- * metadata service at IMGPIPE_AZURE_IMDS_ENDPOINT or 169.254.169.254).
+ * metadata service at IMGPIPE_AZURE_IMDS_ENDPOINT or 169.254.169.254),
+ * which a connection string with neither key nor SAS also means (an
+ * endpoint of one's own, with no secret).
  *
  * Metadata names must be C# identifiers on Azure, and come back lower
  * case: imgpipe's stamps ("imgpipe-source") are written with '_' for '-'
@@ -203,7 +205,8 @@ static enum imgp_status shared_key(const struct signing *sg, const struct header
 		result = imgp_dbuf_addf(&sts, "%s:%s\n", xms[i].name, xms[i].value);
 	if(!result)
 		result = imgp_dbuf_addf(&sts, "/%s%s", sg->s->account, sg->path);
-	memcpy(q, sg->query, sg->nquery * sizeof(*q));
+	if(sg->nquery)
+		memcpy(q, sg->query, sg->nquery * sizeof(*q));
 	qsort(q, sg->nquery, sizeof(*q), pair_cmp);
 	for(size_t i = 0; !result && i < sg->nquery; i++)
 		result = imgp_dbuf_addf(&sts, "\n%s:%s", q[i].name, q[i].value ? q[i].value : "");
@@ -919,8 +922,7 @@ static enum imgp_status from_connection_string(struct azure_store *s, const char
 	else if(!result && sas)
 		result = set_sas(s, sas, err);
 	else if(!result)
-		result = imgp_fail(err, IMGP_E_CONFIG, "AZURE_STORAGE_CONNECTION_STRING for %s has "
-		                   "neither AccountKey= nor SharedAccessSignature=", name);
+		s->auth = AUTH_IDENTITY;    /* an endpoint alone: the managed identity */
 out:
 	if(key)
 		explicit_bzero(key, strlen(key));

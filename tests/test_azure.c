@@ -13,10 +13,13 @@
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "placeholder.h"
 #include "lib/aztest.h"
 #include "lib/fixture.h"
 #include "lib/servetest.h"
@@ -590,4 +593,140 @@ Test(azure, functions_custom_handler)
 	free(ev_text);
 	json_decref(req);
 	json_decref(ev);
+}
+
+/* ---- the managed identity ----------------------------------------------------- */
+
+static struct {
+	char token[2048];
+	atomic_int asked, well_asked, refuse;
+} mi;
+
+/* The platform's identity endpoint, as Functions and App Service run it. */
+static void identity_endpoint(void *ud, const char *method, const char *path, const char *head,
+                              int *status, char *body, size_t size)
+{
+	(void)ud;
+	atomic_fetch_add(&mi.asked, 1);
+	if(!strcmp(method, "GET") && strcasestr(head, "\nx-identity-header: platform-secret") &&
+	   strstr(path, "api-version=2019-08-01") &&
+	   strstr(path, "resource=https%3A%2F%2Fstorage.azure.com%2F"))
+		atomic_fetch_add(&mi.well_asked, 1);
+	if(atomic_load(&mi.refuse)) {
+		*status = 500;
+		snprintf(body, size, "{\"error\":\"unavailable\"}");
+		return;
+	}
+	*status = 200;
+	snprintf(body, size, "{\"access_token\":\"%s\",\"expires_on\":\"%ld\",\"resource\":"
+	         "\"https://storage.azure.com/\",\"token_type\":\"Bearer\"}", mi.token,
+	         (long)time(NULL) + 3600);
+}
+
+/* base64url without padding, as a JWT's parts are. */
+static void b64url(const char *in, char *out)
+{
+	size_t n = imgp_base64((const unsigned char *)in, strlen(in), out);
+
+	while(n && out[n - 1] == '=')
+		n--;
+	out[n] = '\0';
+	for(char *c = out; *c; c++)
+		*c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
+}
+
+/*
+ * The managed identity as Functions, App Service and Container Apps give
+ * it: a token from IDENTITY_ENDPOINT (asked with IDENTITY_HEADER, for
+ * Storage's resource), fetched once for the whole invocation, and sent as
+ * a bearer to an Azurite that checks it (HTTPS with a certificate made
+ * here, "basic" OAuth: issuer, audience, lifetime; no key at all). An
+ * endpoint that refuses is said at start, naming the account.
+ */
+Test(azure, managed_identity_token)
+{
+	char dir[4200], cert[4300], key[4300], claims[512], head[128], payload[800], conn_s[400];
+	char endpoint[128], *event, *out = NULL, *err = NULL;
+	const char *req[] = { "/usr/bin/env", "openssl", "req", "-x509", "-newkey", "rsa:2048",
+	                      "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj",
+	                      "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", NULL };
+	const char *more[] = { endpoint, "IDENTITY_HEADER=platform-secret", NULL, NULL };
+	static const char *const containers[] = { SRC, DST, NULL };
+	char ssl[4400];
+	json_t *reply, *l;
+	long now = (long)time(NULL);
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s", fx.scratch);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	cr_assert_eq(tu_run(req, &out, &err), 0, "openssl: %s", err);
+	free(out);
+	free(err);
+	setenv("AZURITE_CERT", cert, 1);
+	setenv("AZURITE_KEY", key, 1);
+	cr_assert(s3srv_start_script(&fx.srv, "azurite.js", containers), "Azurite (HTTPS) did not start");
+
+	/* a JWT as Entra ID issues it for Storage (Azurite checks all but the signature) */
+	b64url("{\"alg\":\"RS256\",\"typ\":\"JWT\"}", head);
+	snprintf(claims, sizeof(claims), "{\"aud\":\"https://storage.azure.com\",\"iss\":"
+	         "\"https://sts.windows.net/ab1f708d-50f6-404c-a006-d71b2ac7a606/\",\"iat\":%ld,"
+	         "\"nbf\":%ld,\"exp\":%ld,\"oid\":\"11059fcc-5514-4800-b5f8-49808b9cfab6\"}",
+	         now - 60, now - 60, now + 3600);
+	b64url(claims, payload);
+	snprintf(mi.token, sizeof(mi.token), "%s.%s.c2lnbmF0dXJl", head, payload);
+	cr_assert(responder_start(&fx.proxy, identity_endpoint, NULL), "the identity endpoint");
+	snprintf(endpoint, sizeof(endpoint), "IDENTITY_ENDPOINT=http://127.0.0.1:%d/msi/token",
+	         fx.proxy.port);
+	snprintf(ssl, sizeof(ssl), "SSL_CERT_FILE=%s", cert);
+	more[2] = ssl;
+	snprintf(conn_s, sizeof(conn_s), "BlobEndpoint=https://127.0.0.1:%d/" AZ_ACCOUNT ";"
+	         "AccountName=" AZ_ACCOUNT, fx.srv.port);
+
+	put_source("mi/cat.jpg", "samples/landscape.jpg");
+	event = eg_delivery("Microsoft.Storage.BlobCreated", "mi/cat.jpg");
+	reply = invoke(event, conn_s, more, &rc);
+	cr_assert_eq(rc, 0, "%s", fx_read_stderr(&fx));
+	cr_assert_str_eq(result_str(reply, "status"), "OK", "%s", json_dumps(reply, 0));
+	json_decref(reply);
+	cr_assert_eq(json_array_size(l = list(DST)), 3, "%s", json_dumps(l, 0));
+	json_decref(l);
+	cr_assert_eq(atomic_load(&mi.asked), 1, "the token was asked %d times",
+	             atomic_load(&mi.asked));
+	cr_assert_eq(atomic_load(&mi.well_asked), 1, "the token was asked without the header, "
+	             "the API version or the resource");
+
+	/* a token Azurite refuses (expired) is said as an access failure */
+	snprintf(claims, sizeof(claims), "{\"aud\":\"https://storage.azure.com\",\"iss\":"
+	         "\"https://sts.windows.net/ab1f708d-50f6-404c-a006-d71b2ac7a606/\",\"iat\":%ld,"
+	         "\"nbf\":%ld,\"exp\":%ld}", now - 7200, now - 7200, now - 3600);
+	b64url(claims, payload);
+	snprintf(mi.token, sizeof(mi.token), "%s.%s.c2lnbmF0dXJl", head, payload);
+	reply = invoke(event, conn_s, more, &rc);
+	cr_assert_str_eq(result_str(reply, "status"), "AccessDenied", "%s", json_dumps(reply, 0));
+	cr_assert(strstr(result_str(reply, "message"), "managed identity"), "%s",
+	          result_str(reply, "message"));
+	json_decref(reply);
+
+	/* the platform's endpoint down: said at start, naming the account */
+	atomic_store(&mi.refuse, 1);
+	{
+		const char *set[32];
+		char path[4200];
+		const char *args[] = { "invoke", path, NULL };
+		char *e;
+
+		snprintf(path, sizeof(path), "%s/event.json", fx.scratch);
+		env_set(set, conn_s, more);
+		cr_assert_geq(fx_spawn(&fx, "imgpipe", args, set), 0, "%s", fx.error);
+		rc = fx_wait(&fx, 60000);
+		e = fx_read_stderr(&fx);
+		cr_assert_eq(rc, 2, "exit %d: %s", rc, e);
+		cr_assert(strstr(e, "managed identity for account " AZ_ACCOUNT) &&
+		          strstr(e, "HTTP 500"), "%s", e);
+		free(e);
+	}
+	free(event);
+	unsetenv("AZURITE_CERT");
+	unsetenv("AZURITE_KEY");
 }

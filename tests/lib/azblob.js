@@ -24,7 +24,10 @@ const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZ
 
 async function main() {
   const [port, cmd, container, key, file, type] = process.argv.slice(2);
-  const endpoint = `http://127.0.0.1:${port}/${ACCOUNT}`;
+  /* AZURITE_CERT set: Azurite speaks HTTPS with that (self-signed) certificate */
+  const https = !!process.env.AZURITE_CERT;
+  if (https) process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  const endpoint = `${https ? 'https' : 'http'}://127.0.0.1:${port}/${ACCOUNT}`;
   const cred = new StorageSharedKeyCredential(ACCOUNT, KEY);
   const svc = new BlobServiceClient(endpoint, cred);
   const blob = () => svc.getContainerClient(container).getBlockBlobClient(key);

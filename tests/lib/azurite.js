@@ -7,7 +7,8 @@
  *
  *   node azurite.js DIR [CONTAINER...]
  *
- * Prints "PORT <n>" once the containers exist; exits (and stops Azurite)
+ * With AZURITE_CERT and AZURITE_KEY (PEM files) it speaks HTTPS and takes
+ * bearer tokens too. Prints "PORT <n>" once the containers exist; exits (and stops Azurite)
  * when its stdin closes, so a test process that dies takes it along.
  * Azurite checks Shared Key signatures and SAS tokens itself.
  * --skipApiVersionCheck: the reference client speaks a newer x-ms-version
@@ -37,10 +38,16 @@ async function main() {
   const port = await freePort();
   const main = path.join(path.dirname(require.resolve('azurite/package.json')),
                          'dist', 'src', 'blob', 'main.js');
-  const child = spawn(process.execPath, [main, '--blobHost', '127.0.0.1', '--blobPort',
-                      String(port), '--location', dir, '--disableTelemetry',
-                      '--skipApiVersionCheck', '--silent'],
-                      { stdio: ['ignore', 'ignore', 'inherit'] });
+  /* AZURITE_CERT and AZURITE_KEY: HTTPS, and bearer tokens checked the
+   * way Azurite's "basic" OAuth does (issuer, audience, lifetime) */
+  const tls = process.env.AZURITE_CERT && process.env.AZURITE_KEY;
+  const args = [main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', dir,
+                '--disableTelemetry', '--skipApiVersionCheck', '--silent'];
+  if (tls) {
+    args.push('--cert', process.env.AZURITE_CERT, '--key', process.env.AZURITE_KEY, '--oauth', 'basic');
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';   /* this script's own calls only */
+  }
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const died = (code) => { process.stderr.write(`azurite exited: ${code}\n`); process.exit(1); };
   /* Azurite dies before this does, so that its folder can go at once
    * (a SIGTERM would let it save its database into a removed folder) */
@@ -56,7 +63,7 @@ async function main() {
   process.stdin.resume();
   const svc = BlobServiceClient.fromConnectionString(
     `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};` +
-    `BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`);
+    `BlobEndpoint=${tls ? 'https' : 'http'}://127.0.0.1:${port}/${ACCOUNT};`);
   for (let i = 0; ; i++) {
     try {
       for (const c of containers) await svc.getContainerClient(c).createIfNotExists();
