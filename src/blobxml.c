@@ -125,7 +125,7 @@ enum imgp_status imgp_blobxml_list_page(const struct imgp_dbuf *body, imgp_store
 {
 	xmlDoc *doc = imgp_xml_parse(body);
 	xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL, *blobs;
-	char next[1100] = "", size[32], etag[128], modified[64];
+	char size[32], etag[128], modified[64];
 	enum imgp_status result = IMGP_OK;
 
 	*marker = NULL;
@@ -181,9 +181,14 @@ enum imgp_status imgp_blobxml_list_page(const struct imgp_dbuf *body, imgp_store
 			*stop = true;
 		imgp_free(key);
 	}
-	if(!result && !*stop && imgp_xml_child_text(root, "NextMarker", next, sizeof(next)) &&
-	   next[0] && !(*marker = imgp_strdup(next)))
-		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+	/* a marker as long as it is (it holds the next blob's name) */
+	if(!result && !*stop && (blobs = child(root, "NextMarker"))) {
+		xmlChar *next = xmlNodeGetContent(blobs);
+
+		if(next && *next && !(*marker = imgp_strdup((const char *)next)))
+			result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
+		xmlFree(next);
+	}
 out:
 	if(doc)
 		xmlFreeDoc(doc);

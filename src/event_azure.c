@@ -107,8 +107,14 @@ static enum imgp_status blob_of(const char *subject, const char *url, json_t **b
 		*key = json_string_nocheck(slash + 7);
 	}
 	else if(url && (path = strstr(url, "://"))) {
-		/* the path after the host: the container, then the name */
-		path = strchr(path + 3, '/');
+		const char *host = path + 3;
+
+		/* the path after the host: the container, then the name; on a
+		 * path-style endpoint (Azurite's http://127.0.0.1:10000/ACCOUNT/C/NAME,
+		 * no ".blob." in the host) the account comes first */
+		path = strchr(host, '/');
+		if(path && !(strstr(host, ".blob.") && strstr(host, ".blob.") < path))
+			path = strchr(path + 1, '/');
 		if(path && path[1] && (slash = strchr(path + 1, '/')) && slash[1]) {
 			*bucket = percent_decoded(path + 1, (size_t)(slash - path - 1), &bad);
 			if(*bucket)

@@ -365,6 +365,9 @@ static enum imgp_status attempt(struct imgp_http *h,
 	CURLcode rc;
 
 	imgp_http_response_release(resp);
+	if(!req->body && req->body_len)
+		return imgp_fail(err, IMGP_E_INTERNAL, "a %s of %zu bytes without a body",
+		                 req->method, req->body_len);
 	if(req->prepare) {
 		result = req->prepare(req->ud, req, &hdrs, err);
 		if(result)

@@ -53,20 +53,29 @@ void imgp_job_result_release(struct imgp_job_result *res)
 	res->noutputs = 0;
 }
 
-/* s percent-encoded where an HTTP header (S3 metadata) cannot carry it:
- * controls, non-ASCII and '%'. malloc'd; NULL when out of memory. */
+/* Must c (of s) be encoded: controls, non-ASCII, '%', and a space that
+ * starts or ends the value (HTTP trims a header value's ends, so the
+ * store would keep another value than was sent). */
+static bool meta_escaped(const unsigned char *s, const unsigned char *c)
+{
+	return *c < 0x20 || *c > 0x7E || *c == '%' || (*c == ' ' && (c == s || !c[1]));
+}
+
+/* s percent-encoded where an HTTP header (S3 and Azure metadata) cannot
+ * carry it (meta_escaped). malloc'd; NULL when out of memory. */
 static char *meta_encode(const char *s)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	size_t n = 0;
 	char *out, *p;
 
-	for(const unsigned char *c = (const unsigned char *)s; *c; c++)
-		n += (*c < 0x20 || *c > 0x7E || *c == '%') ? 3 : 1;
+	for(const unsigned char *c = u; *c; c++)
+		n += meta_escaped(u, c) ? 3 : 1;
 	if(!(out = imgp_malloc(n + 1)))
 		return NULL;
 	p = out;
-	for(const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if(*c < 0x20 || *c > 0x7E || *c == '%')
+	for(const unsigned char *c = u; *c; c++) {
+		if(meta_escaped(u, c))
 			p += sprintf(p, "%%%02X", *c);
 		else
 			*p++ = (char)*c;

@@ -239,7 +239,7 @@ static json_t *reply_batch(const struct imgp_event *ev, const struct imgp_ref_re
 static json_t *functions_response(const struct imgp_event *ev,
                                   const struct imgp_ref_result *results, json_t *doc)
 {
-	json_t *logs = json_array(), *out;
+	json_t *logs = json_array();
 	bool ok = logs != NULL;
 
 	for(size_t i = 0; ok && i < ev->nrefs; i++) {
@@ -253,13 +253,13 @@ static json_t *functions_response(const struct imgp_event *ev,
 		ok = v && !json_array_append_new(logs, v);
 		imgp_free(line);
 	}
-	out = ok ? json_pack("{s:{}, s:o, s:o}", "Outputs", "Logs", logs, "ReturnValue", doc)
-	         : NULL;
-	if(!out) {
+	if(!ok) {
 		json_decref(logs);
 		json_decref(doc);
+		return NULL;
 	}
-	return out;
+	/* json_pack takes "o" references, whether it succeeds or not */
+	return json_pack("{s:{}, s:o, s:o}", "Outputs", "Logs", logs, "ReturnValue", doc);
 }
 
 enum imgp_status imgp_event_reply(const struct imgp_event *ev,

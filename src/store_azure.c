@@ -327,8 +327,12 @@ static enum imgp_status fetch_token(struct azure_store *s, struct imgp_store_err
 	if(result)
 		imgp_store_fail(e, result, "managed identity for account %s: the token endpoint "
 		                "did not answer: %s", s->account, why);
+	/* IMDS answers 429 when throttling and 404 while an identity is
+	 * being assigned: both worth another delivery */
 	else if(resp.status != 200)
-		result = imgp_store_fail(e, resp.status >= 500 ? IMGP_E_SERVER : IMGP_E_ACCESS,
+		result = imgp_store_fail(e, resp.status == 429 ? IMGP_E_THROTTLED
+		                         : resp.status >= 500 || resp.status == 404 ? IMGP_E_SERVER
+		                         : IMGP_E_ACCESS,
 		                         "managed identity for account %s: the token endpoint "
 		                         "answered HTTP %ld", s->account, resp.status);
 	else if(!(doc = json_loadb(imgp_dbuf_str(&resp.body), resp.body.len, 0, NULL)) ||
@@ -363,8 +367,14 @@ static enum imgp_status bearer(struct azure_store *s, char **out, struct imgp_st
 	enum imgp_status result = IMGP_OK;
 
 	pthread_mutex_lock(&s->token_lock);
-	if(!s->token || time(NULL) + TOKEN_MARGIN_S >= s->token_expires)
+	if(!s->token || time(NULL) + TOKEN_MARGIN_S >= s->token_expires) {
 		result = fetch_token(s, e);
+		/* a renewal that failed: the token held is good until it expires */
+		if(result && s->token && time(NULL) < s->token_expires) {
+			imgp_store_error_clear(e);
+			result = IMGP_OK;
+		}
+	}
 	if(!result && !(*out = imgp_strdup(s->token)))
 		result = imgp_store_fail(e, IMGP_E_NOMEM, "out of memory");
 	pthread_mutex_unlock(&s->token_lock);
@@ -436,6 +446,13 @@ static enum imgp_status az_send(struct azure_store *s, const char *what, const c
 	}
 	if(resp->status < 200 || resp->status >= 300) {
 		result = imgp_blobxml_error(resp, what, e);
+		/* a token the service no longer takes: the next request asks anew */
+		if(s->auth == AUTH_IDENTITY && (resp->status == 401 ||
+		                                 !strcmp(e->code, "InvalidAuthenticationInfo"))) {
+			pthread_mutex_lock(&s->token_lock);
+			s->token_expires = 0;
+			pthread_mutex_unlock(&s->token_lock);
+		}
 		/* who was refused, and how; never the key, the SAS or the token */
 		if(result == IMGP_E_ACCESS && strlen(e->msg) < sizeof(e->msg) - 120)
 			snprintf(e->msg + strlen(e->msg), sizeof(e->msg) - strlen(e->msg),
@@ -832,20 +849,25 @@ static enum imgp_status set_endpoint(struct azure_store *s, const char *endpoint
 /* A base64 account key into s->key. */
 static enum imgp_status set_key(struct azure_store *s, const char *b64, char *err)
 {
-	unsigned char raw[sizeof(s->key) + 4];
-	size_t len = strlen(b64);
+	unsigned char raw[4 * ((sizeof(s->key) + 2) / 3)];
+	size_t len = strlen(b64), pad = 0;
 	int n;
 
-	if(!len || len > 4 * ((sizeof(s->key) + 2) / 3) || len % 4)
+	while(pad < len && pad < 3 && b64[len - 1 - pad] == '=')
+		pad++;
+	if(!len || len % 4 || pad > 2 || len > 4 * ((sizeof(s->key) + 2) / 3) ||
+	   strcspn(b64, "=") != len - pad)
 		return imgp_fail(err, IMGP_E_CONFIG, "the account key of %s is not base64 of an "
 		                 "Azure Storage key", s->account);
 	n = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)len);
-	if(n < 0)
-		return imgp_fail(err, IMGP_E_CONFIG, "the account key of %s is not base64",
-		                 s->account);
 	/* EVP_DecodeBlock counts the padding's bytes too */
-	for(size_t i = len; i > 0 && b64[i - 1] == '='; i--)
-		n--;
+	if(n >= 0)
+		n -= (int)pad;
+	if(n <= 0 || (size_t)n > sizeof(s->key)) {
+		explicit_bzero(raw, sizeof(raw));
+		return imgp_fail(err, IMGP_E_CONFIG, "the account key of %s is not base64 of an "
+		                 "Azure Storage key", s->account);
+	}
 	memcpy(s->key, raw, (size_t)n);
 	s->key_len = n;
 	s->auth = AUTH_KEY;
@@ -891,12 +913,19 @@ static enum imgp_status from_connection_string(struct azure_store *s, const char
 		suffix = conn_value(conn, "EndpointSuffix");
 	}
 	if(!name && endpoint) {
-		/* a SAS connection string may name only the endpoint:
-		 * https://ACCOUNT.blob.core.windows.net */
-		const char *host = strstr(endpoint, "://");
+		/* a SAS connection string may name only the endpoint: the
+		 * account is https://ACCOUNT.blob.core.windows.net's first label,
+		 * or http://127.0.0.1:10000/ACCOUNT's first segment (path style) */
+		const char *host = strstr(endpoint, "://"), *slash;
 
-		if(host)
-			name = imgp_strndup(host + 3, strcspn(host + 3, "./:"));
+		if(host) {
+			host += 3;
+			slash = strchr(host, '/');
+			if(strstr(host, ".blob.") && (!slash || strstr(host, ".blob.") < slash))
+				name = imgp_strndup(host, strcspn(host, "./:"));
+			else if(slash && slash[1])
+				name = imgp_strndup(slash + 1, strcspn(slash + 1, "/?"));
+		}
 	}
 	if(!name || !*name) {
 		result = imgp_fail(err, IMGP_E_CONFIG, "AZURE_STORAGE_CONNECTION_STRING names no "

@@ -380,6 +380,83 @@ Test(azure, wrong_key_then_sas)
 	free(event);
 }
 
+/* A key whose name ends in a space: HTTP trims a header value's ends, so
+ * the stamp carries it encoded, and a redelivery still finds it current. */
+Test(azure, a_key_ending_in_a_space_is_stamped_and_found_current)
+{
+	static const char key[] = " lead/and trail .jpg ";
+	char *event, *before, *after;
+	json_t *reply, *l, *p;
+	int rc;
+
+	azurite();
+	put_source(key, "samples/landscape.jpg");
+	event = eg_delivery("Microsoft.Storage.BlobCreated", key);
+	reply = invoke(event, conn, NULL, &rc);
+	cr_assert_str_eq(result_str(reply, "status"), "OK", "%s", json_dumps(reply, 0));
+	json_decref(reply);
+	/* the variant's name is the stem's, with its own extension */
+	p = props(DST, "thumb/ lead/and trail .jpg");
+	cr_assert(p, "%s", json_dumps(l = list(DST), 0));
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(p, "metadata"),
+	                                                   "imgpipe_source")),
+	                 "%20lead/and trail .jpg%20");
+	json_decref(p);
+	before = fingerprint(l = list(DST));
+	json_decref(l);
+	reply = invoke(event, conn, NULL, &rc);
+	cr_assert_str_eq(result_str(reply, "status"), "OK", "%s", json_dumps(reply, 0));
+	after = fingerprint(l = list(DST));
+	cr_assert_str_eq(after, before, "a redelivery rewrote outputs");
+	json_decref(l);
+	json_decref(reply);
+	free(before);
+	free(after);
+	free(event);
+}
+
+/* What is wrong with the configuration is said at start, naming the
+ * setting and never a key (no Azurite needed). */
+Test(azure, bad_configuration_is_said_at_start)
+{
+	static const struct { const char *set[3]; const char *says; } cases[] = {
+		{ { "AZURE_STORAGE_CONNECTION_STRING=AccountName=a;AccountKey====;"
+		    "BlobEndpoint=http://127.0.0.1:1/a", NULL }, "is not base64" },
+		{ { "AZURE_STORAGE_CONNECTION_STRING=AccountName=a;AccountKey="
+		    "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB;"
+		    "BlobEndpoint=http://127.0.0.1:1/a", NULL }, "is not base64 of an Azure Storage key" },
+		{ { "AZURE_STORAGE_CONNECTION_STRING=DefaultEndpointsProtocol=https", NULL },
+		  "names no account" },
+		{ { "AZURE_STORAGE_ACCOUNT=Not_An-Account", NULL }, "is not a storage account name" },
+		{ { "AZURE_STORAGE_CONNECTION_STRING=AccountName=a;AccountKey=c2VjcmV0;"
+		    "BlobEndpoint=ftp://127.0.0.1/a", NULL }, "is not an http:// or https:// URL" },
+		{ { NULL }, "needs AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT" },
+	};
+	char path[4200];
+	const char *args[] = { "invoke", path, NULL };
+
+	snprintf(path, sizeof(path), "%s/event.json", fx.scratch);
+	cr_assert(tu_write(path, "{}", 2));
+	for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *set[8] = { "IMGPIPE_STORE=azure", "IMGPIPE_DEST_BUCKET=" DST,
+		                       "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT" };
+		size_t n = 4;
+		char *err;
+		int rc;
+
+		for(size_t j = 0; cases[i].set[j]; j++)
+			set[n++] = cases[i].set[j];
+		set[n] = NULL;
+		cr_assert_geq(fx_spawn(&fx, "imgpipe", args, set), 0, "%s", fx.error);
+		rc = fx_wait(&fx, 30000);
+		err = fx_read_stderr(&fx);
+		cr_assert_eq(rc, 2, "case %zu: exit %d: %s", i, rc, err);
+		cr_assert(strstr(err, cases[i].says), "case %zu: %s", i, err);
+		cr_assert_null(strstr(err, "QUFBQUFB"), "case %zu: the key leaked: %s", i, err);
+		free(err);
+	}
+}
+
 /* ---- the webhook ------------------------------------------------------------ */
 
 static int start_serve(const char *const *more)

@@ -486,6 +486,10 @@ static struct inline_case inlines[] = {
 	OK_("[{'eventType':'Microsoft.Storage.BlobCreated','subject':'/x','data':"
 	    "{'url':'https://a.blob.core.windows.net/b/dir/a%20b+c%C3%A9.jpg'}}]",
 	    IMGP_TRIGGER_EVENTGRID, 1, "dir/a b+c\xc3\xa9.jpg", C),
+	/* Azurite's path-style URL: the account first */
+	OK_("[{'eventType':'Microsoft.Storage.BlobCreated','subject':'/x','data':"
+	    "{'url':'http://127.0.0.1:10000/devstoreaccount1/b/k%2Bk.jpg'}}]",
+	    IMGP_TRIGGER_EVENTGRID, 1, "k+k.jpg", C),
 	OK_("{'eventType':'Microsoft.Storage.BlobCreated','subject':"
 	    "'/blobServices/default/containers/b/blobs/a%20b.jpg','data':{}}",
 	    IMGP_TRIGGER_EVENTGRID, 1, "a%20b.jpg", C),
