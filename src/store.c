@@ -214,6 +214,58 @@ enum imgp_status imgp_store_open_folders(struct imgp_store **out, char *err)
 	return imgp_store_dir_open(NULL, &o, out, err);
 }
 
+void imgp_store_pool_init(struct imgp_store_pool *p, const struct imgp_store_opts *opts)
+{
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->lock, NULL);
+	imgp_http_policy_default(&p->policy);
+	p->policy.max_attempts = opts->max_attempts;
+	p->policy.budget_ms = opts->retry_budget_ms;
+	p->policy.base_delay_ms = opts->retry_base_ms;
+	p->policy.max_delay_ms = opts->retry_max_ms;
+	p->policy.connect_timeout_ms = opts->connect_timeout_ms;
+	p->policy.low_speed_time_s = opts->stall_timeout_s;
+	p->policy.fresh_connections = opts->fresh_connections;
+}
+
+enum imgp_status imgp_store_pool_take(struct imgp_store_pool *p, struct imgp_http **out,
+                                      struct imgp_store_error *e)
+{
+	enum imgp_status result = IMGP_OK;
+
+	pthread_mutex_lock(&p->lock);
+	*out = p->n ? p->idle[--p->n] : NULL;
+	pthread_mutex_unlock(&p->lock);
+	if(!*out)
+		result = imgp_http_open(&p->policy, out, e->msg);
+	if(result)
+		e->status = result;
+	return result;
+}
+
+void imgp_store_pool_give(struct imgp_store_pool *p, struct imgp_http *h)
+{
+	if(!h)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if(!imgp_grow((void **)&p->idle, &p->cap, p->n, sizeof(*p->idle))) {
+		pthread_mutex_unlock(&p->lock);
+		imgp_http_close(h);
+		return;
+	}
+	p->idle[p->n++] = h;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void imgp_store_pool_release(struct imgp_store_pool *p)
+{
+	for(size_t i = 0; i < p->n; i++)
+		imgp_http_close(p->idle[i]);
+	imgp_free(p->idle);
+	pthread_mutex_destroy(&p->lock);
+	memset(p, 0, sizeof(*p));
+}
+
 void imgp_store_close(struct imgp_store *st)
 {
 	if(st)

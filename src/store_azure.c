@@ -43,42 +43,8 @@
 struct azure_store {
 	struct imgp_store base;
 	struct azcreds cr;           /* the account, its endpoint and credential */
-	struct imgp_http_policy policy;
-	pthread_mutex_t pool_lock;
-	struct imgp_http **pool;
-	size_t npool, cap;
+	struct imgp_store_pool pool;     /* its connections */
 };
-
-/* --- the connection pool, as S3's ------------------------------------------ */
-
-static enum imgp_status pool_take(struct azure_store *s, struct imgp_http **out,
-                                  struct imgp_store_error *e)
-{
-	enum imgp_status result = IMGP_OK;
-
-	pthread_mutex_lock(&s->pool_lock);
-	*out = s->npool ? s->pool[--s->npool] : NULL;
-	pthread_mutex_unlock(&s->pool_lock);
-	if(!*out)
-		result = imgp_http_open(&s->policy, out, e->msg);
-	if(result)
-		e->status = result;
-	return result;
-}
-
-static void pool_give(struct azure_store *s, struct imgp_http *h)
-{
-	if(!h)
-		return;
-	pthread_mutex_lock(&s->pool_lock);
-	if(!imgp_grow((void **)&s->pool, &s->cap, s->npool, sizeof(*s->pool))) {
-		pthread_mutex_unlock(&s->pool_lock);
-		imgp_http_close(h);
-		return;
-	}
-	s->pool[s->npool++] = h;
-	pthread_mutex_unlock(&s->pool_lock);
-}
 
 /* --- metadata names: imgpipe's stamps as C# identifiers ------------------------ */
 
@@ -282,7 +248,7 @@ static enum imgp_status az_send(struct azure_store *s, const char *what, const c
 	if(s->cr.auth == AZ_AUTH_IDENTITY && (result = imgp_azcreds_bearer(&s->cr, &token, e)))
 		goto out;
 	sg = (struct signing){ s, method, path, query, nquery, body_len, extra, nextra, token };
-	result = pool_take(s, &h, e);
+	result = imgp_store_pool_take(&s->pool, &h, e);
 	if(result)
 		goto out;
 	result = imgp_http_send(h, &(struct imgp_http_request){
@@ -315,7 +281,7 @@ static enum imgp_status az_send(struct azure_store *s, const char *what, const c
 			         " (after %d attempts)", resp->attempts);
 	}
 out:
-	pool_give(s, h);
+	imgp_store_pool_give(&s->pool, h);
 	if(token) {
 		explicit_bzero(token, strlen(token));
 		imgp_free(token);
@@ -607,10 +573,7 @@ static void az_close(struct imgp_store *st)
 {
 	struct azure_store *s = (struct azure_store *)st;
 
-	for(size_t i = 0; i < s->npool; i++)
-		imgp_http_close(s->pool[i]);
-	imgp_free(s->pool);
-	pthread_mutex_destroy(&s->pool_lock);
+	imgp_store_pool_release(&s->pool);
 	imgp_azcreds_release(&s->cr);
 	imgp_free(s);
 }
@@ -653,7 +616,7 @@ enum imgp_status imgp_store_azure_open(const struct imgp_store_opts *opts,
 	*out = NULL;
 	if(!s)
 		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
-	pthread_mutex_init(&s->pool_lock, NULL);
+	imgp_store_pool_init(&s->pool, opts);
 	s->base.ops = &azure_ops;
 	s->base.opts = *opts;
 	result = imgp_azcreds_load(&s->cr, err);
@@ -665,14 +628,6 @@ enum imgp_status imgp_store_azure_open(const struct imgp_store_opts *opts,
 		az_close(&s->base);
 		return result;
 	}
-	imgp_http_policy_default(&s->policy);
-	s->policy.max_attempts = opts->max_attempts;
-	s->policy.budget_ms = opts->retry_budget_ms;
-	s->policy.base_delay_ms = opts->retry_base_ms;
-	s->policy.max_delay_ms = opts->retry_max_ms;
-	s->policy.connect_timeout_ms = opts->connect_timeout_ms;
-	s->policy.low_speed_time_s = opts->stall_timeout_s;
-	s->policy.fresh_connections = opts->fresh_connections;
 	*out = &s->base;
 	return IMGP_OK;
 }

@@ -6,6 +6,9 @@
 #ifndef IMGP_STORE_IMPL_H
 #define IMGP_STORE_IMPL_H
 
+#include <pthread.h>
+
+#include "http.h"
 #include "store.h"
 
 struct imgp_store_ops {
@@ -49,6 +52,26 @@ enum imgp_status imgp_store_s3_open(const struct imgp_store_opts *opts,
                                     struct imgp_store **out, char *err);
 enum imgp_status imgp_store_azure_open(const struct imgp_store_opts *opts,
                                        struct imgp_store **out, char *err);
+
+/*
+ * The connections of a remote backend (S3, Azure Blob): idle http.c
+ * handles shared by the store's threads, each opened with one policy made
+ * from the store's opts. A handle is taken for one request and given back.
+ */
+struct imgp_store_pool {
+	struct imgp_http_policy policy;
+	pthread_mutex_t lock;
+	struct imgp_http **idle;
+	size_t n, cap;
+};
+
+void imgp_store_pool_init(struct imgp_store_pool *p, const struct imgp_store_opts *opts);
+/* An idle handle, or a new one; on failure e says why. */
+enum imgp_status imgp_store_pool_take(struct imgp_store_pool *p, struct imgp_http **out,
+                                      struct imgp_store_error *e);
+/* Back into the pool (closed when the pool cannot grow); NULL is nothing. */
+void imgp_store_pool_give(struct imgp_store_pool *p, struct imgp_http *h);
+void imgp_store_pool_release(struct imgp_store_pool *p);
 
 /* Set e's status and reason (code and request id untouched); returns status. */
 enum imgp_status imgp_store_fail(struct imgp_store_error *e,

@@ -1,7 +1,7 @@
 /*
  * store_s3.c: the S3 backend: URLs and addressing style, SigV4 headers on
  * every attempt, S3's XML (errors, ListObjectsV2) read by s3xml.c, and a
- * pool of connections (imgp_http handles) shared by threads.
+ * pool of connections (store.c's imgp_store_pool) shared by threads.
  *
  * It owns the mapping of S3 answers to imgpipe statuses. It must never
  * log, never put credentials, signatures or request headers into an
@@ -36,42 +36,8 @@ struct s3_store {
 	bool aws;                    /* AWS's own endpoint (not a custom one) */
 	bool path_style;             /* always path style */
 	struct imgp_creds_provider *creds;
-	struct imgp_http_policy policy;
-	pthread_mutex_t pool_lock;
-	struct imgp_http **pool;     /* idle connections */
-	size_t npool, cap;
+	struct imgp_store_pool pool;     /* its connections */
 };
-
-/* --- the connection pool ---------------------------------------------------- */
-
-static enum imgp_status pool_take(struct s3_store *s, struct imgp_http **out,
-                                  struct imgp_store_error *e)
-{
-	enum imgp_status result = IMGP_OK;
-
-	pthread_mutex_lock(&s->pool_lock);
-	*out = s->npool ? s->pool[--s->npool] : NULL;
-	pthread_mutex_unlock(&s->pool_lock);
-	if(!*out)
-		result = imgp_http_open(&s->policy, out, e->msg);
-	if(result)
-		e->status = result;
-	return result;
-}
-
-static void pool_give(struct s3_store *s, struct imgp_http *h)
-{
-	if(!h)
-		return;
-	pthread_mutex_lock(&s->pool_lock);
-	if(!imgp_grow((void **)&s->pool, &s->cap, s->npool, sizeof(*s->pool))) {
-		pthread_mutex_unlock(&s->pool_lock);
-		imgp_http_close(h);
-		return;
-	}
-	s->pool[s->npool++] = h;
-	pthread_mutex_unlock(&s->pool_lock);
-}
 
 /* --- addressing ---------------------------------------------------------- */
 
@@ -262,7 +228,7 @@ static enum imgp_status s3_send(struct s3_store *s, const char *what,
 		.method = method, .url = t.url, .body = body, .body_len = body_len,
 		.max_body = max_body, .prepare = sign_request, .ud = &sg,
 	};
-	result = pool_take(s, &h, e);
+	result = imgp_store_pool_take(&s->pool, &h, e);
 	if(result)
 		goto out;
 	result = imgp_http_send(h, &req, resp, why);
@@ -283,7 +249,7 @@ static enum imgp_status s3_send(struct s3_store *s, const char *what,
 			         " (after %d attempts)", resp->attempts);
 	}
 out:
-	pool_give(s, h);
+	imgp_store_pool_give(&s->pool, h);
 	target_release(&t);
 	return result;
 }
@@ -560,10 +526,7 @@ static void s3_close(struct imgp_store *st)
 {
 	struct s3_store *s = (struct s3_store *)st;
 
-	for(size_t i = 0; i < s->npool; i++)
-		imgp_http_close(s->pool[i]);
-	imgp_free(s->pool);
-	pthread_mutex_destroy(&s->pool_lock);
+	imgp_store_pool_release(&s->pool);
 	imgp_creds_provider_free(s->creds);
 	imgp_free(s->scheme);
 	imgp_free(s->hostport);
@@ -637,7 +600,7 @@ enum imgp_status imgp_store_s3_open(const struct imgp_store_opts *opts,
 	*out = NULL;
 	if(!s)
 		return imgp_fail(err, IMGP_E_NOMEM, "out of memory");
-	pthread_mutex_init(&s->pool_lock, NULL);
+	imgp_store_pool_init(&s->pool, opts);
 	s->base.ops = &s3_ops;
 	s->base.opts = *opts;
 	pthread_once(&xml_once, xml_init);
@@ -688,14 +651,6 @@ enum imgp_status imgp_store_s3_open(const struct imgp_store_opts *opts,
 	result = imgp_creds_provider_new(&s->creds, err);
 	if(result)
 		goto fail;
-	imgp_http_policy_default(&s->policy);
-	s->policy.max_attempts = opts->max_attempts;
-	s->policy.budget_ms = opts->retry_budget_ms;
-	s->policy.base_delay_ms = opts->retry_base_ms;
-	s->policy.max_delay_ms = opts->retry_max_ms;
-	s->policy.connect_timeout_ms = opts->connect_timeout_ms;
-	s->policy.low_speed_time_s = opts->stall_timeout_s;
-	s->policy.fresh_connections = opts->fresh_connections;
 	*out = &s->base;
 	return IMGP_OK;
 fail:
