@@ -603,6 +603,36 @@ static int log_total_ms(const char *prefix, double *median)
 	return n;
 }
 
+/* Wait up to 60 s for serve's GET /healthz 200; the ms it took, or -1. */
+static double wait_healthy(int port)
+{
+	double t0 = rtemu_now_ms();
+	struct st_reply r;
+	bool up = false;
+
+	while(!up && rtemu_now_ms() - t0 < 60000) {
+		up = st_request(port, "GET", "/healthz", NULL, NULL, 0, 2000, &r) == 200;
+		st_reply_release(&r);
+		if(!up)
+			usleep(50 * 1000);
+	}
+	return up ? rtemu_now_ms() - t0 : -1;
+}
+
+/* Stop serve as Cloud Run, Kubernetes and Functions do (SIGTERM); its
+ * exit status. */
+static int stop_serve(void)
+{
+	if(opt.host)
+		kill(fx.child, SIGTERM);
+	else {
+		const char *stop[] = { "stop", "-t", "10", container, NULL };
+
+		ctr(stop, NULL);
+	}
+	return fx_wait(&fx, 20000);
+}
+
 /*
  * The same image as Cloud Run and Knative run it: its entrypoint with
  * $PORT set and no Runtime API is `imgpipe serve`. A Cloud Storage
@@ -617,8 +647,7 @@ static void check_serve(void)
 	char idbuf[96], *body;
 	struct st_reply r;
 	int n = 0, port = tu_free_port(), status;
-	double t0;
-	bool up = false;
+	double up_ms;
 
 	put_file(tu_data("samples/landscape.jpg"), "serve/eventarc.jpg", "image/jpeg");
 	put_file(tu_data("samples/portrait.jpg"), "serve/minio one.jpg", "image/jpeg");
@@ -637,15 +666,8 @@ static void check_serve(void)
 	env[n] = NULL;
 	say("serve mode: PORT=%d, no Runtime API", port);
 	launch(env, n, "serve-");
-	t0 = rtemu_now_ms();
-	while(!up && rtemu_now_ms() - t0 < 60000) {
-		up = st_request(port, "GET", "/healthz", NULL, NULL, 0, 2000, &r) == 200;
-		st_reply_release(&r);
-		if(!up)
-			usleep(50 * 1000);
-	}
-	if(!check(up, "serve answers GET /healthz 200, %.0f ms after the start",
-	          rtemu_now_ms() - t0)) {
+	up_ms = wait_healthy(port);
+	if(!check(up_ms >= 0, "serve answers GET /healthz 200, %.0f ms after the start", up_ms)) {
 		char *e = fx_read_stderr(&fx);
 		printf("its stderr:\n%s\n", e);
 		free(e);
@@ -670,15 +692,7 @@ static void check_serve(void)
 	st_post(port, NULL, "{\"not\":\"an event\"}", &r);
 	check(r.status == 400, "not an event: HTTP %ld", r.status);
 	st_reply_release(&r);
-	/* as Cloud Run and Kubernetes stop it */
-	if(opt.host)
-		kill(fx.child, SIGTERM);
-	else {
-		const char *stop[] = { "stop", "-t", "10", container, NULL };
-
-		ctr(stop, NULL);
-	}
-	status = fx_wait(&fx, 20000);
+	status = stop_serve();
 	check(status == 0, "serve exits 0 on SIGTERM (%d)", status);
 	stop_function();
 }
@@ -701,8 +715,7 @@ static void check_serve_azure(void)
 	json_t *ev, *props;
 	char *body, *path = tu_data("samples/landscape.jpg");
 	int n = 0, port = tu_free_port(), status;
-	double t0;
-	bool up = false;
+	double up_ms;
 
 	if(!check(s3srv_start_script(&az, "azurite.js", containers), "Azurite started")) {
 		free(path);
@@ -730,15 +743,9 @@ static void check_serve_azure(void)
 	env[n] = NULL;
 	say("Azure: FUNCTIONS_CUSTOMHANDLER_PORT=%d, Blob Storage on Azurite", port);
 	launch(env, n, "azure-");
-	t0 = rtemu_now_ms();
-	while(!up && rtemu_now_ms() - t0 < 60000) {
-		up = st_request(port, "GET", "/healthz", NULL, NULL, 0, 2000, &r) == 200;
-		st_reply_release(&r);
-		if(!up)
-			usleep(50 * 1000);
-	}
-	if(check(up, "the custom handler answers GET /healthz 200, %.0f ms after the start",
-	         rtemu_now_ms() - t0)) {
+	up_ms = wait_healthy(port);
+	if(check(up_ms >= 0, "the custom handler answers GET /healthz 200, %.0f ms after the start",
+	         up_ms)) {
 		json_t *arr, *req;
 
 		ev = az_event(az.port, "Microsoft.Storage.BlobCreated", SRC, "azure/event grid.jpg");
@@ -773,14 +780,7 @@ static void check_serve_azure(void)
 		check(props != NULL, "its thumb in Blob Storage");
 		json_decref(props);
 	}
-	if(opt.host)
-		kill(fx.child, SIGTERM);
-	else {
-		const char *stop[] = { "stop", "-t", "10", container, NULL };
-
-		ctr(stop, NULL);
-	}
-	status = fx_wait(&fx, 20000);
+	status = stop_serve();
 	check(status == 0, "the custom handler exits 0 on SIGTERM (%d)", status);
 	stop_function();
 	s3srv_stop(&az);
