@@ -99,29 +99,6 @@ static void die_vips(const char *what)
 	die(what, vips_error_buffer());
 }
 
-/* The same saver settings as render.c's encode, for the floor. */
-static int save(VipsImage *im, const struct imgp_variant *v, enum imgp_format f,
-                void **buf, size_t *len)
-{
-	switch(f) {
-	case IMGP_FMT_WEBP:
-		return vips_webpsave_buffer(im, buf, len, "Q", v->q, "lossless", v->lossless,
-		                            "effort", v->effort < 0 ? 4 : v->effort,
-		                            "strip", TRUE, NULL);
-	case IMGP_FMT_AVIF:
-		return vips_heifsave_buffer(im, buf, len, "Q", v->q,
-		                            "compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1,
-		                            "effort", v->effort < 0 ? 4 : v->effort,
-		                            "strip", TRUE, NULL);
-	case IMGP_FMT_PNG:
-		return vips_pngsave_buffer(im, buf, len, "compression", v->compression,
-		                           "strip", TRUE, NULL);
-	default:
-		return vips_jpegsave_buffer(im, buf, len, "Q", v->q, "optimize_coding", TRUE,
-		                            "interlace", v->progressive, "strip", TRUE, NULL);
-	}
-}
-
 /* One decode to dw x dh into memory, the faster way this source allows. */
 static VipsImage *floor_decode(const void *buf, size_t len, const struct imgp_probe *p,
                                int dw, int dh, int shrink)
@@ -305,8 +282,9 @@ int main(int argc, char **argv)
 				size_t n;
 
 				t0 = imgp_now_ms();
-				if(save(sized[k], &cfg.variants[k], fmt[k], &out, &n))
-					die_vips("floor encode");
+				/* render.c's own saver call: the floor encodes as imgpipe does */
+				if(imgp_render_encode(sized[k], &cfg.variants[k], fmt[k], &out, &n, err))
+					die("floor encode", err);
 				e += imgp_now_ms() - t0;
 				g_free(out);
 			}

@@ -76,8 +76,11 @@ static const char usage_text[] =
 	"                                   contain and fill enlarge to the box)\n"
 	"  format=auto|jpeg|webp|png|avif|best  (auto: JPEG when opaque, WebP with alpha;\n"
 	"         best: the smallest of JPEG, WebP and AVIF; avif+webp+jpeg: one output each)\n"
-	"  q=1-100 (80)  effort=0-9  lossless=yes  progressive=yes  palette=yes\n"
-	"  compression=0-9 (PNG)  crop=centre|attention|entropy (with fit=cover)\n"
+	"  q=1-100 (JPEG, WebP " IMGP_STR(IMGP_DEFAULT_Q) "; AVIF " IMGP_STR(IMGP_AVIF_DEFAULT_Q)
+	")  effort=0-9 (AVIF " IMGP_STR(IMGP_AVIF_DEFAULT_EFFORT) ")  lossless=yes\n"
+	"  chroma=420|444 (JPEG, AVIF)  encoder=aom|svt|rav1e (AVIF)  progressive=yes\n"
+	"  palette=yes"
+	"  compression=0-9 (PNG)\n  crop=centre|attention|entropy (with fit=cover)\n"
 	"  enlarge=yes|no  bg=#rrggbb (JPEG flatten, letterbox; white)  strip=no\n"
 	"  anim=keep (animated GIF/WebP stay animated, as WebP)\n"
 	"\n"

@@ -25,6 +25,25 @@ enum imgp_fit { IMGP_FIT_INSIDE, IMGP_FIT_COVER, IMGP_FIT_CONTAIN, IMGP_FIT_FILL
 enum imgp_format { IMGP_FMT_AUTO, IMGP_FMT_JPEG, IMGP_FMT_WEBP, IMGP_FMT_PNG, IMGP_FMT_AVIF,
                    IMGP_FMT_BEST };
 enum imgp_crop { IMGP_CROP_CENTRE, IMGP_CROP_ATTENTION, IMGP_CROP_ENTROPY };
+/* Chroma subsampling (JPEG, AVIF): the format's default; libvips' rule
+ * (4:4:4 from q90); always 4:2:0; never. */
+enum imgp_chroma { IMGP_CHROMA_DEFAULT, IMGP_CHROMA_AUTO, IMGP_CHROMA_420, IMGP_CHROMA_444 };
+/* The AV1 encoder libheif drives for AVIF (whichever its plugins offer). */
+enum imgp_encoder { IMGP_ENCODER_AUTO, IMGP_ENCODER_AOM, IMGP_ENCODER_SVT, IMGP_ENCODER_RAV1E };
+
+/*
+ * What a variant gets for q, effort and chroma when it names none, per
+ * format. JPEG and WebP at q80, as sharp and libvips; AVIF from the front
+ * bench/run.py --front measures (bytes, butteraugli, CPU per setting; the
+ * table and the reasons are in README, "AVIF"). The one place these live:
+ * --help, docs/variants.md and the bench are checked against them.
+ */
+#define IMGP_DEFAULT_Q 80               /* JPEG, WebP, PNG with palette */
+#define IMGP_STR_(x) #x
+#define IMGP_STR(x) IMGP_STR_(x)        /* a number macro as text, for --help */
+#define IMGP_AVIF_DEFAULT_Q 50
+#define IMGP_AVIF_DEFAULT_EFFORT 4
+#define IMGP_AVIF_DEFAULT_CHROMA IMGP_CHROMA_AUTO
 
 /* How strict decoding is, with sharp's meanings (libvips' VipsFailOn). */
 enum imgp_fail_on { IMGP_FAIL_NONE, IMGP_FAIL_TRUNCATED, IMGP_FAIL_ERROR, IMGP_FAIL_WARNING };
@@ -34,14 +53,16 @@ struct imgp_variant {
 	int width, height;          /* 0: that side is unbounded */
 	enum imgp_fit fit;
 	enum imgp_format format;
-	int q;                      /* 1-100 */
-	int effort;                 /* -1: the saver's default */
+	int q;                      /* 1-100; -1: the format's (imgp_variant_q) */
+	int effort;                 /* -1: the format's default */
 	int compression;            /* PNG zlib level 0-9 */
 	enum imgp_crop crop;
 	unsigned char bg[3];        /* flatten and letterbox colour */
 	int enlarge;                /* -1: by fit (cover, contain, fill: yes;
 	                               inside: no), else 0 or 1 as asked */
 	bool lossless, progressive, strip, anim_keep, palette;
+	enum imgp_chroma chroma;
+	enum imgp_encoder encoder;
 	/* format=avif+webp+jpeg: one variant each, with the same name; keys
 	 * tell them apart by {ext}. */
 	enum imgp_format also[4];   /* while parsing: the formats after the first */
@@ -60,6 +81,13 @@ struct imgp_variant {
 
 /* Does this variant enlarge a source smaller than its box? */
 bool imgp_variant_enlarges(const struct imgp_variant *v);
+
+/* q, effort (-1: the saver's own) and chroma as encoded into format f. */
+int imgp_variant_q(const struct imgp_variant *v, enum imgp_format f);
+int imgp_variant_effort(const struct imgp_variant *v, enum imgp_format f);
+enum imgp_chroma imgp_variant_chroma(const struct imgp_variant *v, enum imgp_format f);
+const char *imgp_chroma_name(enum imgp_chroma chroma);
+const char *imgp_encoder_name(enum imgp_encoder encoder);
 
 /*
  * A fingerprint of everything that shapes a variant's bytes: its box and

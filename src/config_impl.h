@@ -10,7 +10,7 @@
 
 /* Every option a variant takes, for messages. */
 #define OPTION_NAMES "fit, format, q, effort, lossless, progressive, enlarge, " \
-                     "crop, bg, strip, anim, compression, palette"
+                     "crop, bg, strip, anim, compression, palette, chroma, encoder"
 
 void imgp_spec_variant_init(struct imgp_variant *v);
 /* One option of one variant from text (the spec's and the file's). */

@@ -117,32 +117,48 @@ enum imgp_status imgp_render_encode(VipsImage *image, const struct imgp_variant 
 #define META_TAGGED "strip", FALSE
 #endif
 
+	int q = imgp_variant_q(v, format), effort = imgp_variant_effort(v, format);
+	static const VipsForeignSubsample subsample[] = {
+		[IMGP_CHROMA_DEFAULT] = VIPS_FOREIGN_SUBSAMPLE_AUTO,
+		[IMGP_CHROMA_AUTO] = VIPS_FOREIGN_SUBSAMPLE_AUTO,
+		[IMGP_CHROMA_420] = VIPS_FOREIGN_SUBSAMPLE_ON,
+		[IMGP_CHROMA_444] = VIPS_FOREIGN_SUBSAMPLE_OFF,
+	};
+	static const VipsForeignHeifEncoder encoder[] = {
+		[IMGP_ENCODER_AUTO] = VIPS_FOREIGN_HEIF_ENCODER_AUTO,
+		[IMGP_ENCODER_AOM] = VIPS_FOREIGN_HEIF_ENCODER_AOM,
+		[IMGP_ENCODER_SVT] = VIPS_FOREIGN_HEIF_ENCODER_SVT,
+		[IMGP_ENCODER_RAV1E] = VIPS_FOREIGN_HEIF_ENCODER_RAV1E,
+	};
+	VipsForeignSubsample sub = subsample[imgp_variant_chroma(v, format)];
+
 	switch(format) {
 	case IMGP_FMT_JPEG:
-		r = vips_jpegsave_buffer(image, buf, len, "Q", v->q,
-		                         "optimize_coding", TRUE,
+		r = vips_jpegsave_buffer(image, buf, len, "Q", q,
+		                         "optimize_coding", TRUE, "subsample_mode", sub,
 		                         "interlace", v->progressive, META_TAGGED, NULL);
 		if(!r && v->strip)
 			imgp_strip_jpeg(*buf, len);
 		break;
 	case IMGP_FMT_WEBP:
-		r = vips_webpsave_buffer(image, buf, len, "Q", v->q,
+		r = vips_webpsave_buffer(image, buf, len, "Q", q,
 		                         "lossless", v->lossless,
-		                         "effort", v->effort < 0 ? 4 : v->effort, META_TAGGED, NULL);
+		                         "effort", effort < 0 ? 4 : effort, META_TAGGED, NULL);
 		if(!r && v->strip)
 			imgp_strip_webp(*buf, len);
 		break;
 	case IMGP_FMT_PNG:
 		r = vips_pngsave_buffer(image, buf, len, "compression", v->compression,
-		                        "palette", v->palette, "Q", v->q,
-		                        "effort", v->effort < 0 ? 7 : v->effort + 1 > 10 ? 10 : v->effort + 1,
+		                        "palette", v->palette, "Q", q,
+		                        "effort", effort < 0 ? 7 : effort + 1 > 10 ? 10 : effort + 1,
 		                        META_TAGGED, NULL);
 		break;
 	case IMGP_FMT_AVIF:
-		r = vips_heifsave_buffer(image, buf, len, "Q", v->q,
+		r = vips_heifsave_buffer(image, buf, len, "Q", q,
 		                         "compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1,
-		                         "lossless", v->lossless,
-		                         "effort", v->effort < 0 ? 4 : v->effort, META, NULL);
+		                         "lossless", v->lossless, "effort", effort,
+		                         "subsample_mode", sub, "encoder", encoder[v->encoder],
+		                         META, NULL);
 		break;
 	case IMGP_FMT_AUTO:
 	case IMGP_FMT_BEST:             /* resolved before encoding: never here */

@@ -28,17 +28,42 @@ static const char *const format_mimes[] = { "", "image/jpeg", "image/webp",
 static const char *const fit_names[] = { "inside", "cover", "contain", "fill" };
 static const char *const crop_names[] = { "centre", "attention", "entropy" };
 static const char *const fail_names[] = { "none", "truncated", "error", "warning" };
+static const char *const chroma_names[] = { "default", "auto", "420", "444" };
+static const char *const encoder_names[] = { "auto", "aom", "svt", "rav1e" };
 
 const char *imgp_format_name(enum imgp_format format) { return format_names[format]; }
 const char *imgp_format_ext(enum imgp_format format) { return format_exts[format]; }
 const char *imgp_format_mime(enum imgp_format format) { return format_mimes[format]; }
+const char *imgp_chroma_name(enum imgp_chroma chroma) { return chroma_names[chroma]; }
+const char *imgp_encoder_name(enum imgp_encoder encoder) { return encoder_names[encoder]; }
+
+int imgp_variant_q(const struct imgp_variant *v, enum imgp_format f)
+{
+	if(v->q > 0)
+		return v->q;
+	return f == IMGP_FMT_AVIF ? IMGP_AVIF_DEFAULT_Q : IMGP_DEFAULT_Q;
+}
+
+int imgp_variant_effort(const struct imgp_variant *v, enum imgp_format f)
+{
+	if(v->effort >= 0)
+		return v->effort;
+	return f == IMGP_FMT_AVIF ? IMGP_AVIF_DEFAULT_EFFORT : -1;
+}
+
+enum imgp_chroma imgp_variant_chroma(const struct imgp_variant *v, enum imgp_format f)
+{
+	if(v->chroma != IMGP_CHROMA_DEFAULT)
+		return v->chroma;
+	return f == IMGP_FMT_AVIF ? IMGP_AVIF_DEFAULT_CHROMA : IMGP_CHROMA_AUTO;
+}
 
 void imgp_spec_variant_init(struct imgp_variant *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->fit = IMGP_FIT_INSIDE;
 	v->format = IMGP_FMT_AUTO;
-	v->q = 80;
+	v->q = -1;
 	v->effort = -1;
 	v->compression = 6;
 	v->crop = IMGP_CROP_CENTRE;
@@ -73,15 +98,33 @@ void imgp_variant_fingerprint(const struct imgp_variant *v, char out[IMGP_FP_SIZ
 {
 	char text[512];
 
-	snprintf(text, sizeof(text),
+	int n;
+	bool avif = v->format == IMGP_FMT_AVIF || v->format == IMGP_FMT_BEST;
+
+	/*
+	 * q as the JPEG, WebP or PNG encoder gets it (so a variant that never
+	 * named q keeps the fingerprint it had when every format defaulted to
+	 * 80); AVIF's resolved settings after, where AVIF can be written, so
+	 * a change of AVIF's defaults renders AVIFs again and nothing else.
+	 */
+	n = snprintf(text, sizeof(text),
 	         "render=%s;size=%dx%d;fit=%s;format=%s;q=%d;effort=%d;compression=%d;"
 	         "crop=%s;bg=%02x%02x%02x;enlarge=%d;lossless=%d;progressive=%d;"
 	         "strip=%d;anim=%d;palette=%d",
 	         IMGP_RENDER_VERSION, v->width, v->height, fit_names[v->fit],
-	         format_names[v->format], v->q, v->effort, v->compression,
+	         format_names[v->format],
+	         imgp_variant_q(v, v->format == IMGP_FMT_AVIF ? IMGP_FMT_AVIF : IMGP_FMT_JPEG),
+	         v->effort, v->compression,
 	         crop_names[v->crop], v->bg[0], v->bg[1], v->bg[2],
 	         imgp_variant_enlarges(v), v->lossless, v->progressive, v->strip,
 	         v->anim_keep, v->palette);
+	if(avif && n > 0 && (size_t)n < sizeof(text))
+		n += snprintf(text + n, sizeof(text) - (size_t)n, ";avif=q%d,effort%d,chroma%s,%s",
+		              imgp_variant_q(v, IMGP_FMT_AVIF), imgp_variant_effort(v, IMGP_FMT_AVIF),
+		              chroma_names[imgp_variant_chroma(v, IMGP_FMT_AVIF)],
+		              encoder_names[v->encoder]);
+	else if(v->chroma != IMGP_CHROMA_DEFAULT && n > 0 && (size_t)n < sizeof(text))
+		snprintf(text + n, sizeof(text) - (size_t)n, ";chroma=%s", chroma_names[v->chroma]);
 	imgp_fingerprint_text(text, out);
 }
 
@@ -212,7 +255,7 @@ static const char *nearest_option(const char *key)
 {
 	static const char *const names[] = { "fit", "format", "q", "effort", "lossless",
 		"progressive", "enlarge", "crop", "bg", "strip", "anim", "compression", "palette",
-		"quality" };
+		"quality", "chroma", "encoder" };
 	const char *best = NULL;
 	int least = 3;
 
@@ -324,6 +367,21 @@ enum imgp_status imgp_spec_set_option(struct imgp_variant *v, const char *key,
 		else
 			return BAD("first, keep");
 	}
+	else if(!strcmp(key, "chroma")) {
+		if(!strcmp(value, "4:2:0"))
+			value = "420";
+		else if(!strcmp(value, "4:4:4"))
+			value = "444";
+		/* "default" is the unset state, not a value to ask for */
+		if((i = lookup(value, chroma_names, 4)) <= 0)
+			return BAD("auto, 420, 444");
+		v->chroma = (enum imgp_chroma)i;
+	}
+	else if(!strcmp(key, "encoder")) {
+		if((i = lookup(value, encoder_names, 4)) < 0)
+			return BAD("auto, aom, svt, rav1e");
+		v->encoder = (enum imgp_encoder)i;
+	}
 	else if(!strcmp(key, "lossless")) BOOL_OPTION(lossless);
 	else if(!strcmp(key, "progressive")) BOOL_OPTION(progressive);
 	else if(!strcmp(key, "enlarge")) {
@@ -411,6 +469,15 @@ enum imgp_status imgp_spec_check_variant(const struct imgp_variant *v, char *err
 			return imgp_fail(err, IMGP_E_CONFIG,
 				"variant \"%s\": lossless=yes needs format=webp or avif, not %s",
 				v->name, format_names[f]);
+		if(v->chroma != IMGP_CHROMA_DEFAULT && v->chroma != IMGP_CHROMA_AUTO &&
+		   (f == IMGP_FMT_WEBP || f == IMGP_FMT_PNG))
+			return imgp_fail(err, IMGP_E_CONFIG,
+				"variant \"%s\": chroma=%s needs format=jpeg or avif, not %s (lossy WebP "
+				"is always 4:2:0)", v->name, chroma_names[v->chroma], format_names[f]);
+		if(v->encoder != IMGP_ENCODER_AUTO && f != IMGP_FMT_AVIF && f != IMGP_FMT_BEST)
+			return imgp_fail(err, IMGP_E_CONFIG,
+				"variant \"%s\": encoder=%s needs format=avif, not %s",
+				v->name, encoder_names[v->encoder], format_names[f]);
 		if(v->anim_keep && f != IMGP_FMT_WEBP && f != IMGP_FMT_AUTO)
 			return imgp_fail(err, IMGP_E_CONFIG,
 				"variant \"%s\": anim=keep needs format=webp or auto, not %s",

@@ -32,6 +32,12 @@ static struct bad_spec bad_specs[] = {
 	/* every format of format=a+b is checked, not the first only */
 	{ "thumb=320x320,format=avif+webp,effort=9", "effort=9 is out of range 0-6 for webp" },
 	{ "thumb=320x320,effort=10", "effort=10 is out of range 0-9" },
+	{ "thumb=320x320,format=webp,chroma=444", "chroma=444 needs format=jpeg or avif, not webp" },
+	{ "thumb=320x320,format=avif+png,chroma=4:2:0", "chroma=420 needs format=jpeg or avif, not png" },
+	{ "thumb=320x320,chroma=422", "chroma=422 is not one of auto, 420, 444" },
+	{ "thumb=320x320,chroma=default", "chroma=default is not one of auto, 420, 444" },
+	{ "thumb=320x320,format=jpeg,encoder=svt", "encoder=svt needs format=avif, not jpeg" },
+	{ "thumb=320x320,format=avif,encoder=x265", "encoder=x265 is not one of auto, aom, svt, rav1e" },
 	{ "thumb=320x320,format=jpeg,anim=keep", "anim=keep needs format=webp or auto" },
 	{ "thumb=320x320,format=png,lossless=yes", "lossless=yes needs format=webp or avif" },
 	{ "thumb=320x320,q", "option \"q\" has no value" },
@@ -85,7 +91,8 @@ Test(config, defaults_are_the_standard_web_set)
 	cr_assert_eq(cfg.variants[0].width, 320);
 	cr_assert_eq(cfg.variants[2].height, 1600);
 	cr_assert_eq(cfg.variants[1].format, IMGP_FMT_AUTO);
-	cr_assert_eq(cfg.variants[1].q, 80);
+	cr_assert_eq(imgp_variant_q(&cfg.variants[1], IMGP_FMT_JPEG), 80);
+	cr_assert_eq(imgp_variant_q(&cfg.variants[1], IMGP_FMT_AVIF), IMGP_AVIF_DEFAULT_Q);
 	cr_assert(cfg.variants[1].strip);
 	cr_assert_eq(cfg.limits.max_pixels, 100000000ULL);
 	cr_assert_eq(cfg.limits.fail_on, IMGP_FAIL_WARNING);

@@ -115,6 +115,37 @@ Test(docs, the_documented_defaults_are_the_code_s)
 	free(text);
 }
 
+/* Each format's q, effort and chroma as config.h has them, in the options
+ * table and in resize --help. */
+Test(docs, the_documented_quality_defaults_are_the_code_s)
+{
+	char *text = doc("docs/variants.md"), *line, want[128], *help = NULL;
+
+	line = row_text(row_of(text, "q"));
+	snprintf(want, sizeof(want), "| JPEG %d, WebP %d, AVIF %d |", IMGP_DEFAULT_Q,
+	         IMGP_DEFAULT_Q, IMGP_AVIF_DEFAULT_Q);
+	cr_expect(strstr(line, want), "docs/variants.md, q: the code says %s: %s", want, line);
+	free(line);
+	line = row_text(row_of(text, "effort"));
+	snprintf(want, sizeof(want), "AVIF %d,", IMGP_AVIF_DEFAULT_EFFORT);
+	cr_expect(strstr(line, want), "docs/variants.md, effort: the code says %s: %s", want, line);
+	free(line);
+	line = row_text(row_of(text, "chroma"));
+	snprintf(want, sizeof(want), "| AVIF `%s`,", imgp_chroma_name(IMGP_AVIF_DEFAULT_CHROMA));
+	cr_expect(strstr(line, want), "docs/variants.md, chroma: the code says %s: %s", want, line);
+	free(line);
+	free(text);
+
+	cr_assert_eq(tu_imgpipe(&help, NULL, "resize", "--help", NULL), 0);
+	cr_assert_not_null(help);
+	snprintf(want, sizeof(want), "q=1-100 (JPEG, WebP %d; AVIF %d)", IMGP_DEFAULT_Q,
+	         IMGP_AVIF_DEFAULT_Q);
+	cr_expect(strstr(help, want), "resize --help says no %s", want);
+	snprintf(want, sizeof(want), "effort=0-9 (AVIF %d)", IMGP_AVIF_DEFAULT_EFFORT);
+	cr_expect(strstr(help, want), "resize --help says no %s", want);
+	free(help);
+}
+
 Test(docs, variants_lists_every_option_of_the_spec)
 {
 	char *text = doc("docs/variants.md"), *names = strdup(OPTION_NAMES), *save = NULL;

@@ -578,6 +578,67 @@ Test(render, avif_encodes_or_is_refused_up_front)
 	imgp_render_result_release(&res);
 }
 
+/* The bytes of one variant of rel rendered with spec (caller frees). */
+static void *rendered(const char *rel, const char *spec, size_t *len)
+{
+	struct imgp_config cfg;
+	struct imgp_render_result res;
+	void *out;
+
+	render_ok(rel, spec, &cfg, &res);
+	*len = res.outputs[0].len;
+	out = g_memdup2(res.outputs[0].data, *len);
+	imgp_render_result_release(&res);
+	return out;
+}
+
+static bool same_bytes(const char *rel, const char *a, const char *b)
+{
+	size_t la, lb;
+	void *x = rendered(rel, a, &la), *y = rendered(rel, b, &lb);
+	bool same = la == lb && !memcmp(x, y, la);
+
+	g_free(x);
+	g_free(y);
+	return same;
+}
+
+/*
+ * A variant that names no q, effort or chroma gets its format's documented
+ * default (docs/variants.md, --help: config.h's IMGP_*_DEFAULT_*), and AVIF's
+ * is not JPEG's.
+ */
+Test(render, each_format_gets_its_own_default_quality)
+{
+	const char *src = "formats/rgb.tif";
+	char spec[160];
+	struct imgp_config cfg;
+	char err[IMGP_ERRSIZE] = "";
+
+	snprintf(spec, sizeof(spec), "v=100x,format=jpeg,q=%d", IMGP_DEFAULT_Q);
+	cr_expect(same_bytes(src, "v=100x,format=jpeg", spec), "JPEG's default is not q%d",
+	          IMGP_DEFAULT_Q);
+	cr_expect(!same_bytes(src, "v=100x,format=jpeg", "v=100x,format=jpeg,q=50"));
+	snprintf(spec, sizeof(spec), "v=100x,format=webp,q=%d", IMGP_DEFAULT_Q);
+	cr_expect(same_bytes(src, "v=100x,format=webp", spec), "WebP's default is not q%d",
+	          IMGP_DEFAULT_Q);
+	imgp_config_init(&cfg);
+	cr_assert_eq(imgp_config_parse_spec(&cfg, "v=100x,format=avif", err), IMGP_OK, "%s", err);
+	if(imgp_render_check(&cfg, err))
+		return;                         /* no AVIF encoder in this build */
+	snprintf(spec, sizeof(spec), "v=100x,format=avif,q=%d,effort=%d,chroma=%s",
+	         IMGP_AVIF_DEFAULT_Q, IMGP_AVIF_DEFAULT_EFFORT,
+	         imgp_chroma_name(IMGP_AVIF_DEFAULT_CHROMA));
+	cr_expect(same_bytes(src, "v=100x,format=avif", spec), "AVIF's default is not %s", spec);
+	cr_expect(!same_bytes(src, "v=100x,format=avif", "v=100x,format=avif,q=80"),
+	          "AVIF defaults to q80, JPEG's scale");
+	/* a q named is used as named, by every format of the variant */
+	cr_expect(same_bytes(src, "v=100x,format=avif,q=80", "v=100x,format=avif,quality=80"));
+	/* chroma is a setting that changes the bytes */
+	cr_expect(!same_bytes(src, "v=100x,format=avif,chroma=420", "v=100x,format=avif,chroma=444"));
+	cr_expect(!same_bytes(src, "v=100x,format=jpeg,chroma=420", "v=100x,format=jpeg,chroma=444"));
+}
+
 Test(render, other_sources_decode)
 {
 	static const char *const files[] = {
