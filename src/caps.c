@@ -13,6 +13,7 @@
 #include "render.h"
 #include "render_impl.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -205,6 +206,37 @@ const char *imgp_caps_write_failure(enum imgp_format format)
 			? why : imgp_caps_write_failure(IMGP_FMT_WEBP);
 	pthread_once(&out_caps[format].once, probes[format]);
 	return out_caps[format].ok ? "" : out_caps[format].why[0] ? out_caps[format].why : "failed without a reason";
+}
+
+/*
+ * Does libheif offer this AV1 encoder? libvips falls back to libheif's
+ * first encoder when the one asked for is missing, so encoder=svt on a
+ * build without SVT-AV1 would quietly be aom: asked of libheif itself (the
+ * library libvips' heif module has loaded), up front. "" when it does.
+ */
+const char *imgp_caps_encoder_failure(enum imgp_encoder encoder)
+{
+	typedef int (*descriptors_fn)(void *ctx, int format, const char *name,
+	                              const void **out, int count);
+	static const char *const ids[] = { NULL, "aom", "svt", "rav1e" };
+	const void *found[1];
+	void *lib;
+	descriptors_fn fn;
+	int n;
+
+	if(encoder == IMGP_ENCODER_AUTO)
+		return "";
+	if(*imgp_caps_write_failure(IMGP_FMT_AVIF))
+		return imgp_caps_write_failure(IMGP_FMT_AVIF);
+	if(!(lib = dlopen("libheif.so.1", RTLD_LAZY | RTLD_NOLOAD)))
+		return "libheif is not loaded, so which encoders it has cannot be asked";
+	fn = (descriptors_fn)dlsym(lib, "heif_context_get_encoder_descriptors");
+	/* 4: heif_compression_AV1 */
+	n = fn ? fn(NULL, 4, ids[encoder], found, 1) : -1;
+	dlclose(lib);
+	if(n < 0)
+		return "this libheif cannot list its encoders";
+	return n ? "" : "libheif has no such AV1 encoder (built without it, or its plugin is not installed)";
 }
 
 bool imgp_render_can_write(enum imgp_format format)

@@ -572,6 +572,10 @@ enum imgp_status imgp_render_check(const struct imgp_config *cfg, char *err)
 				"variant \"%s\": format=%s is not available in this build (%s, %s): %s",
 				v->name, imgp_format_name(v->format), imgp_render_version(),
 				imgp_render_capabilities(), why);
+		if(*(why = imgp_caps_encoder_failure(v->encoder)))
+			return imgp_fail(err, IMGP_E_CONFIG,
+				"variant \"%s\": encoder=%s is not available in this build (%s): %s",
+				v->name, imgp_encoder_name(v->encoder), imgp_render_version(), why);
 	}
 	return IMGP_OK;
 }

@@ -31,6 +31,7 @@ void imgp_orc_guard(void);
 
 /* caps.c: libvips' reason format cannot be written ("" when it can). */
 const char *imgp_caps_write_failure(enum imgp_format format);
+const char *imgp_caps_encoder_failure(enum imgp_encoder encoder);
 
 /* libvips' reason for the failed call into err, as "what: reason". */
 enum imgp_status imgp_vips_fail(char *err, enum imgp_status status, const char *what);

@@ -639,6 +639,41 @@ Test(render, each_format_gets_its_own_default_quality)
 	cr_expect(!same_bytes(src, "v=100x,format=jpeg,chroma=420", "v=100x,format=jpeg,chroma=444"));
 }
 
+/*
+ * encoder= is what encodes, or is refused up front: libvips would quietly
+ * fall back to libheif's first encoder for one that is missing.
+ */
+Test(render, an_avif_encoder_is_used_or_refused_never_replaced)
+{
+	static const char *const encoders[] = { "svt", "rav1e" };
+	struct imgp_config cfg;
+	char err[IMGP_ERRSIZE] = "";
+
+	imgp_config_init(&cfg);
+	cr_assert_eq(imgp_config_parse_spec(&cfg, "v=100x,format=avif,encoder=aom", err), IMGP_OK);
+	if(!imgp_render_can_write(IMGP_FMT_AVIF))
+		return;
+	/* Debian's libheif encodes AV1 with libaom, bookworm and trixie alike */
+	cr_assert_eq(imgp_render_check(&cfg, err), IMGP_OK, "%s", err);
+	for(size_t i = 0; i < sizeof(encoders) / sizeof(encoders[0]); i++) {
+		char spec[64];
+
+		snprintf(spec, sizeof(spec), "v=100x,format=avif,encoder=%s", encoders[i]);
+		imgp_config_init(&cfg);
+		cr_assert_eq(imgp_config_parse_spec(&cfg, spec, err), IMGP_OK, "%s", err);
+		if(imgp_render_check(&cfg, err)) {
+			char want[96];
+
+			snprintf(want, sizeof(want), "variant \"v\": encoder=%s is not available",
+			         encoders[i]);
+			cr_expect(strstr(err, want), "%s", err);
+			continue;
+		}
+		cr_expect(!same_bytes("formats/rgb.tif", spec, "v=100x,format=avif,encoder=aom"),
+		          "%s wrote aom's bytes", encoders[i]);
+	}
+}
+
 Test(render, other_sources_decode)
 {
 	static const char *const files[] = {
