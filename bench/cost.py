@@ -178,16 +178,31 @@ def _row(platform, config, d, compute, request, storage, init):
 
 def clouds(tool, p):
     """The cheapest fitting row of each platform (None where nothing fits)."""
-    lam = cheapest(table(tool, p))
     rows = []
-    if lam:
-        u = lam['usd_per_million']
-        rows.append({'platform': 'AWS Lambda (x86_64)', 'config': f"{lam['memory_mb']} MB",
-                     'duration_ms': lam['duration_ms'],
-                     'usd_per_million': {'compute': u['compute'], 'requests': u['requests'],
-                                         'storage': u['s3'], 'init': u['init'],
-                                         'total': u['total']}})
-    else:
-        rows.append(None)
+    for arch in ('x86_64', 'arm64'):
+        lam = cheapest(table(tool, p, arch))
+        if lam:
+            u = lam['usd_per_million']
+            rows.append({'platform': f'AWS Lambda ({arch})', 'config': f"{lam['memory_mb']} MB",
+                         'duration_ms': lam['duration_ms'],
+                         'usd_per_million': {'compute': u['compute'], 'requests': u['requests'],
+                                             'storage': u['s3'], 'init': u['init'],
+                                             'total': u['total']}})
+        else:
+            rows.append(None)
     rows += [cloud_run(tool, p), azure_consumption(tool, p), azure_flex(tool, p)]
     return rows
+
+
+PLATFORMS = ['AWS Lambda (x86_64)', 'AWS Lambda (arm64)', 'Cloud Run functions',
+             'Azure Functions, Consumption', 'Azure Functions, Flex Consumption']
+
+
+def fastest(rows, within=0.01):
+    """The smallest usable size whose duration is within 1 % of the least."""
+    usable = [r for r in rows if r['usable']]
+    if not usable:
+        return None
+    least = min(r['duration_ms'] for r in usable)
+    return min((r for r in usable if r['duration_ms'] <= least * (1 + within)),
+               key=lambda r: r['memory_mb'])

@@ -328,7 +328,8 @@ Test(docs, the_commands_of_the_docs_run, .timeout = 120)
 
 /*
  * The bench's price table: every price has a source and a date; and the
- * cost model prices a measured image on all four clouds (no empty row for
+ * cost model prices a measured image on three clouds, Lambda on both
+ * architectures (no empty row for
  * a tool that fits), the fastest not dearer than the slowest anywhere.
  */
 Test(docs, bench_prices_are_sourced_and_every_cloud_is_priced, .timeout = 60)
@@ -346,14 +347,16 @@ Test(docs, bench_prices_are_sourced_and_every_cloud_is_priced, .timeout = 60)
 		"fast = {'runs': {'1': {'wall_ms': 120, 'cpu_ms': 120}}, 'peak_rss_mb': 60, 'cold_ms': 20, 'puts': 4}\n"
 		"slow = {'runs': {'1': {'wall_ms': 900, 'cpu_ms': 900}}, 'peak_rss_mb': 140, 'cold_ms': 120, 'puts': 4}\n"
 		"a, b = cost.clouds(fast, p), cost.clouds(slow, p)\n"
-		"assert len(a) == 4 and all(a) and all(b), (a, b)\n"
+		"assert len(a) == len(cost.PLATFORMS) == 5 and all(a) and all(b), (a, b)\n"
+		"assert [r['platform'] for r in a] == cost.PLATFORMS, a\n"
+		"assert a[1]['usd_per_million']['compute'] < a[0]['usd_per_million']['compute'], a\n"
 		"for x, y in zip(a, b):\n"
 		"    assert x['platform'] == y['platform']\n"
 		"    assert 0 < x['usd_per_million']['total'] <= y['usd_per_million']['total'], (x, y)\n"
 		"    assert x['usd_per_million']['storage'] > 0\n"
 		"huge = dict(slow, peak_rss_mb=5000)\n"
 		"h = cost.clouds(huge, p)\n"
-		"assert h[2] is None and h[1] is None, h\n"
+		"assert h[3] is None and h[2] is None, h\n"
 		"print('ok', len(raw))\n";
 	const char *argv[] = { "/usr/bin/env", "python3", "-c", script, tu_srcdir(), NULL };
 	char *out = NULL, *err = NULL;

@@ -674,6 +674,35 @@ Test(render, an_avif_encoder_is_used_or_refused_never_replaced)
 	}
 }
 
+/*
+ * With libvips' concurrency above one, encodes run on threads of their
+ * own beside the next resize: the same bytes, in the same outputs, as one
+ * after the other.
+ */
+Test(render, encodes_on_two_threads_give_the_same_bytes)
+{
+	const char *spec = "l=400x,format=jpeg;m=200x,format=webp;s=100x,format=png;"
+	                   "b=150x,format=best;t=64x64,fit=cover";
+	struct imgp_render_result one, two;
+	struct imgp_config cfg;
+
+	vips_concurrency_set(1);
+	render_ok("samples/landscape.jpg", spec, &cfg, &one);
+	vips_concurrency_set(2);
+	render_ok("samples/landscape.jpg", spec, &cfg, &two);
+	vips_concurrency_set(1);
+	for(size_t i = 0; i < cfg.nvariants; i++) {
+		cr_expect_gt(one.outputs[i].len, 0);
+		cr_expect_eq(one.outputs[i].format, two.outputs[i].format, "%s", cfg.variants[i].name);
+		cr_expect(one.outputs[i].len == two.outputs[i].len &&
+		          !memcmp(one.outputs[i].data, two.outputs[i].data, one.outputs[i].len),
+		          "%s: other bytes on two threads", cfg.variants[i].name);
+		cr_expect_eq(one.outputs[i].width, two.outputs[i].width);
+	}
+	imgp_render_result_release(&one);
+	imgp_render_result_release(&two);
+}
+
 Test(render, other_sources_decode)
 {
 	static const char *const files[] = {
