@@ -474,6 +474,11 @@ enum imgp_status imgp_spec_check_variant(const struct imgp_variant *v, char *err
 			return imgp_fail(err, IMGP_E_CONFIG,
 				"variant \"%s\": chroma=%s needs format=jpeg or avif, not %s (lossy WebP "
 				"is always 4:2:0)", v->name, chroma_names[v->chroma], format_names[f]);
+		/* libheif's SVT-AV1 plugin writes 4:2:0 whatever it is asked (measured:
+		 * the same bytes for 444 as for 420) */
+		if(v->encoder == IMGP_ENCODER_SVT && v->chroma == IMGP_CHROMA_444)
+			return imgp_fail(err, IMGP_E_CONFIG,
+				"variant \"%s\": encoder=svt writes 4:2:0 only, not chroma=444", v->name);
 		if(v->encoder != IMGP_ENCODER_AUTO && f != IMGP_FMT_AVIF && f != IMGP_FMT_BEST)
 			return imgp_fail(err, IMGP_E_CONFIG,
 				"variant \"%s\": encoder=%s needs format=avif, not %s",

@@ -38,6 +38,7 @@ static struct bad_spec bad_specs[] = {
 	{ "thumb=320x320,chroma=default", "chroma=default is not one of auto, 420, 444" },
 	{ "thumb=320x320,format=jpeg,encoder=svt", "encoder=svt needs format=avif, not jpeg" },
 	{ "thumb=320x320,format=avif,encoder=x265", "encoder=x265 is not one of auto, aom, svt, rav1e" },
+	{ "thumb=320x320,format=avif,encoder=svt,chroma=444", "encoder=svt writes 4:2:0 only, not chroma=444" },
 	{ "thumb=320x320,format=jpeg,anim=keep", "anim=keep needs format=webp or auto" },
 	{ "thumb=320x320,format=png,lossless=yes", "lossless=yes needs format=webp or avif" },
 	{ "thumb=320x320,q", "option \"q\" has no value" },

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "config_impl.h"
@@ -365,4 +366,24 @@ Test(docs, bench_prices_are_sourced_and_every_cloud_is_priced, .timeout = 60)
 	cr_assert(!strncmp(out, "ok ", 3), "%s", out);
 	free(out);
 	free(err);
+}
+
+/* The bench's memory (bench/history.py): its own tests, run here so that a
+ * change to it cannot pass unnoticed. */
+Test(docs, bench_history_keeps_and_compares_runs, .timeout = 60)
+{
+	char *dir;
+	const char *argv[] = { "/usr/bin/env", "python3", "-m", "unittest", "-q", "test_history", NULL };
+	char *out = NULL, *err = NULL;
+	int status;
+
+	cr_assert(asprintf(&dir, "%s/bench", tu_srcdir()) > 0);
+	cr_assert_eq(chdir(dir), 0, "%s", dir);
+	status = tu_run(argv, &out, &err);
+	cr_assert_eq(status, 0, "%s", err);
+	cr_assert(strstr(err, "\nOK"), "%s", err);
+	cr_assert(!strstr(err, "Ran 0 tests"), "%s", err);
+	free(out);
+	free(err);
+	free(dir);
 }
