@@ -22,6 +22,14 @@ if [ ! -f bench/sharp/node_modules/.package-lock.json ] ||
    [ bench/sharp/package-lock.json -nt bench/sharp/node_modules/.package-lock.json ]; then
 	(cd bench/sharp && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# the commit measured, for bench/history.csv (the image has no git)
+bench_commit() {
+	local c
+	c=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	git status --porcelain --untracked-files=no -- . ':!bench/results' ':!bench/history.csv' \
+		2>/dev/null | grep -q . && c="$c-dirty"
+	echo "$c"
+}
 pull=$(test "$($ctr --which)" = podman && echo --pull=never)
 # imgpipe-bench, built against the image's libvips (the Dockerfile's dist stage)
 $ctr build $pull --network=host --target dist -t imgpipe-dist:latest .
@@ -30,6 +38,6 @@ $ctr build $pull --network=host -f bench/Containerfile -t imgpipe-bench:latest .
 # run.py when missing; its prebuilt binaries carry their own libvips), the
 # corpus and the results are shared with the host
 $ctr run --rm --network=host -v "$here:/work" -w /work \
-	-e IMGPIPE_BENCH_LABEL=image imgpipe-bench:latest \
+	-e IMGPIPE_BENCH_LABEL=image -e IMGPIPE_BENCH_COMMIT="$(bench_commit)" imgpipe-bench:latest \
 	python3 bench/run.py --bin /usr/local/bin/imgpipe \
 	--bench-bin /usr/local/bin/imgpipe-bench "${quick[@]}" "${extra[@]}"

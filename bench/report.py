@@ -9,20 +9,33 @@ import math
 import os
 
 import cost
+import front
+import history
 
 COLOURS = {'imgpipe': '#d62728', 'sharp': '#1f77b4', 'vipsthumbnail': '#2ca02c',
            'convert': '#9467bd', 'pillow': '#ff7f0e'}
 NAMES = {'imgpipe': 'imgpipe', 'sharp': 'sharp', 'vipsthumbnail': 'vipsthumbnail',
          'convert': 'ImageMagick', 'pillow': 'Pillow'}
+# key, what, goal, lower is better. Ratios of CPU are imgpipe / sharp, both
+# pinned to one CPU, medians over the camera set (corpus.sh).
 TARGETS = [
-    ('warm_cpu', 'CPU per image (1 thread, pinned to one CPU), imgpipe / sharp', 0.45),
-    ('webp_cpu', 'WebP: CPU per image (1 thread), imgpipe / sharp, at equal output bytes (±3%)', 0.65),
-    ('warm', 'warm time (1 thread), imgpipe / sharp', 0.5),
-    ('rss', 'peak RSS (1 thread), imgpipe / sharp', 0.5),
-    ('cold', 'cold start, imgpipe / Node with sharp loaded', 0.3),
-    ('floor', 'warm time (1 thread), imgpipe / floor', 1.3),
-    ('usd', '$ per million at the cheapest usable size, imgpipe / sharp', 0.5),
+    ('jpeg_cpu', 'JPEG set: CPU per image, imgpipe / sharp', 0.45, True),
+    ('webp_cpu', 'WebP set: CPU per image, at equal bytes (±3 %) and distance', 0.65, True),
+    ('avif_cpu', 'AVIF set: CPU per image, at bytes within 3 % and mean butteraugli no worse', 0.35, True),
+    ('picture_cpu', 'the `<picture>` set (AVIF + WebP + JPEG, 3 widths each): CPU per image', 0.40, True),
+    ('threads_jpeg', 'one image on 2 threads / 1 thread, wall, JPEG set', 0.6, True),
+    ('threads_webp', 'one image on 2 threads / 1 thread, wall, WebP set', 0.6, True),
+    ('threads_avif', 'one image on 2 threads / 1 thread, wall, AVIF set', 0.6, True),
+    ('threads_picture', 'one image on 2 threads / 1 thread, wall, `<picture>` set', 0.6, True),
+    ('cores_resize', '`imgpipe resize -j 2` / `-j 1`, images per second', 1.8, False),
+    ('cores_serve', '`imgpipe serve` at concurrency 2 / 1, images per second', 1.8, False),
+    ('warm', 'JPEG set: warm time (1 thread), imgpipe / sharp', 0.5, True),
+    ('rss', 'JPEG set: peak RSS (1 thread), imgpipe / sharp', 0.5, True),
+    ('cold', 'cold start, imgpipe / Node with sharp loaded', 0.3, True),
+    ('floor', 'JPEG set, the headline photo: warm time (1 thread), imgpipe / floor', 1.3, True),
+    ('usd', 'JPEG set, the headline photo: $ per million on Lambda at the cheapest usable size, imgpipe / sharp', 0.5, True),
 ]
+SET_NAMES = {'web-jpeg': 'JPEG', 'web-webp': 'WebP', 'web-avif': 'AVIF'}
 
 
 def stem_of(data):
@@ -54,103 +67,99 @@ def mean(xs):
     return sum(xs) / len(xs)
 
 
-def front_peer(data, fmt):
-    return next((r for r in data.get('front', {}).get('peers', []) if r['format'] == fmt), None)
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return None if not n else xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
-def webp_equal_bytes(data):
-    """From the measured front: imgpipe's WebP settings whose bytes are within
-    3 % of sharp's default output, and of those the one with the least CPU
-    whose butteraugli distances (mean over the variants) are no worse than
-    sharp's; if none is as good, the closest in quality, marked so."""
-    peer = front_peer(data, 'webp')
-    if not peer:
+def pair(data, set_name, f, threads='1'):
+    r = data['results'].get(set_name, {}).get(f, {})
+    ip, sh = r.get('imgpipe', {}).get(threads), r.get('sharp', {}).get(threads)
+    return (ip, sh) if ip and sh and 'cpu_ms' in ip and 'cpu_ms' in sh else (None, None)
+
+
+def photos_of(data, set_name):
+    """The camera photos this set has both tools' results for."""
+    return [f for f in data.get('camera', []) if pair(data, set_name, f)[0]]
+
+
+def set_figures(data, set_name):
+    """CPU ratio (median of per-photo ratios), bytes ratio (totals), mean
+    butteraugli of each tool, over the camera set."""
+    fs = photos_of(data, set_name)
+    if not fs:
         return None
-    rows = [r for r in data['front']['rows'] if r['format'] == 'webp'
-            and abs(r['bytes'] / peer['bytes'] - 1) <= 0.03]
-    if not rows:
+    cpu = median([pair(data, set_name, f)[0]['cpu_ms'] / pair(data, set_name, f)[1]['cpu_ms'] for f in fs])
+    b = [sum(o['bytes'] for o in x['outputs']) for f in fs for x in [pair(data, set_name, f)[0]]]
+    c = [sum(o['bytes'] for o in x['outputs']) for f in fs for x in [pair(data, set_name, f)[1]]]
+    q = data.get('quality', {}).get('butteraugli', {}).get(set_name, {})
+    out = dict(photos=len(fs), cpu=cpu, bytes=sum(b) / sum(c),
+               imgpipe_cpu_ms=median([pair(data, set_name, f)[0]['cpu_ms'] for f in fs]),
+               sharp_cpu_ms=median([pair(data, set_name, f)[1]['cpu_ms'] for f in fs]),
+               wall=median([pair(data, set_name, f)[0]['wall_ms'] / pair(data, set_name, f)[1]['wall_ms'] for f in fs]),
+               rss=median([pair(data, set_name, f)[0]['peak_rss_kb'] / pair(data, set_name, f)[1]['peak_rss_kb'] for f in fs]))
+    if q.get('imgpipe') and q.get('sharp'):
+        out.update(ba=mean(q['imgpipe']), ba_sharp=mean(q['sharp']), ba_max=max(q['imgpipe']),
+                   ba_sharp_max=max(q['sharp']))
+    # two threads: imgpipe's median wall at 2 over its wall at 1, where measured
+    two = [pair(data, set_name, f, '2')[0]['wall_ms'] / pair(data, set_name, f)[0]['wall_ms']
+           for f in fs if pair(data, set_name, f, '2')[0]]
+    if two:
+        out['threads'] = median(two)
+        out['threads_photos'] = len(two)
+    return out
+
+
+def picture(data):
+    """The <picture> set per photo: the three sets' CPU summed (imgpipe then
+    decodes three times, not once: its ratio is if anything too high)."""
+    sets = ('web-jpeg', 'web-webp', 'web-avif')
+    fs = [f for f in data.get('camera', []) if all(pair(data, s, f)[0] for s in sets)]
+    if not fs:
         return None
-    good = [r for r in rows if mean(r['butteraugli']) <= mean(peer['butteraugli'])]
-    r = min(good, key=lambda r: r['cpu_ms']) if good else min(rows, key=lambda r: mean(r['butteraugli']))
-    return dict(setting=r['setting'], cpu=r['cpu_ms'] / peer['cpu_ms'], bytes=r['bytes'] / peer['bytes'],
-                quality_ok=bool(good), butteraugli=mean(r['butteraugli']),
-                peer_butteraugli=mean(peer['butteraugli']))
-
-
-def pareto(rows):
-    """The rows no other row beats on bytes, CPU and mean butteraugli at once."""
-    def key(r):
-        return (r['bytes'], r['cpu_ms'], mean(r['butteraugli']))
-    return [r for r in rows if not any(
-        all(a <= b for a, b in zip(key(o), key(r))) and key(o) != key(r) for o in rows)]
-
-
-def front_section(data):
-    fr = data.get('front')
-    if not fr:
-        return []
-    L = ['## The measured front', '',
-         f"Every effort and quality setting on `{fr['file']}` into the web set, imgpipe one thread "
-         'pinned to one CPU: total bytes of the three variants, CPU ms per image (median of 3; '
-         'AVIF one render), and butteraugli distance of each variant against the source resized '
-         'with Lanczos 3 to the same size (lower is better; about 1 is visually lossless). '
-         '**front** marks the settings no other setting beats on bytes, CPU and distance at once. '
-         "sharp's row is its output of the same file in this run, at its defaults.", '']
-    for fmt in ('jpeg', 'webp', 'avif'):
-        rows = [r for r in fr['rows'] if r['format'] == fmt]
-        if not rows:
-            continue
-        front = pareto(rows)
-        names = rows[0]['names']
-        L.append(f'### {fmt.upper()}')
-        L.append('')
-        L.append('| setting | bytes | CPU ms | ' + ' | '.join(f'butteraugli {n}' for n in names) + ' | mean | |')
-        L.append('|---|---|---|' + '---|' * len(names) + '---|---|')
-        peer = front_peer(data, fmt)
-        for r in ([dict(peer, setting={'sharp': 'defaults', **peer['setting']})] if peer else []) + rows:
-            st = ', '.join(f'{k}={v}' for k, v in r['setting'].items())
-            L.append(f"| {st} | {r['bytes']:,} | {r['cpu_ms']:.0f} | "
-                     + ' | '.join(f'{d:.2f}' for d in r['butteraugli'])
-                     + f" | {mean(r['butteraugli']):.2f} | {'front' if r in front else ''} |")
-        L.append('')
-    eq = webp_equal_bytes(data)
-    if eq:
-        st = ', '.join(f'{k}={v}' for k, v in eq['setting'].items())
-        L.append(f"WebP at equal bytes: imgpipe {st} writes {eq['bytes']:.3f}x sharp's bytes "
-                 f"for {eq['cpu']:.2f}x its CPU, mean butteraugli {eq['butteraugli']:.2f} against "
-                 f"sharp's {eq['peer_butteraugli']:.2f}"
-                 + ('' if eq['quality_ok'] else ': no setting within 3 % of its bytes is as good') + '.')
-        L.append('')
-    return L
+    ratio = median([sum(pair(data, s, f)[0]['cpu_ms'] for s in sets) /
+                    sum(pair(data, s, f)[1]['cpu_ms'] for s in sets) for f in fs])
+    out = dict(photos=len(fs), cpu=ratio)
+    h = data['headline']['file']
+    if all(pair(data, s, h, '2')[0] for s in sets):
+        out['threads'] = (sum(pair(data, s, h, '2')[0]['wall_ms'] for s in sets) /
+                          sum(pair(data, s, h)[0]['wall_ms'] for s in sets))
+    return out
 
 
 def targets(data, p):
     f, s = data['headline']['file'], data['headline']['set']
-    res = data['results'].get(s, {}).get(f, {})
-    ip, sh = res.get('imgpipe', {}).get('1'), res.get('sharp', {}).get('1')
-    out = {}
-    if ip and sh:
-        out['warm'] = ip['wall_ms'] / sh['wall_ms']
-        out['warm_cpu'] = ip['cpu_ms'] / sh['cpu_ms']
-        out['rss'] = ip['peak_rss_kb'] / sh['peak_rss_kb']
+    out, detail = {}, {}
+    for set_name in SET_NAMES:
+        fig = set_figures(data, set_name)
+        if not fig:
+            continue
+        key = set_name.split('-')[1]
+        detail[key] = fig
+        out[key + '_cpu'] = fig['cpu']
+        if 'threads' in fig:
+            out['threads_' + key] = fig['threads']
+    if 'jpeg' in detail:
+        out['warm'], out['rss'] = detail['jpeg']['wall'], detail['jpeg']['rss']
+    pic = picture(data)
+    if pic:
+        detail['picture'] = pic
+        out['picture_cpu'] = pic['cpu']
+        if 'threads' in pic:
+            out['threads_picture'] = pic['threads']
+    ip, _ = pair(data, s, f)
     if ip and 'floor' in ip:
         out['floor_ms'] = ip['floor']['decode_ms'] + ip['floor']['encode_ms']
         out['floor'] = ip['wall_ms'] / out['floor_ms']
         out['floor_cpu'] = ip['cpu_ms'] / out['floor_ms']
-    wres = data['results'].get('web-webp', {}).get(f, {})
-    wi, ws = wres.get('imgpipe', {}).get('1'), wres.get('sharp', {}).get('1')
-    if wi and ws:
-        out['webp_cpu'] = wi['cpu_ms'] / ws['cpu_ms']
-        out['webp_bytes'] = (sum(o['bytes'] for o in wi['outputs']) /
-                             sum(o['bytes'] for o in ws['outputs']))
-    eq = webp_equal_bytes(data)
-    if eq:
-        # the front holds the comparison the target asks for: equal bytes, and quality
-        out['webp_cpu'], out['webp_bytes'] = eq['cpu'], eq['bytes']
-        out['webp_eq'] = eq
     c = data.get('cold', {})
     if 'imgpipe' in c and 'sharp' in c:
         out['cold'] = c['imgpipe']['median_ms'] / c['sharp']['median_ms']
+    co = data.get('cores')
+    if co:
+        out['cores_resize'] = co['resize']['ratio']
+        out['cores_serve'] = co['serve']['ratio']
     mi, ms = tool_model(data, s, f, 'imgpipe'), tool_model(data, s, f, 'sharp')
     if mi and ms:
         ci, cs = cost.cheapest(cost.table(mi, p)), cost.cheapest(cost.table(ms, p))
@@ -161,7 +170,87 @@ def targets(data, p):
            for files in data['results'].values() for r in files.values()
            if 'imgpipe' in r and '1' in r['imgpipe']]
     out['corpus_rss_mb'] = max(rss) if rss else None
+    out['detail'] = detail
     return out
+
+
+def comparable(key, tg):
+    """Why a CPU ratio does not count, or None: bytes more than 3 % apart, or
+    imgpipe's mean butteraugli worse than sharp's."""
+    d = tg['detail'].get(key.split('_')[0]) if key in ('jpeg_cpu', 'webp_cpu', 'avif_cpu') else None
+    if not d:
+        return None
+    if abs(d['bytes'] - 1) > 0.03:
+        return f"bytes {d['bytes']:.3f}x sharp's, not within 3 %"
+    if 'ba' in d and d['ba'] > d['ba_sharp']:
+        return f"mean butteraugli {d['ba']:.2f} against sharp's {d['ba_sharp']:.2f}"
+    if 'ba' not in d:
+        return 'distance not measured'
+    return None
+
+
+def verdict(key, goal, lower, v, tg):
+    ok = v <= goal if lower else v >= goal
+    why = comparable(key, tg)
+    if ok and why:
+        return f'not comparable: {why}'
+    if ok:
+        return 'met'
+    miss = (v / goal - 1) if lower else (1 - v / goal)
+    return f'missed by {miss * 100:.0f}%' + (f' ({why})' if why else '')
+
+
+def ratios(data, p):
+    """The targets as history.py records them."""
+    tg = targets(data, p)
+    return [dict(target=k, value=tg[k], goal=g, lower_is_better=lo)
+            for k, _, g, lo in TARGETS if isinstance(tg.get(k), (int, float))]
+
+
+def lambda_sizes(data, p):
+    """Per format set, on the headline photo: the Lambda memory size with the
+    lowest $ per million and the one with the lowest latency."""
+    f = data['headline']['file']
+    L = ['### Which Lambda size, per format set', '',
+         f'On `{f}`, x86_64 prices, the model of "What it costs" below '
+         f"(I/O time {p['io_ms']:.0f} ms added to every invocation"
+         + (', measured below)' if data.get('io') else ', an assumption)') + '.', '',
+         '| set | tool | lowest $ per million | at | lowest latency | at | $ per million there |',
+         '|---|---|---|---|---|---|---|']
+    for set_name in SET_NAMES:
+        for t in ('imgpipe', 'sharp'):
+            m = tool_model(data, set_name, f, t)
+            if not m:
+                continue
+            rows = cost.table(m, p)
+            c, q = cost.cheapest(rows), cost.fastest(rows)
+            if not c:
+                L.append(f'| {set_name} | {NAMES[t]} | none fits | | | | |')
+                continue
+            L.append(f"| {set_name} | {NAMES[t]} | {fmt_usd(c['usd_per_million']['total'])} | "
+                     f"{c['memory_mb']} MB ({c['duration_ms']:.0f} ms) | {q['duration_ms']:.0f} ms | "
+                     f"{q['memory_mb']} MB | {fmt_usd(q['usd_per_million']['total'])} |")
+    L.append('')
+    io = data.get('io')
+    if io:
+        L.append('### I/O time beside CPU time')
+        L.append('')
+        L.append(f"`imgpipe lambda` warm against a loopback Runtime API and the S3 stand-in (s3rver "
+                 f"behind the tests' SigV4 check), {io['events']} events of `{f}`: one GET and "
+                 f"{io['puts']} PUTs each.")
+        L.append('')
+        L.append('| per event | median |')
+        L.append('|---|---|')
+        for k, what in (('wall_ms', 'wall, event handed out to reply'), ('render_ms', 'render alone (imgpipe-bench, same photo)'),
+                        ('io_ms', 'what I/O adds on the critical path (wall − render)'),
+                        ('get_ms', 'GET of the source'), ('put_ms', 'PUTs'), ('overlap', 'PUT time hidden behind encodes')):
+            if io.get(k) is not None:
+                v = io[k]
+                L.append(f"| {what} | {v:.1f} ms |" if k != 'overlap' or v > 1 else f'| {what} | {v:.0%} |')
+        if io.get('connections') is not None:
+            L.append(f"| TCP connections over all {io['events']} events | {io['connections']} |")
+        L.append('')
+    return L
 
 
 # --- SVG ------------------------------------------------------------------------
@@ -235,10 +324,81 @@ def svg_plot(path, title, ylabel, series, logy=True, yfmt=str):
         f.write('\n'.join(o) + '\n')
 
 
+SCATTER = ['#d62728', '#ff9896', '#1f77b4', '#aec7e8', '#2ca02c', '#98df8a', '#9467bd', '#c5b0d5',
+           '#8c564b', '#c49c94', '#e377c2', '#f7b6d2', '#bcbd22', '#dbdb8d', '#17becf', '#9edae5']
+
+
+def svg_scatter(path, title, xlabel, ylabel, series):
+    """series: [(name, [(x, y, label)], joined)]; x on a log scale."""
+    W, H, L, R, T, B = 900, 500, 70, 300, 40, 50
+    pts = [(x, y) for _, ps, _ in series for x, y, _ in ps if x > 0]
+    if not pts:
+        return
+    x0 = 10 ** (math.floor(math.log10(min(x for x, _ in pts)) * 10) / 10)
+    x1 = 10 ** (math.ceil(math.log10(max(x for x, _ in pts)) * 10) / 10)
+    y0 = math.floor(min(y for _, y in pts) * 2) / 2
+    y1 = math.ceil(max(y for _, y in pts) * 2) / 2 + 0.25
+
+    def X(v):
+        return L + (math.log10(v) - math.log10(x0)) / (math.log10(x1) - math.log10(x0)) * (W - L - R)
+
+    def Y(v):
+        return H - B - (v - y0) / (y1 - y0) * (H - T - B)
+
+    o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
+         f'font-family="sans-serif" font-size="12">',
+         f'<rect width="{W}" height="{H}" fill="white"/>',
+         f'<text x="{(W - R + L) / 2}" y="22" text-anchor="middle" font-size="15">{title}</text>',
+         f'<text x="16" y="{(T + H - B) / 2}" transform="rotate(-90 16 {(T + H - B) / 2})" '
+         f'text-anchor="middle">{ylabel}</text>',
+         f'<text x="{(L + W - R) / 2}" y="{H - 12}" text-anchor="middle">{xlabel}</text>']
+    d = 10 ** math.floor(math.log10(x0))
+    steps = (1, 2, 5) if x1 / x0 > 10 else (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
+    while d <= x1 * 1.0001:
+        for k in steps:
+            if x0 <= d * k <= x1 * 1.0001:
+                o.append(f'<line x1="{X(d * k):.1f}" y1="{T}" x2="{X(d * k):.1f}" y2="{H - B}" stroke="#eee"/>')
+                o.append(f'<text x="{X(d * k):.1f}" y="{H - B + 16}" text-anchor="middle">{d * k:g}</text>')
+        d *= 10
+    v = y0
+    while v <= y1:
+        o.append(f'<line x1="{L}" y1="{Y(v):.1f}" x2="{W - R}" y2="{Y(v):.1f}" stroke="#eee"/>')
+        o.append(f'<text x="{L - 6}" y="{Y(v) + 4:.1f}" text-anchor="end">{v:g}</text>')
+        v += 0.5
+    o.append(f'<rect x="{L}" y="{T}" width="{W - L - R}" height="{H - T - B}" fill="none" stroke="#888"/>')
+    for i, (name, ps, joined) in enumerate(series):
+        col = 'black' if name.startswith('sharp') else SCATTER[i % len(SCATTER)]
+        if joined and len(ps) > 1:
+            o.append('<polyline fill="none" stroke="{}" stroke-width="1.5" points="{}"/>'.format(
+                col, ' '.join(f'{X(x):.1f},{Y(y):.1f}' for x, y, _ in ps)))
+        for x, y, label in ps:
+            shape = (f'<rect x="{X(x) - 5:.1f}" y="{Y(y) - 5:.1f}" width="10" height="10" fill="{col}"/>'
+                     if name.startswith('sharp') else
+                     f'<circle cx="{X(x):.1f}" cy="{Y(y):.1f}" r="{3.5 if joined else 2.5}" fill="{col}"/>')
+            o.append(shape)
+            if joined or name.startswith('sharp'):
+                o.append(f'<text x="{X(x) + 5:.1f}" y="{Y(y) - 5:.1f}" font-size="9">{label}</text>')
+        ly = T + 14 + i * 20
+        o.append(f'<circle cx="{W - R + 20}" cy="{ly - 4}" r="4" fill="{col}"/>')
+        o.append(f'<text x="{W - R + 30}" y="{ly}">{name}</text>')
+    o.append('</svg>')
+    with open(path, 'w') as f:
+        f.write('\n'.join(o) + '\n')
+
+
 # --- markdown ---------------------------------------------------------------------
 
-def write(data, prices_path, overrides, outdir):
+def prices_for(data, prices_path, overrides):
+    """The prices, with the run's measured I/O time in place of prices.json's
+    assumption unless --price io_ms=... says otherwise."""
     p, raw = cost.load_prices(prices_path, overrides)
+    if data.get('io') and not any(o.startswith('io_ms=') for o in overrides):
+        p['io_ms'] = data['io']['io_ms']
+    return p, raw
+
+
+def write(data, prices_path, overrides, outdir):
+    p, raw = prices_for(data, prices_path, overrides)
     stem = stem_of(data)
     f, s = data['headline']['file'], data['headline']['set']
     tools = [t for t in ('imgpipe', 'sharp', 'vipsthumbnail', 'convert', 'pillow')
@@ -281,45 +441,85 @@ def write(data, prices_path, overrides, outdir):
 
     L.append('## Targets')
     L.append('')
-    L.append(f'On `{f}` (a 12-megapixel JPEG with a camera\'s grain, '
-             f"{data['files'].get(f, {}).get('bytes_per_pixel', '?')} bytes a pixel) into the "
-             'standard web set (320, 800, 1600 px boxes, fit inside, JPEG q80), one thread each, '
-             'every tool pinned to one CPU:')
+    cam = data.get('camera', [])
+    L.append(f"Every tool pinned to one CPU, one thread unless said, the web set (320, 800, 1600 px "
+             f"boxes, fit inside; JPEG and WebP q80, AVIF at each tool's default), from this one run. "
+             f"CPU ratios are medians of the per-photo ratios over the camera set ({len(cam)} photos: "
+             f"{', '.join(f'`{c}`' for c in cam)}; sizes and bytes per pixel in the corpus tables "
+             f"below); bytes are totals over it; butteraugli distances (lower is better) are means "
+             f"over the variants of the first {len(data.get('quality', {}).get('photos', []))} photos.")
     L.append('')
     L.append('| target | measured | goal | |')
     L.append('|---|---|---|---|')
-    for key, what, goal in TARGETS:
+    det = tg['detail']
+    for key, what, goal, lower in TARGETS:
         v = tg.get(key)
+        rel = '≤' if lower else '≥'
         if v is None:
-            L.append(f'| {what} | not measured | ≤ {goal} | |')
+            L.append(f'| {what} | not measured | {rel} {goal} | |')
             continue
-        ok = v <= goal
-        verdict = 'met' if ok else f'missed by {(v / goal - 1) * 100:.0f}%'
         extra = ''
-        if key == 'warm':
-            extra = f" (CPU time: {tg['warm_cpu']:.2f})"
-        if key == 'webp_cpu':
-            b = tg['webp_bytes']
-            eq = tg.get('webp_eq')
-            how = (f"imgpipe {', '.join(f'{k}={v}' for k, v in eq['setting'].items())}, "
-                   f"butteraugli {eq['butteraugli']:.2f} vs {eq['peer_butteraugli']:.2f}; "
-                   if eq else 'both q80 (run --front for equal bytes); ')
-            extra = f" ({how}bytes {b:.3f}x sharp's{'' if abs(b - 1) <= 0.03 else ': NOT equal, the ratio does not count'})"
-            if abs(b - 1) > 0.03:
-                verdict = 'not comparable'
-            elif eq and not eq['quality_ok']:
-                verdict = 'not comparable: lower quality at equal bytes'
+        k = key.split('_')[0]
+        if key in ('jpeg_cpu', 'webp_cpu', 'avif_cpu') and k in det:
+            d = det[k]
+            extra = (f" ({d['imgpipe_cpu_ms']:,.0f} against {d['sharp_cpu_ms']:,.0f} ms; bytes "
+                     f"{d['bytes']:.3f}x" + (f"; butteraugli {d['ba']:.2f} against {d['ba_sharp']:.2f}, "
+                                             f"max {d['ba_max']:.2f} against {d['ba_sharp_max']:.2f}"
+                                             if 'ba' in d else '') + f"; {d['photos']} photos)")
+        if key == 'picture_cpu':
+            extra = f" ({det['picture']['photos']} photos; the three sets' CPU summed)"
+        if key.startswith('threads_') and key != 'threads_picture':
+            extra = f" ({det[key.split('_')[1]].get('threads_photos', 0)} photos)"
+        if key == 'threads_picture':
+            extra = ' (the headline photo)'
+        if key.startswith('cores_'):
+            c = data['cores'][key.split('_')[1]]
+            one, two = (c['j1_ips'], c['j2_ips']) if key == 'cores_resize' else (c['c1_ips'], c['c2_ips'])
+            extra = f" ({one:.2f} against {two:.2f} images/s, {data['cores']['files']} photos)"
         if key == 'usd':
             extra = f" (compute alone: {tg['usd_compute']:.2f})" if 'usd_compute' in tg else ''
         if key == 'floor':
             extra = f" (CPU time: {tg['floor_cpu']:.2f}; floor {tg['floor_ms']:.0f} ms)"
-        L.append(f'| {what} | **{v:.2f}**{extra} | ≤ {goal} | {verdict} |')
+        L.append(f'| {what} | **{v:.2f}**{extra} | {rel} {goal} | {verdict(key, goal, lower, v, tg)} |')
     c = tg.get('corpus_rss_mb')
     if c is not None:
         fits = c * p['rss_margin'] <= 128
         L.append(f"| whole corpus in a 128 MB Lambda: largest imgpipe peak RSS (× {p['rss_margin']} margin) | "
                  f"**{c:.0f} MB** ({c * p['rss_margin']:.0f} MB) | ≤ 128 MB | {'met' if fits else 'missed'} |")
     L.append('')
+    h = data.get('history')
+    if h:
+        L.append('### Against the last run')
+        L.append('')
+        prev = h.get('previous')
+        L.append(f"Compared with the run of {prev['commit']} on {prev['date']} (same machine class, "
+                 f"{'quick' if data.get('quick') else 'full'} runs), each ratio against the noise band "
+                 f"measured from repeat runs of one commit here (default "
+                 f"{history.DEFAULT_BAND:.0%} where none are recorded):" if prev else
+                 'No earlier run of this machine class and mode is recorded: nothing to compare with.')
+        L.append('')
+        if prev:
+            L.append('| target | last | now | band | |')
+            L.append('|---|---|---|---|---|')
+            for key, _, _, _ in TARGETS:
+                if key not in h['current']:
+                    continue
+                b = h['bands'].get(key, {})
+                band = (f"{b['band']:.1%} ({b['repeats']} repeats)" if b.get('measured')
+                        else f'{history.DEFAULT_BAND:.0%} (default)')
+                last = prev['values'].get(key)
+                bad = any(r.startswith(key + ':') for r in h['regressions'])
+                L.append(f"| {key} | {'—' if last is None else f'{last:.3f}'} | {h['current'][key]:.3f} | "
+                         f"{band} | {'**REGRESSION**' if bad else ''} |")
+            L.append('')
+        for r in h['regressions']:
+            L.append(f'- **regression**: {r}')
+        for n in h['notes']:
+            L.append(f'- {n}')
+        L.append('')
+        L.append(f"![the ratios over the recorded runs]({stem}-trend.svg)")
+        L.append('')
+    L.extend(lambda_sizes(data, p))
     L.append(f'![$ per million images against memory size]({stem}-dollars.svg)')
     L.append(f'![duration against memory size]({stem}-latency.svg)')
     L.append('')
@@ -335,7 +535,9 @@ def write(data, prices_path, overrides, outdir):
         if not r:
             continue
         vs = data['sets'][set_name]
-        L.append(f"**{set_name}**: " + ', '.join(f"{v['width']}x{v['height']} {v['format']} q{v['q']}" for v in vs))
+        L.append(f"**{set_name}**: " + ', '.join(f"{v['width']}x{v['height']} {v['format']} "
+                                                + (f"q{v['q']}" if v['q'] is not None else "at each tool's default")
+                                                for v in vs))
         L.append('')
         L.append('| tool | ms (1 thread) | CPU ms | ms (2 threads) | peak RSS | output bytes | vs imgpipe |')
         L.append('|---|---|---|---|---|---|---|')
@@ -426,7 +628,10 @@ def write(data, prices_path, overrides, outdir):
         if k.startswith('_'):
             continue
         val = v.get('usd', v.get('value'))
-        L.append(f"- `{k}` = {p[k]}{' (overridden)' if p[k] != val else ''}: {v['source']}, {v['date']}")
+        how = (' (measured in this run, below)' if k == 'io_ms' and data.get('io') and p[k] == data['io']['io_ms']
+               else ' (overridden)' if p[k] != val else '')
+        L.append(f"- `{k}` = {p[k]:g}{how}: {v['source']}, {v['date']}" if isinstance(p[k], float) else
+                 f"- `{k}` = {p[k]}{how}: {v['source']}, {v['date']}")
     L.append('')
     L.append(f'Per image of `{f}` into the standard web set: one GET, {len(data["sets"][s])} PUTs, '
              f"INIT at a cold-start rate of {p['cold_start_rate']:g}. "
@@ -464,7 +669,7 @@ def write(data, prices_path, overrides, outdir):
     L.append('')
 
     # the same image on the other clouds
-    L.append('## The same image on four clouds')
+    L.append('## The same image on three clouds')
     L.append('')
     L.append('Each platform at its cheapest configuration that fits (peak RSS × margin), one image per '
              'invocation, the durations measured here; the model and its assumptions are in '
@@ -475,12 +680,12 @@ def write(data, prices_path, overrides, outdir):
     L.append('| platform | tool | configuration | duration | $ compute | $ requests | $ storage | $ INIT | **$ per million** | vs sharp |')
     L.append('|---|---|---|---|---|---|---|---|---|---|')
     cloud_rows = {t: cost.clouds(tool_model(data, s, f, t), p) for t in ('imgpipe', 'sharp') if t in tools}
-    for i in range(4):
+    for i, platform in enumerate(cost.PLATFORMS):
         for t, rows in cloud_rows.items():
             r = rows[i]
-            other = cloud_rows.get('sharp', [None] * 4)[i]
+            other = cloud_rows.get('sharp', [None] * len(cost.PLATFORMS))[i]
             if not r:
-                L.append(f'| {("AWS Lambda (x86_64)", "Cloud Run functions", "Azure Functions, Consumption", "Azure Functions, Flex Consumption")[i]} | {NAMES[t]} | none fits | | | | | | | |')
+                L.append(f'| {platform} | {NAMES[t]} | none fits | | | | | | | |')
                 continue
             u = r['usd_per_million']
             ratio = (f"{u['total'] / other['usd_per_million']['total']:.2f}"
@@ -490,7 +695,15 @@ def write(data, prices_path, overrides, outdir):
                      f"{fmt_usd(u['init'])} | **{fmt_usd(u['total'])}** | {ratio} |")
     L.append('')
 
-    L.extend(front_section(data))
+    if data.get('front'):
+        fr = data['front']
+        if 'date' in fr:
+            L.append(f"The front below was measured by `run.py --front-only` on {fr['date']} at commit "
+                     f"{fr.get('commit', '?')} ({fr.get('machine', {}).get('os', '?')}; "
+                     f"{fr.get('versions', {}).get('imgpipe', '')}), not in this run.")
+            L.append('')
+        plotted = front.plot(fr, os.path.join(outdir, stem + '-avif-front.svg'), svg_scatter)
+        L.extend(front.section(fr, stem + '-avif-front.svg' if plotted else None))
     if data.get('errors'):
         L.append('## Errors')
         L.append('')

@@ -32,14 +32,19 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+import cores  # noqa: E402
 import cost  # noqa: E402
+import front  # noqa: E402
+import history  # noqa: E402
+import iotime  # noqa: E402
 import report  # noqa: E402
 
 WEB = [('small', 320, 320), ('medium', 800, 800), ('large', 1600, 1600)]
 SETS = {
     'web-jpeg': [dict(name=n, width=w, height=h, format='jpeg', q=80) for n, w, h in WEB],
     'web-webp': [dict(name=n, width=w, height=h, format='webp', q=80) for n, w, h in WEB],
-    'web-avif': [dict(name=n, width=w, height=h, format='avif', q=50) for n, w, h in WEB],
+    # each tool at its own AVIF default (imgpipe: config.h; sharp: q50, effort 4, 4:4:4)
+    'web-avif': [dict(name=n, width=w, height=h, format='avif', q=None) for n, w, h in WEB],
 }
 HEADLINE_FILE, HEADLINE_SET = 'camera-12mp.jpg', 'web-jpeg'
 TOOLS = ['imgpipe', 'sharp', 'vipsthumbnail', 'convert', 'pillow']
@@ -55,8 +60,8 @@ def sh(cmd, **kw):
 
 
 def spec_string(vs):
-    return ';'.join(f"{v['name']}={v['width']}x{v['height']},format={v['format']},q={v['q']}"
-                    for v in vs)
+    return ';'.join(f"{v['name']}={v['width']}x{v['height']},format={v['format']}"
+                    + (f",q={v['q']}" if v['q'] is not None else '') for v in vs)
 
 
 # --- setup --------------------------------------------------------------------
@@ -75,7 +80,7 @@ def pillow_python():
 
 
 def setup(args):
-    missing = [p for p in ('imagemagick', 'python3-pil', 'bc', 'libvips-tools', 'nodejs', 'npm')
+    missing = [p for p in ('imagemagick', 'python3-pil', 'bc', 'libvips-tools', 'butteraugli', 'nodejs', 'npm')
                if not have_deb(p)]
     if missing and shutil.which('node') and shutil.which('npm'):
         missing = [p for p in missing if p not in ('nodejs', 'npm')]
@@ -122,6 +127,20 @@ def versions(args, pillow_py):
                       f"libwebp {s.get('webp', '?')}, aom {s.get('aom', '?')}) on Node "
                       + sh(['node', '--version']).strip())
     return v
+
+
+def commit():
+    """HEAD, with -dirty when the tree differs from it (the bench's own
+    results and history aside): a dirty run is never counted as a repeat."""
+    if os.environ.get('IMGPIPE_BENCH_COMMIT'):
+        return os.environ['IMGPIPE_BENCH_COMMIT']   # bench/image.sh: no git in the image
+    if not shutil.which('git'):
+        return 'unknown'
+    r = subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True)
+    dirty = subprocess.run(['git', '-C', ROOT, 'status', '--porcelain', '--untracked-files=no', '--',
+                            '.', ':!bench/results', ':!bench/history.csv'],
+                           capture_output=True, text=True).stdout.strip()
+    return (r.stdout.strip() or 'unknown') + ('-dirty' if dirty else '')
 
 
 def machine():
@@ -288,93 +307,69 @@ RUNNERS = {
 }
 
 
-# --- the measured front: effort and quality, per output format ----------------------
+# --- quality at the defaults -----------------------------------------------------------
 
-SETTINGS = {
-    'jpeg': [dict(q=q, progressive=p) for q in (70, 75, 80, 85, 90) for p in (False, True)],
-    'webp': [dict(q=q, effort=e) for e in (0, 2, 3, 4, 6) for q in (70, 75, 78, 80, 85)],
-    'avif': [dict(q=q, effort=e) for e in (0, 2, 4) for q in (40, 50, 60)],
-}
+QUALITY_PHOTOS = {False: 6, True: 3}   # of the camera set, full and quick
+CORES_PHOTOS = {False: 12, True: 6}
 
 
-def setting_spec(fmt, st):
-    opts = f"format={fmt},q={st['q']}"
-    if 'effort' in st:
-        opts += f",effort={st['effort']}"
-    if st.get('progressive'):
-        opts += ',progressive=yes'
-    return ';'.join(f'{n}={w}x{h},{opts}' for n, w, h in WEB)
-
-
-def butteraugli(ref, out):
-    """Butteraugli's distance between the reference and an output, both
-    decoded to PNG (the tool reads PNG and JPEG only)."""
-    png = out + '.png'
-    sh(['vips', 'copy', out, png], env=dict(os.environ, **vipsthumbnail_env()), stderr=subprocess.DEVNULL)
-    r = subprocess.run(['butteraugli', ref, png], capture_output=True, text=True)
-    os.remove(png)
-    return float(r.stdout.split()[0]) if r.returncode == 0 and r.stdout.strip() else None
-
-
-def references(src, outdir):
-    """What each variant should look like: the source decoded whole and
-    resized with Lanczos 3 to that variant's size, as PNG."""
-    env = dict(os.environ, **vipsthumbnail_env())
-    w, h = (int(sh(['vipsheader', '-f', k, src], env=env)) for k in ('width', 'height'))
-    refs = {}
-    for n, bw, bh in WEB:
-        s = min(bw / w, bh / h, 1)
-        refs[n] = os.path.join(outdir, f'ref-{n}.png')
-        sh(['vips', 'resize', src, refs[n], str(s), '--kernel', 'lanczos3'], env=env)
-    return refs
-
-
-def measured_front(args, src, reps, data):
-    """Bytes, CPU ms (one thread, pinned) and butteraugli distance of every
-    setting of SETTINGS on one source, for choosing the defaults; and of
-    sharp's outputs of the same source in this run's web-* sets, the point
-    each format's row is read against."""
+def quality(data, photos):
+    """Butteraugli distance of imgpipe's and sharp's outputs (one-thread run)
+    of each set from the Lanczos reference, on the first photos of the
+    camera set: the "at equal distance" of the targets."""
     if not shutil.which('butteraugli'):
         raise RuntimeError('butteraugli is not installed (Debian package butteraugli)')
-    outroot = os.path.join(ROOT, 'build', 'bench', 'front')
-    shutil.rmtree(outroot, ignore_errors=True)
-    os.makedirs(outroot)
-    refs = references(src, outroot)
-    rows = []
-    for fmt, settings in SETTINGS.items():
-        for st in settings:
-            outdir = os.path.join(outroot, fmt + '-' + '-'.join(f'{k}{v}' for k, v in st.items()))
-            os.makedirs(outdir)
-            n = 1 if fmt == 'avif' else reps
-            cmd = [args.bench_bin, '--variants', setting_spec(fmt, st), '--reps', str(n),
-                   '--warmup', '0' if fmt == 'avif' else '1', '--threads', '1', '--out', outdir, src]
-            r = run_json(cmd, env=dict(os.environ, VIPS_CONCURRENCY='1'))
-            dist = [butteraugli(refs[o['name']], os.path.join(outdir, f"{o['name']}.{ext(fmt)}"))
-                    for o in r['outputs']]
-            if any(d is None for d in dist):
-                raise RuntimeError(f'butteraugli failed on {fmt} {st}')
-            rows.append(dict(format=fmt, setting=st, cpu_ms=r['cpu_ms'], encode_ms=r['encode_ms'],
-                             bytes=sum(o['bytes'] for o in r['outputs']),
-                             butteraugli=dist, names=[o['name'] for o in r['outputs']]))
-            log(f"front {fmt:4} {st} cpu {r['cpu_ms']:7.1f} bytes {rows[-1]['bytes']:8d} "
-                f"butteraugli {' '.join(f'{d:.2f}' for d in dist)}")
-    peers = []
-    for fmt in SETTINGS:
-        set_name = 'web-' + fmt
-        r = data['results'].get(set_name, {}).get(os.path.basename(src), {}).get('sharp', {}).get('1')
-        if not r:
-            continue
-        outdir = os.path.join(ROOT, 'build', 'bench', 'out', set_name, os.path.basename(src), 'sharp')
-        dist = [butteraugli(refs[v['name']], os.path.join(outdir, f"{v['name']}.{ext(fmt)}"))
-                for v in SETS[set_name]]
-        if any(d is None for d in dist):
-            raise RuntimeError(f"butteraugli failed on sharp's {fmt}")
-        peers.append(dict(tool='sharp', format=fmt, setting=dict(q=SETS[set_name][0]['q']),
-                          cpu_ms=r['cpu_ms'], bytes=sum(o['bytes'] for o in r['outputs']),
-                          butteraugli=dist, names=[v['name'] for v in SETS[set_name]]))
-        log(f"front {fmt:4} sharp cpu {r['cpu_ms']:7.1f} bytes {peers[-1]['bytes']:8d} "
-            f"butteraugli {' '.join(f'{d:.2f}' for d in dist)}")
-    return rows, peers
+    env = dict(os.environ, **vipsthumbnail_env())
+    outroot = os.path.join(ROOT, 'build', 'bench', 'out')
+    refs = {f: front.references(f, os.path.join(ROOT, 'build', 'bench', 'ref', os.path.basename(f)),
+                                WEB, env) for f in photos}
+    jobs, where = [], []
+    for set_name in ('web-jpeg', 'web-webp', 'web-avif'):
+        fmt = SETS[set_name][0]['format']
+        for f in photos:
+            name = os.path.basename(f)
+            for tool in ('imgpipe', 'sharp'):
+                if '1' not in data['results'].get(set_name, {}).get(name, {}).get(tool, {}):
+                    continue
+                for v in SETS[set_name]:
+                    jobs.append((refs[f][v['name']],
+                                 os.path.join(outroot, set_name, name, tool, f"{v['name']}.{ext(fmt)}")))
+                    where.append((set_name, tool))
+    out = {}
+    for (set_name, tool), d in zip(where, front.distances(jobs, env)):
+        out.setdefault(set_name, {}).setdefault(tool, []).append(d)
+    for set_name, tools in out.items():
+        if set(tools) != {'imgpipe', 'sharp'}:
+            raise RuntimeError(f'{set_name}: no distances for ' +
+                               ', '.join({'imgpipe', 'sharp'} - set(tools)))
+    return {'photos': [os.path.basename(f) for f in photos], 'butteraugli': out}
+
+
+# --- the measured front (bench/front.py) ---------------------------------------------
+
+def run_front(args, files, data):
+    def run(fmt, spec, src, outdir):
+        n = 1 if fmt == 'avif' else 3
+        return run_json([args.bench_bin, '--variants', spec, '--reps', str(n),
+                         '--warmup', '0' if fmt == 'avif' else '1', '--threads', '1',
+                         '--out', outdir, src], env=dict(os.environ, VIPS_CONCURRENCY='1'))
+
+    def sharp(fmt, src, outdir):
+        vs = SETS['web-' + fmt]
+        r = run_sharp(args, src, vs, 1 if fmt == 'avif' else 3, 0 if fmt == 'avif' else 1, 1, outdir)
+        check_outputs('sharp', 'front', os.path.basename(src), vs, r, outdir, 1)
+        return r
+
+    if not shutil.which('butteraugli'):
+        raise RuntimeError('butteraugli is not installed (Debian package butteraugli)')
+    by_name = {os.path.basename(f): f for f in files}
+    want = front.AVIF_PHOTOS[:args.front_photos]
+    photos = [by_name[p] for p in want if p in by_name]
+    if len(photos) != len(want):
+        raise RuntimeError(f'the front needs {", ".join(want)} in the corpus')
+    fr = front.Front(run, WEB, ext, dict(os.environ, **vipsthumbnail_env()), log,
+                     os.path.join(ROOT, 'build', 'bench', 'front'))
+    return fr.all(by_name[HEADLINE_FILE], photos, sharp)
 
 
 # --- cold start -----------------------------------------------------------------
@@ -454,6 +449,31 @@ def cold_starts(args, trials):
     return out
 
 
+# --- history (bench/history.py) --------------------------------------------------------
+
+def remember(args, data, stem):
+    """This run's ratios into bench/history.csv (a run with errors is not
+    recorded), compared with the last recorded run of another commit on this
+    machine class and mode; the trend drawn. The regressions found."""
+    csv_path = args.history
+    p, _ = report.prices_for(data, args.prices, args.price)
+    rs = report.ratios(data, p)
+    mk = history.machine_key(data['machine'])
+    prev = history.last_run(csv_path, mk, args.label, args.quick, before_commit=data['commit'])
+    if not data['errors']:
+        history.record(csv_path, data['commit'], data['date'], mk, args.label, args.quick, rs)
+    bands = history.noise_band(csv_path, mk, args.label, args.quick)
+    current = {r['target']: r['value'] for r in rs}
+    regs, notes = history.check(current, prev['values'] if prev else {}, bands,
+                                {r['target']: r['lower_is_better'] for r in rs})
+    data['history'] = dict(previous=prev and {k: prev[k] for k in ('commit', 'date', 'values')},
+                           current=current, bands=bands, regressions=regs, notes=notes,
+                           recorded=not data['errors'])
+    history.trend_svg(csv_path, mk, args.label, args.quick, os.path.join(args.results, stem + '-trend.svg'),
+                      targets=[k for k, _, _, _ in report.TARGETS])
+    return regs
+
+
 # --- main -------------------------------------------------------------------------
 
 def main():
@@ -467,10 +487,18 @@ def main():
     ap.add_argument('--prices', default=os.path.join(HERE, 'prices.json'))
     ap.add_argument('--price', action='append', default=[], metavar='KEY=VALUE')
     ap.add_argument('--results', default=os.path.join(HERE, 'results'))
+    ap.add_argument('--history', default=os.path.join(HERE, 'history.csv'),
+                    help='the ratios of every run, appended; compared with the last run')
     ap.add_argument('--tools', default=','.join(TOOLS))
     ap.add_argument('--report-only', metavar='JSON')
     ap.add_argument('--front', action='store_true',
                     help='also measure every effort and quality setting (bytes, CPU, butteraugli)')
+    ap.add_argument('--front-only', action='store_true',
+                    help='measure the front alone, into results/DATE-LABEL-front.json')
+    ap.add_argument('--front-photos', type=int, default=len(front.AVIF_PHOTOS), metavar='N',
+                    help='the AVIF front on the first N of its photos (%(default)s)')
+    ap.add_argument('--front-from', metavar='JSON',
+                    help="a --front-only run's front, to carry in this run's report")
     args = ap.parse_args()
     if args.bundle:
         args.bin = os.path.join(args.bundle, 'imgpipe')
@@ -485,6 +513,20 @@ def main():
 
     started = time.time()
     files = setup(args)
+    if args.front_only:
+        fr = run_front(args, files, None)
+        os.makedirs(args.results, exist_ok=True)
+        with open(os.path.join(args.results, 'front-partial.json'), 'w') as f:
+            json.dump(fr, f)        # what was measured, whatever fails below
+        fr.update(date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+                  commit=commit(), label=args.label, machine=machine(),
+                  versions=versions(args, pillow_python()), elapsed_s=round(time.time() - started))
+        os.makedirs(args.results, exist_ok=True)
+        path = os.path.join(args.results, datetime.date.today().isoformat() + '-' + args.label + '-front.json')
+        with open(path, 'w') as f:
+            json.dump(fr, f, indent=1)
+        log(f'front done in {fr["elapsed_s"]} s: {path}')
+        return
     args.pillow_py = pillow_python()
     args.has_sharp = sharp_ok()
     tools = [t for t in args.tools.split(',') if t in RUNNERS]
@@ -496,16 +538,13 @@ def main():
         tools.remove('pillow')
         missing_peers.append('pillow: no Python with PIL')
 
+    # the camera set (corpus.sh): the headline is its median
+    camera = [f for f in files if os.path.basename(f).startswith('camera-')]
     if args.quick:
         reps, warmup, cold_trials = 5, 1, 10
-        plan = {'web-jpeg': files,
-                'web-webp': [f for f in files if os.path.basename(f) == 'camera-12mp.jpg'],
-                'web-avif': [f for f in files if os.path.basename(f) == 'camera-12mp.jpg']}
     else:
         reps, warmup, cold_trials = 15, 2, 30
-        plan = {'web-jpeg': files,
-                'web-webp': files,
-                'web-avif': [f for f in files if os.path.basename(f) == 'camera-12mp.jpg']}
+    plan = {'web-jpeg': files, 'web-webp': camera, 'web-avif': camera}
     threads_for = {'imgpipe': [1, 2], 'sharp': [1, 2], 'vipsthumbnail': [1], 'convert': [1],
                    'pillow': [1]}
 
@@ -514,6 +553,7 @@ def main():
         'label': args.label, 'quick': args.quick, 'machine': machine(),
         'versions': versions(args, args.pillow_py), 'sets': SETS,
         'headline': {'file': HEADLINE_FILE, 'set': HEADLINE_SET},
+        'camera': [os.path.basename(f) for f in camera], 'commit': commit(),
         'files': {}, 'results': {}, 'errors': list(missing_peers),
     }
     for f in files:
@@ -524,7 +564,7 @@ def main():
     outroot = os.path.join(ROOT, 'build', 'bench', 'out')
     for set_name, set_files in plan.items():
         vs = SETS[set_name]
-        r_reps = 3 if set_name == 'web-avif' else reps
+        r_reps = reps if set_name == 'web-jpeg' else max(3, reps // 3)
         for f in set_files:
             name = os.path.basename(f)
             big = int(data['files'][name]['size'].split('x')[0]) * int(data['files'][name]['size'].split('x')[1]) > 20e6
@@ -532,13 +572,19 @@ def main():
                 for tool in tools:
                     if threads not in threads_for[tool]:
                         continue
-                    # a process per variant costs seconds a repetition: fewer of them
+                    # the peers beside imgpipe and sharp: on the headline and
+                    # the corpus outside the camera set (a process per
+                    # variant costs seconds a repetition)
+                    if (tool not in ('imgpipe', 'sharp') and f in camera
+                            and name != HEADLINE_FILE):
+                        continue
                     n = r_reps if tool in ('imgpipe', 'sharp') else max(3, r_reps // 3)
                     n = max(3, n // 2) if big else n
                     w = warmup if tool in ('imgpipe', 'sharp', 'pillow') else 0
-                    if set_name == 'web-avif' and args.quick:
-                        # seconds an image: one timed render, imgpipe and sharp only
-                        if tool not in ('imgpipe', 'sharp') or threads != 1:
+                    if set_name == 'web-avif':
+                        # seconds an image: one timed render, imgpipe and
+                        # sharp, two threads on the headline only
+                        if tool not in ('imgpipe', 'sharp') or (threads != 1 and name != HEADLINE_FILE):
                             continue
                         n, w = 1, 0
                     outdir = os.path.join(outroot, set_name, name, tool)
@@ -569,18 +615,40 @@ def main():
             for tool in tools:
                 if not got.get(tool, {}).get('1') and not any(
                         e.startswith(f'{tool} 1t {set_name}') for e in data['errors']):
-                    if set_name == 'web-avif' and args.quick and tool not in ('imgpipe', 'sharp'):
+                    if tool not in ('imgpipe', 'sharp') and (
+                            set_name == 'web-avif' or (f in camera and os.path.basename(f) != HEADLINE_FILE)):
                         continue
                     data['errors'].append(f'{tool} 1t {set_name} {os.path.basename(f)}: '
                                           'no result')
-    if args.front:
+    if args.front_from:
+        data['front'] = json.load(open(args.front_from))
+    elif args.front:
         log('the measured front')
-        head = [f for f in files if os.path.basename(f) == HEADLINE_FILE][0]
         try:
-            rows, peers = measured_front(args, head, 3, data)
-            data['front'] = {'file': HEADLINE_FILE, 'rows': rows, 'peers': peers}
+            data['front'] = run_front(args, files, data)
         except Exception as e:
             data['errors'].append(f'the measured front: {e}')
+    log('quality: butteraugli of imgpipe\'s and sharp\'s outputs')
+    try:
+        data['quality'] = quality(data, camera[:QUALITY_PHOTOS[args.quick]])
+    except Exception as e:
+        data['errors'].append(f'quality: {e}')
+    log('two cores: resize -j and serve --concurrency')
+    try:
+        data['cores'] = cores.measure(args.bin, camera[:CORES_PHOTOS[args.quick]],
+                                      spec_string(SETS[HEADLINE_SET]),
+                                      os.path.join(ROOT, 'build', 'bench', 'cores'),
+                                      reps=2 if args.quick else 3)
+    except Exception as e:
+        data['errors'].append(f'two cores: {e}')
+    log('I/O against the loopback S3 stand-in')
+    try:
+        head = [f for f in files if os.path.basename(f) == HEADLINE_FILE][0]
+        data['io'] = iotime.measure(args.bin, args.bench_bin, head, spec_string(SETS[HEADLINE_SET]),
+                                    os.path.join(ROOT, 'build', 'bench', 'io'),
+                                    events=5 if args.quick else 10)
+    except Exception as e:
+        data['errors'].append(f'I/O: {e}')
     log('cold starts')
     data['cold'] = cold_starts(args, cold_trials)
     for tool, c in data['cold'].items():
@@ -591,8 +659,16 @@ def main():
     path = os.path.join(args.results, stem + '.json')
     with open(path, 'w') as f:
         json.dump(data, f, indent=1)
+    regressions = remember(args, data, stem)
+    with open(path, 'w') as f:
+        json.dump(data, f, indent=1)
     report.write(data, args.prices, args.price, args.results)
     log(f'done in {data["elapsed_s"]} s: {path}')
+    if regressions:
+        log(f'FAILED: {len(regressions)} ratios are worse than the last run by more than the noise band:')
+        for r in regressions:
+            log('  ' + r)
+        sys.exit(1)
     if data['errors']:
         log(f"FAILED: {len(data['errors'])} runs gave no result or not what was asked:")
         for e in data['errors']:

@@ -41,8 +41,8 @@ enum imgp_encoder { IMGP_ENCODER_AUTO, IMGP_ENCODER_AOM, IMGP_ENCODER_SVT, IMGP_
 #define IMGP_DEFAULT_Q 80               /* JPEG, WebP, PNG with palette */
 #define IMGP_STR_(x) #x
 #define IMGP_STR(x) IMGP_STR_(x)        /* a number macro as text, for --help */
-#define IMGP_AVIF_DEFAULT_Q 50
-#define IMGP_AVIF_DEFAULT_EFFORT 4
+#define IMGP_AVIF_DEFAULT_Q 55
+#define IMGP_AVIF_DEFAULT_EFFORT 3
 #define IMGP_AVIF_DEFAULT_CHROMA IMGP_CHROMA_AUTO
 
 /* How strict decoding is, with sharp's meanings (libvips' VipsFailOn). */

@@ -38,7 +38,8 @@ function pipeline(buf, v) {
   let p = sharp(buf, { failOn: 'warning' }).rotate()
     .resize(v.width, v.height, { fit: 'inside', withoutEnlargement: true });
   if (v.format === 'webp') p = p.webp({ quality: v.q, effort: 4 });
-  else if (v.format === 'avif') p = p.avif({ quality: v.q, effort: 4 });
+  // q null: sharp's own AVIF default (q50, effort 4, 4:4:4)
+  else if (v.format === 'avif') p = p.avif(v.q == null ? {} : { quality: v.q, effort: 4 });
   else p = p.jpeg({ quality: v.q, mozjpeg: false, optimiseCoding: true });
   return p.toBuffer({ resolveWithObject: true });
 }
