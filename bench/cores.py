@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Does imgpipe use the machine's second core when many images arrive?
 
-Images per second of `imgpipe resize -j 1` against `-j 2`, and of `imgpipe
+Images per second of `imgpipe resize -j 1` against `-j 2` (and of one
+worker pinned to one core: what `-j 2` is worth over a machine of one), and of `imgpipe
 serve --concurrency 1` against `2` with as many events in flight, on the same
 files and spec, alternated within each repetition, medians kept. Beside each
 rate, the cores the run kept busy (CPU s / wall s): one worker whose libvips
@@ -60,12 +61,14 @@ def check_outputs(tool, outdir, staged, spec):
                 raise RuntimeError(f'{tool}: {src}: variant {v["name"]} missing or empty: {path}')
 
 
-def run_resize(bin_path, root, staged, spec, jobs, outdir):
-    """One `imgpipe resize -j JOBS --force` of the staged files: (seconds, CPU seconds)."""
-    tool = f'imgpipe resize -j {jobs}'
+def run_resize(bin_path, root, staged, spec, jobs, outdir, one_core=False):
+    """One `imgpipe resize -j JOBS --force` of the staged files: (seconds, CPU
+    seconds); one_core: pinned to one CPU, the worker a single core gives."""
+    tool = f'imgpipe resize -j {jobs}' + (' on one core' if one_core else '')
     errpath = outdir + '.stderr'
-    cmd = [bin_path, 'resize', '-j', str(jobs), '--force', '--quiet', '--variants', spec,
-           '-o', outdir, *staged]
+    cmd = ([] if not one_core else ['taskset', '-c', '0']) + [
+        bin_path, 'resize', '-j', str(jobs), '--force', '--quiet', '--variants', spec,
+        '-o', outdir, *staged]
     with open(errpath, 'w') as err:
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, cwd=os.path.join(root, BUCKET), env=child_env(),
@@ -223,17 +226,18 @@ def measure(bin_path, files, spec, workdir, reps=3):
     bin_path = os.path.abspath(bin_path)
     os.makedirs(workdir, exist_ok=True)
     root = tempfile.mkdtemp(prefix='cores-', dir=os.path.abspath(workdir))
-    runs = {k: [] for k in ('j1', 'j2', 'c1', 'c2')}
+    runs = {k: [] for k in ('p1', 'j1', 'j2', 'c1', 'c2')}
     load = os.getloadavg()[0]   # others' work on the machine skews every figure
     try:
         staged = stage(files, root)
         default = default_concurrency(bin_path, root)
         for rep in range(reps):
-            order = ['j1', 'j2', 'c1', 'c2']
+            order = ['p1', 'j1', 'j2', 'c1', 'c2']
             for key in order if rep % 2 == 0 else order[::-1]:
                 n, out = int(key[1]), f'out-{key}-r{rep}'
-                if key[0] == 'j':
-                    wall, cpu = run_resize(bin_path, root, staged, spec, n, os.path.join(root, out))
+                if key[0] in 'jp':
+                    wall, cpu = run_resize(bin_path, root, staged, spec, n, os.path.join(root, out),
+                                           one_core=key[0] == 'p')
                 else:
                     wall, cpu = run_serve(bin_path, root, staged, spec, n, out)
                 runs[key].append((len(files) / wall, cpu / wall))
@@ -252,7 +256,8 @@ def measure(bin_path, files, spec, workdir, reps=3):
                 a + '_cores': med(a, 1), b + '_cores': med(b, 1)}
 
     return {'cpus': len(os.sched_getaffinity(0)), 'files': len(files),
-            'resize': pair('j1', 'j2'),
+            'resize': dict(pair('j1', 'j2'), p1_ips=med('p1', 0), p1_cores=med('p1', 1),
+                           ratio_one_core=round(med('j2', 0) / med('p1', 0), 3)),
             'serve': dict(pair('c1', 'c2'), default_concurrency=default),
             'reps': reps, 'load_before': round(load, 2)}
 

@@ -241,14 +241,25 @@ def lambda_sizes(data, p):
         L.append('')
         L.append('| per event | median |')
         L.append('|---|---|')
-        for k, what in (('wall_ms', 'wall, event handed out to reply'), ('render_ms', 'render alone (imgpipe-bench, same photo)'),
-                        ('io_ms', 'what I/O adds on the critical path (wall − render)'),
-                        ('get_ms', 'GET of the source'), ('put_ms', 'PUTs'), ('overlap', 'PUT time hidden behind encodes')):
-            if io.get(k) is not None:
-                v = io[k]
-                L.append(f"| {what} | {v:.1f} ms |" if k != 'overlap' or v > 1 else f'| {what} | {v:.0%} |')
+        ov = io.get('overlap') or {}
+        for k, what, v in (('wall_ms', 'wall, event handed out to reply', io.get('wall_ms')),
+                           ('render_ms', 'render alone (imgpipe-bench, same photo)', io.get('render_ms')),
+                           ('io_ms', '**what I/O adds on the critical path (wall − render)**', io.get('io_ms')),
+                           ('get_ms', 'GET of the source', io.get('get_ms')),
+                           ('head_ms', f"HEADs (idempotence: {io.get('heads', '?')} a event)", io.get('head_ms')),
+                           ('put_ms', f"PUTs ({io.get('puts', '?')}: the variants, then the manifest)", io.get('put_ms')),
+                           ('sum', 'PUT time summed', ov.get('put_sum_ms')),
+                           ('par', 'of it hidden by PUTs in parallel', ov.get('hidden_by_parallel_puts_ms')),
+                           ('enc', 'of it hidden behind encodes', ov.get('hidden_behind_encode_ms'))):
+            if v is not None:
+                L.append(f'| {what} | {v:.1f} ms |')
         if io.get('connections') is not None:
-            L.append(f"| TCP connections over all {io['events']} events | {io['connections']} |")
+            L.append(f"| TCP connections over all {io['events']} events (+ warm-up), "
+                     f"{io.get('requests', '?')} requests | {io['connections']} |")
+        if io.get('steady') is False:
+            L.append('')
+            L.append('The machine was not steady during this measurement (render-alone wall above its CPU, '
+                     'or the events\' render off the render alone by over 10 %): the I/O figure is not reliable.')
         L.append('')
     return L
 
@@ -392,7 +403,7 @@ def prices_for(data, prices_path, overrides):
     """The prices, with the run's measured I/O time in place of prices.json's
     assumption unless --price io_ms=... says otherwise."""
     p, raw = cost.load_prices(prices_path, overrides)
-    if data.get('io') and not any(o.startswith('io_ms=') for o in overrides):
+    if data.get('io') and data['io'].get('steady', True) and not any(o.startswith('io_ms=') for o in overrides):
         p['io_ms'] = data['io']['io_ms']
     return p, raw
 
@@ -475,7 +486,15 @@ def write(data, prices_path, overrides, outdir):
         if key.startswith('cores_'):
             c = data['cores'][key.split('_')[1]]
             one, two = (c['j1_ips'], c['j2_ips']) if key == 'cores_resize' else (c['c1_ips'], c['c2_ips'])
-            extra = f" ({one:.2f} against {two:.2f} images/s, {data['cores']['files']} photos)"
+            extra = f" ({one:.2f} against {two:.2f} images/s, {data['cores']['files']} photos"
+            c1 = c.get('j1_cores', c.get('c1_cores'))
+            if c1 is not None:
+                extra += f"; one worker already keeps {c1:.2f} cores busy"
+            if key == 'cores_resize' and 'p1_ips' in c:
+                extra += (f"; against one worker pinned to one core ({c['p1_ips']:.2f} images/s): "
+                          f"**{c['ratio_one_core']:.2f}**")
+            extra += ')'
+
         if key == 'usd':
             extra = f" (compute alone: {tg['usd_compute']:.2f})" if 'usd_compute' in tg else ''
         if key == 'floor':
