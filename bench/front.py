@@ -216,6 +216,10 @@ def equal_bytes(fr, fmt, tol=0.03):
                 peer_butteraugli=mean(pr['butteraugli']))
 
 
+def rss(r):
+    return '—' if r.get('peak_rss_kb') is None else f"{r['peak_rss_kb'] / 1024:.0f} MB"
+
+
 def setting_text(st):
     return ', '.join(f'{k}={v}' for k, v in st.items())
 
@@ -249,7 +253,8 @@ def section(fr, plot_name):
             b = f"{r['bytes'] / pr['bytes']:.2f}" if pr else ''
             c = f"{r['cpu_ms'] / pr['cpu_ms']:.2f}" if pr else ''
             L.append(f"| {setting_text(r['setting'])} | {r['bytes']:,} | {b} | {r['cpu_ms']:,.0f} | {c} | "
-                     f"{r['peak_rss_kb'] / 1024:.0f} MB | {mean(r['butteraugli']):.2f} | "
+                     f"{rss(r)} | "
+                     f"{mean(r['butteraugli']):.2f} | "
                      f"{max(r['butteraugli']):.2f} | {'front' if r in front else ''} |")
         L.append('')
         eq = equal_bytes(fr, fmt)

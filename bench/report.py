@@ -197,7 +197,8 @@ def verdict(key, goal, lower, v, tg):
     if ok:
         return 'met'
     miss = (v / goal - 1) if lower else (1 - v / goal)
-    return f'missed by {miss * 100:.0f}%' + (f' ({why})' if why else '')
+    return (f'missed by {miss * 100:.0f}%' if miss >= 0.01 else f'missed by {miss * 100:.1f}%') \
+        + (f' ({why})' if why else '')
 
 
 def ratios(data, p):

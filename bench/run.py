@@ -310,7 +310,6 @@ RUNNERS = {
 # --- quality at the defaults -----------------------------------------------------------
 
 QUALITY_PHOTOS = {False: 6, True: 3}   # of the camera set, full and quick
-CORES_PHOTOS = {False: 12, True: 6}
 
 
 def quality(data, photos):
@@ -635,7 +634,8 @@ def main():
         data['errors'].append(f'quality: {e}')
     log('two cores: resize -j and serve --concurrency')
     try:
-        data['cores'] = cores.measure(args.bin, camera[:CORES_PHOTOS[args.quick]],
+        # every JPEG of the corpus: with few files the last ones run alone
+        data['cores'] = cores.measure(args.bin, [f for f in files if f.endswith('.jpg')],
                                       spec_string(SETS[HEADLINE_SET]),
                                       os.path.join(ROOT, 'build', 'bench', 'cores'),
                                       reps=2 if args.quick else 3)
