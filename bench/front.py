@@ -243,9 +243,9 @@ def section(fr, plot_name):
         photos = rows[0]['photos']
         L.append(f'### {fmt.upper()}: {", ".join(f"`{p}`" for p in photos)}')
         L.append('')
-        if fmt == 'avif':
+        if fmt == 'avif' and plot_name:
             L.append(f"Encoders offered by this build's libheif: {', '.join(fr.get('encoders', [])) or 'none'}.")
-            L.append(f'![the AVIF front: CPU against mean butteraugli]({plot_name})')
+            L.append(f'![the AVIF front: bytes against mean butteraugli, one line per encoder, chroma and effort]({plot_name})')
             L.append('')
         L.append('| setting | bytes | vs sharp | CPU ms | vs sharp | peak RSS | butteraugli mean | max | |')
         L.append('|---|---|---|---|---|---|---|---|---|')

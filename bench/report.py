@@ -400,6 +400,20 @@ def svg_scatter(path, title, xlabel, ylabel, series):
 
 # --- markdown ---------------------------------------------------------------------
 
+def write_front(fr, outdir, stem):
+    """A --front-only run's report: the front's tables and its plot."""
+    L = [f"# imgpipe's measured front: {fr.get('label', '?')}, {fr.get('date', '?')}", '',
+         f"Commit {fr.get('commit', '?')}; {fr.get('machine', {}).get('cpu', '?')}, "
+         f"{fr.get('machine', {}).get('os', '?')}; {fr.get('versions', {}).get('imgpipe', '')}. "
+         f"The raw figures: [{stem}.json]({stem}.json).", '']
+    if fr.get('recovered'):
+        L += [f"Note: {fr['recovered']}.", '']
+    plotted = front.plot(fr, os.path.join(outdir, stem + '.svg'), svg_scatter)
+    L += front.section(fr, stem + '.svg' if plotted else None)
+    with open(os.path.join(outdir, stem + '.md'), 'w') as fh:
+        fh.write('\n'.join(L) + '\n')
+
+
 def prices_for(data, prices_path, overrides):
     """The prices, with the run's measured I/O time in place of prices.json's
     assumption unless --price io_ms=... says otherwise."""

@@ -507,7 +507,11 @@ def main():
 
     if args.report_only:
         data = json.load(open(args.report_only))
-        report.write(data, args.prices, args.price, os.path.dirname(os.path.abspath(args.report_only)))
+        outdir = os.path.dirname(os.path.abspath(args.report_only))
+        if 'results' not in data:          # a --front-only run's front
+            report.write_front(data, outdir, os.path.splitext(os.path.basename(args.report_only))[0])
+        else:
+            report.write(data, args.prices, args.price, outdir)
         return
 
     started = time.time()
