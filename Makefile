@@ -254,7 +254,8 @@ $(BENCH_BIN): $(BUILD)/bench/imgpipe-bench.o $(LIB)
 bench: deps
 	@$(MAKE) --no-print-directory bench-run
 
-bench-run: $(BIN) $(BENCH_BIN)
+# $(TEST_DEPS): s3rver, the S3 stand-in the I/O measurement talks to
+bench-run: $(BIN) $(BENCH_BIN) $(TEST_DEPS)
 	python3 bench/run.py --bin $(BIN) --bench-bin $(BENCH_BIN) $(BENCH_ARGS)
 
 # The same bench inside the production image (imgpipe:latest); see bench/image.sh.
@@ -305,7 +306,7 @@ dist-test-run: $(BIN) $(IMAGE_TEST) $(TESTDATA)/.stamp $(TEST_DEPS)
 		$(IMAGE_TEST_ARGS)
 
 # The bench with the bundle on this host: make bench-dist [QUICK=1]
-bench-dist: deps
+bench-dist: deps $(TEST_DEPS)
 	$(unpack_dist)
 	python3 bench/run.py --bundle $(abspath $(DIST_TEST))/imgpipe-$(VERSION)-linux-$(DIST_ARCH) \
 		--label host-dist $(BENCH_ARGS)

@@ -30,6 +30,8 @@ bench_commit() {
 		2>/dev/null | grep -q . && c="$c-dirty"
 	echo "$c"
 }
+# s3rver (tests/node_modules), the S3 stand-in of the I/O measurement
+make -s tests/node_modules/.package-lock.json
 pull=$(test "$($ctr --which)" = podman && echo --pull=never)
 # imgpipe-bench, built against the image's libvips (the Dockerfile's dist stage)
 $ctr build $pull --network=host --target dist -t imgpipe-dist:latest .
