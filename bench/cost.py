@@ -58,13 +58,14 @@ def billed(ms, p):
 
 
 def predict(tool, mem, p, arch='x86_64'):
-    """tool: {'runs', 'peak_rss_mb', 'cold_ms' (None: no INIT), 'puts'}."""
+    """tool: {'runs', 'peak_rss_mb', 'cold_ms' (None: no INIT), 'puts', 'gets'
+    (reads: the source, and any HEAD; 1 when absent)}."""
     gbs_price = p[f'lambda_gb_second_{arch}']
     d = duration_ms(tool['runs'], mem, p)
     gbs = mem / 1024 * billed(d, p) / 1000
     compute = gbs * gbs_price
     requests = p['lambda_request']
-    s3 = p['s3_get'] + tool['puts'] * p['s3_put']
+    s3 = tool.get('gets', 1) * p['s3_get'] + tool['puts'] * p['s3_put']
     init_ms = 0.0
     if tool.get('cold_ms'):
         init_ms = tool['cold_ms'] / min(vcpus(mem, p), 1)
@@ -135,7 +136,7 @@ def cloud_run(tool, p):
     init = 0.0
     if tool.get('cold_ms'):
         init = p['cold_start_rate'] * _ceil(tool['cold_ms'], p['cloudrun_billing_ms']) / 1000 * rate
-    storage = p['gcs_class_b'] + tool['puts'] * p['gcs_class_a']
+    storage = tool.get('gets', 1) * p['gcs_class_b'] + tool['puts'] * p['gcs_class_a']
     return _row('Cloud Run functions', f'1 vCPU, {gib:g} GiB', d, compute, p['cloudrun_request'],
                 storage, init)
 
@@ -147,7 +148,7 @@ def azure_consumption(tool, p):
     d = _d(tool, 1, p)
     billed_s = max(_ceil(d, 1), p['azfunc_min_ms']) / 1000
     compute = mem / 1024 * billed_s * p['azfunc_gb_second']
-    storage = p['azblob_read'] + tool['puts'] * p['azblob_write']
+    storage = tool.get('gets', 1) * p['azblob_read'] + tool['puts'] * p['azblob_write']
     return _row('Azure Functions, Consumption', f'{mem} MB used, ~1 vCPU', d, compute,
                 p['azfunc_execution'], storage, 0.0)
 
@@ -160,7 +161,7 @@ def azure_flex(tool, p):
         d = _d(tool, vcpu, p)
         billed_s = max(_ceil(d, 100), p['azflex_min_ms']) / 1000
         compute = mem / 1024 * billed_s * p['azflex_gb_second']
-        storage = p['azblob_read'] + tool['puts'] * p['azblob_write']
+        storage = tool.get('gets', 1) * p['azblob_read'] + tool['puts'] * p['azblob_write']
         rows.append(_row('Azure Functions, Flex Consumption', f'{mem} MB ({vcpu:g} vCPU)', d,
                          compute, p['azflex_execution'], storage, 0.0))
     return min(rows, key=lambda r: r['usd_per_million']['total']) if rows else None
