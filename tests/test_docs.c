@@ -117,7 +117,7 @@ Test(docs, the_documented_defaults_are_the_code_s)
 }
 
 /* Each format's q, effort and chroma as config.h has them, in the options
- * table and in resize --help. */
+ * table, README's table of formats and resize --help. */
 Test(docs, the_documented_quality_defaults_are_the_code_s)
 {
 	char *text = doc("docs/variants.md"), *line, want[128], *help = NULL;
@@ -135,6 +135,17 @@ Test(docs, the_documented_quality_defaults_are_the_code_s)
 	snprintf(want, sizeof(want), "| AVIF `%s`,", imgp_chroma_name(IMGP_AVIF_DEFAULT_CHROMA));
 	cr_expect(strstr(line, want), "docs/variants.md, chroma: the code says %s: %s", want, line);
 	free(line);
+	free(text);
+
+	/* README's table of formats */
+	text = doc("README.md");
+	snprintf(want, sizeof(want), "| JPEG | q%d,", IMGP_DEFAULT_Q);
+	cr_expect(strstr(text, want), "README.md's formats table: the code says %s", want);
+	snprintf(want, sizeof(want), "| WebP | q%d,", IMGP_DEFAULT_Q);
+	cr_expect(strstr(text, want), "README.md's formats table: the code says %s", want);
+	snprintf(want, sizeof(want), "| AVIF | q%d, effort %d,", IMGP_AVIF_DEFAULT_Q,
+	         IMGP_AVIF_DEFAULT_EFFORT);
+	cr_expect(strstr(text, want), "README.md's formats table: the code says %s", want);
 	free(text);
 
 	cr_assert_eq(tu_imgpipe(&help, NULL, "resize", "--help", NULL), 0);
